@@ -1,0 +1,109 @@
+//! API tokens: how they are made, hashed and checked.
+//!
+//! Tokens carry 256 random bits, so a plain SHA-256 is enough to store them: there is
+//! nothing to brute-force that a slow password hash would protect.
+
+use rand::RngExt;
+use secrecy::{ExposeSecret, SecretString};
+use sha2::{Digest, Sha256};
+
+use crate::store::{Store, StoreResult, TokenRecord, TokenRole};
+
+const TOKEN_PREFIX: &str = "po_";
+
+/// A freshly made token: the secret to show once, and its hash to store.
+pub struct NewToken {
+    pub secret: SecretString,
+    pub hash: String,
+}
+
+pub fn generate_token() -> NewToken {
+    let bytes: [u8; 32] = rand::rng().random();
+    let secret = format!("{TOKEN_PREFIX}{}", hex::encode(bytes));
+    let hash = hash_token(&secret);
+    NewToken {
+        secret: SecretString::from(secret),
+        hash,
+    }
+}
+
+pub fn hash_token(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Who is calling the API.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    pub name: String,
+    pub role: TokenRole,
+}
+
+/// Checks a presented token against `admin.api_token` and the stored hashes.
+#[derive(Clone)]
+pub struct TokenVerifier {
+    admin_hash: Option<[u8; 32]>,
+}
+
+impl TokenVerifier {
+    pub fn new(admin_token: Option<&SecretString>) -> Self {
+        TokenVerifier {
+            admin_hash: admin_token.map(|t| Sha256::digest(t.expose_secret().as_bytes()).into()),
+        }
+    }
+
+    pub async fn verify(&self, store: &Store, presented: &str) -> StoreResult<Option<Caller>> {
+        let digest: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
+        // Comparing digests keeps the comparison time independent of the secret's bytes.
+        if let Some(admin) = &self.admin_hash {
+            if constant_time_eq(admin, &digest) {
+                return Ok(Some(Caller {
+                    name: "admin".into(),
+                    role: TokenRole::Owner,
+                }));
+            }
+        }
+        let found = store.find_token_by_hash(&hex::encode(digest)).await?;
+        Ok(found.map(|TokenRecord { name, role, .. }| Caller { name, role }))
+    }
+}
+
+fn constant_time_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// On an empty database with no `admin.api_token`, makes the first owner token.
+/// Returns the secret to print once, or `None` when tokens already exist.
+pub async fn bootstrap_owner_token(
+    store: &Store,
+    admin_token: Option<&SecretString>,
+) -> StoreResult<Option<SecretString>> {
+    if admin_token.is_some() || store.count_tokens().await? > 0 {
+        return Ok(None);
+    }
+    let token = generate_token();
+    let made = store.insert_first_token("owner", &token.hash).await?;
+    Ok(made.map(|_| token.secret))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_long_random_and_hash_stably() {
+        let a = generate_token();
+        let b = generate_token();
+        assert_ne!(a.secret.expose_secret(), b.secret.expose_secret());
+        assert_eq!(a.secret.expose_secret().len(), TOKEN_PREFIX.len() + 64);
+        assert_eq!(hash_token(a.secret.expose_secret()), a.hash);
+    }
+
+    #[test]
+    fn constant_time_eq_compares_all_bytes() {
+        let a = [1u8; 32];
+        let mut b = a;
+        assert!(constant_time_eq(&a, &b));
+        b[31] = 2;
+        assert!(!constant_time_eq(&a, &b));
+    }
+}

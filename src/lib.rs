@@ -1,0 +1,11 @@
+//! plusone: takes orders from live-stream comments and reserves them in one stock ledger
+//! that the shop's POS and web shop share. See the README for where each room lives.
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod http;
+pub mod metrics;
+pub mod startup;
+pub mod store;
+pub mod telemetry;

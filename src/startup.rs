@@ -1,0 +1,137 @@
+//! Building and running the service.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::routing::get;
+use axum::Router;
+use secrecy::SecretString;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::auth::{bootstrap_owner_token, TokenVerifier};
+use crate::config::{base_url_for, Config};
+use crate::http::{self, AppState};
+use crate::metrics::Metrics;
+use crate::store::Store;
+
+/// A built service: listeners bound, database migrated, ready to run.
+pub struct Application {
+    state: AppState,
+    listener: TcpListener,
+    metrics_listener: TcpListener,
+    first_owner_token: Option<SecretString>,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Application> {
+        let store = Store::connect(&config.database.url, config.database.max_connections)
+            .await
+            .with_context(|| "could not open the database at `database.url`".to_string())?;
+        store
+            .migrate()
+            .await
+            .context("could not apply migrations")?;
+        let first_owner_token = bootstrap_owner_token(&store, config.admin.api_token.as_ref())
+            .await
+            .context("could not create the first owner token")?;
+        let listener = TcpListener::bind(config.http.addr)
+            .await
+            .with_context(|| format!("could not listen on `http.addr` {}", config.http.addr))?;
+        let metrics_listener = TcpListener::bind(config.metrics.addr)
+            .await
+            .with_context(|| {
+                format!("could not listen on `metrics.addr` {}", config.metrics.addr)
+            })?;
+        let state = AppState {
+            tokens: TokenVerifier::new(config.admin.api_token.as_ref()),
+            store,
+            config: Arc::new(config),
+            metrics: Arc::new(Metrics::new()),
+        };
+        Ok(Application {
+            state,
+            listener,
+            metrics_listener,
+            first_owner_token,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("bound listener has an address")
+    }
+
+    pub fn port(&self) -> u16 {
+        self.local_addr().port()
+    }
+
+    pub fn metrics_addr(&self) -> SocketAddr {
+        self.metrics_listener
+            .local_addr()
+            .expect("bound listener has an address")
+    }
+
+    /// The owner token made on this start, if the database was empty. Shown once.
+    pub fn first_owner_token(&self) -> Option<&SecretString> {
+        self.first_owner_token.as_ref()
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.state.store
+    }
+
+    /// The address buyers' links use: configured, or derived from the bound port.
+    pub fn public_base_url(&self) -> String {
+        match &self.state.config.http.public_base_url {
+            Some(_) => self.state.config.public_base_url(),
+            None => base_url_for(self.local_addr()),
+        }
+    }
+
+    /// Serves until `shutdown` is cancelled, then lets in-flight requests finish.
+    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let metrics = Arc::clone(&self.state.metrics);
+        let metrics_app = Router::new().route(
+            "/metrics",
+            get(move || {
+                let metrics = Arc::clone(&metrics);
+                async move { metrics.render() }
+            }),
+        );
+        let metrics_server = axum::serve(self.metrics_listener, metrics_app)
+            .with_graceful_shutdown(shutdown.clone().cancelled_owned());
+        let store = self.state.store.clone();
+        let app = http::router(self.state);
+        let server = axum::serve(self.listener, app)
+            .with_graceful_shutdown(shutdown.clone().cancelled_owned());
+        let (served, metrics_served) = tokio::join!(server, metrics_server);
+        store.close().await;
+        served.context("the HTTP server failed")?;
+        metrics_served.context("the metrics server failed")?;
+        Ok(())
+    }
+}
+
+/// Cancels `token` on SIGINT or SIGTERM.
+pub fn cancel_on_signal(token: CancellationToken) {
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                    .expect("can install a SIGTERM handler");
+            tokio::select! {
+                _ = ctrl_c => {},
+                _ = term.recv() => {},
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = ctrl_c.await;
+        tracing::info!("shutting down; finishing in-flight requests");
+        token.cancel();
+    });
+}

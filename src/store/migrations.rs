@@ -1,0 +1,51 @@
+//! Migrations compiled into the binary, one list per backend.
+//!
+//! They are append-only: a shipped file is never edited; a change is a new file.
+
+use std::borrow::Cow;
+
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+
+type Source = (i64, &'static str, &'static str);
+
+const SQLITE: &[Source] = &[(
+    1,
+    "foundation",
+    include_str!("../../migrations/sqlite/0001_foundation.sql"),
+)];
+
+const POSTGRES: &[Source] = &[(
+    1,
+    "foundation",
+    include_str!("../../migrations/postgres/0001_foundation.sql"),
+)];
+
+fn migrator(sources: &'static [Source]) -> Migrator {
+    let migrations = sources
+        .iter()
+        .map(|(version, name, sql)| {
+            Migration::new(
+                *version,
+                Cow::Borrowed(*name),
+                MigrationType::Simple,
+                sqlx::SqlSafeStr::into_sql_str(*sql),
+                false,
+            )
+        })
+        .collect();
+    Migrator::with_migrations(migrations)
+}
+
+pub fn sqlite() -> Migrator {
+    migrator(SQLITE)
+}
+
+pub fn postgres() -> Migrator {
+    migrator(POSTGRES)
+}
+
+/// The version a fully migrated database of either backend reports.
+pub fn latest_version() -> i64 {
+    debug_assert_eq!(SQLITE.last().map(|m| m.0), POSTGRES.last().map(|m| m.0));
+    SQLITE.last().map(|m| m.0).unwrap_or(0)
+}

@@ -1,0 +1,88 @@
+//! The only place SQL lives.
+//!
+//! One `Store` type fronts two backends, chosen by the URL scheme: SQLite (the embedded
+//! default; one process, WAL) and Postgres (several replicas). Both accept `$1`-style
+//! placeholders, `ON CONFLICT` and `RETURNING`, so most statements are written once and
+//! run on either pool through [`on_pool!`]; where the dialects differ, the method matches
+//! on the backend and says why. The conformance tests run every method on both.
+
+mod connect;
+mod error;
+mod migrations;
+mod tokens;
+
+pub use error::{StoreError, StoreResult};
+pub use tokens::{TokenRecord, TokenRole};
+
+use sqlx::{PgPool, SqlitePool};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BackendKind {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone, Debug)]
+enum Backend {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+#[derive(Clone, Debug)]
+pub struct Store {
+    backend: Backend,
+}
+
+/// Runs the same statement code on whichever pool the store holds.
+///
+/// The body is type-checked once per backend, so a statement must be valid for both.
+macro_rules! on_pool {
+    ($store:expr, |$pool:ident| $body:expr) => {
+        match &$store.backend {
+            $crate::store::Backend::Sqlite($pool) => $body,
+            $crate::store::Backend::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_pool;
+
+impl Store {
+    pub fn kind(&self) -> BackendKind {
+        match self.backend {
+            Backend::Sqlite(_) => BackendKind::Sqlite,
+            Backend::Postgres(_) => BackendKind::Postgres,
+        }
+    }
+
+    /// Applies pending migrations.
+    pub async fn migrate(&self) -> StoreResult<()> {
+        match &self.backend {
+            Backend::Sqlite(pool) => migrations::sqlite().run(pool).await?,
+            Backend::Postgres(pool) => migrations::postgres().run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// True when the database answers and every migration this binary knows is applied.
+    pub async fn is_ready(&self) -> StoreResult<bool> {
+        let applied: Option<i64> = on_pool!(self, |pool| {
+            sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+                .fetch_one(pool)
+                .await
+        })
+        .or_else(|err| match err {
+            // No migrations table yet: reachable, but not migrated.
+            sqlx::Error::Database(_) => Ok(None),
+            other => Err(other),
+        })?;
+        Ok(applied == Some(migrations::latest_version()))
+    }
+
+    pub async fn close(&self) {
+        on_pool!(self, |pool| pool.close().await)
+    }
+}
+
+pub(crate) fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
