@@ -73,7 +73,8 @@ pub fn router(state: AppState) -> Router {
                 async move { Json(openapi.as_ref().clone()) }
             }),
         )
-        .route_layer(middleware::from_fn_with_state(
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_token,
         ));
@@ -82,6 +83,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(health::router())
         .nest("/api/v1", api)
+        .fallback(not_found)
         .layer(RequestBodyLimitLayer::new(
             state.config.http.body_limit_bytes,
         ))
@@ -94,6 +96,10 @@ pub fn router(state: AppState) -> Router {
             observe::observe,
         ))
         .with_state(state)
+}
+
+async fn not_found() -> error::ApiError {
+    error::ApiError::not_found("no such route")
 }
 
 /// The OpenAPI document, for tools that want it without a running server.

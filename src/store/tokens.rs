@@ -4,7 +4,10 @@ use serde::Serialize;
 use sqlx::Row;
 use utoipa::ToSchema;
 
-use super::{now_ms, on_pool, Store, StoreResult};
+use super::{now_ms, on_pool, Backend, Store, StoreResult};
+
+/// Advisory lock key for making the first owner token.
+const FIRST_TOKEN_LOCK: i64 = 0x706c_7573_0001;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -92,19 +95,40 @@ impl Store {
         name: &str,
         token_hash: &str,
     ) -> StoreResult<Option<TokenRecord>> {
-        on_pool!(self, |pool| {
-            let row = sqlx::query(
-                "INSERT INTO api_tokens (name, role, token_hash, created_at_ms) \
-                 SELECT $1, 'owner', $2, $3 WHERE NOT EXISTS (SELECT 1 FROM api_tokens) \
-                 RETURNING id, name, role, created_at_ms",
-            )
-            .bind(name)
-            .bind(token_hash)
-            .bind(now_ms())
-            .fetch_optional(pool)
-            .await?;
-            row.as_ref().map(record_from_row).transpose()
-        })
+        const INSERT: &str = "INSERT INTO api_tokens (name, role, token_hash, created_at_ms) \
+             SELECT $1, 'owner', $2, $3 WHERE NOT EXISTS (SELECT 1 FROM api_tokens) \
+             RETURNING id, name, role, created_at_ms";
+        let row = match &self.backend {
+            // BEGIN IMMEDIATE takes the write lock first, so the check and insert are one step.
+            Backend::Sqlite(pool) => {
+                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                let row = sqlx::query(INSERT)
+                    .bind(name)
+                    .bind(token_hash)
+                    .bind(now_ms())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                row.as_ref().map(record_from_row).transpose()?
+            }
+            // Read committed lets two NOT EXISTS checks both pass; a lock serialises them.
+            Backend::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(FIRST_TOKEN_LOCK)
+                    .execute(&mut *tx)
+                    .await?;
+                let row = sqlx::query(INSERT)
+                    .bind(name)
+                    .bind(token_hash)
+                    .bind(now_ms())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                row.as_ref().map(record_from_row).transpose()?
+            }
+        };
+        Ok(row)
     }
 
     pub async fn find_token_by_hash(&self, token_hash: &str) -> StoreResult<Option<TokenRecord>> {
