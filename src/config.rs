@@ -20,6 +20,7 @@ pub struct Config {
     pub metrics: MetricsConfig,
     pub log: LogConfig,
     pub admin: AdminConfig,
+    pub ledger: LedgerConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -64,6 +65,14 @@ pub struct LogConfig {
 pub struct AdminConfig {
     #[serde(default, serialize_with = "mask_secret")]
     pub api_token: Option<SecretString>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LedgerConfig {
+    pub sweep_interval_ms: u64,
+    pub sweep_batch: i64,
+    pub idempotency_ttl_hours: i64,
 }
 
 /// A configuration problem, phrased as one sentence that names the key.
@@ -158,6 +167,21 @@ impl Config {
                     "it must be at least 16 characters",
                 ));
             }
+        }
+        if self.ledger.sweep_interval_ms < 10 {
+            return Err(invalid(
+                "ledger.sweep_interval_ms",
+                "it must be at least 10",
+            ));
+        }
+        if self.ledger.sweep_batch < 1 {
+            return Err(invalid("ledger.sweep_batch", "it must be at least 1"));
+        }
+        if self.ledger.idempotency_ttl_hours < 24 {
+            return Err(invalid(
+                "ledger.idempotency_ttl_hours",
+                "keys must live at least 24 hours",
+            ));
         }
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .map_err(|e| invalid("log.level", e))?;

@@ -104,10 +104,20 @@ impl Application {
         let metrics_server = axum::serve(self.metrics_listener, metrics_app)
             .with_graceful_shutdown(shutdown.clone().cancelled_owned());
         let store = self.state.store.clone();
+        let sweeper = tokio::spawn(crate::sweeper::run(
+            store.clone(),
+            self.state.config.ledger.clone(),
+            shutdown.clone(),
+        ));
         let app = http::router(self.state);
         let server = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown.clone().cancelled_owned());
         let (served, metrics_served) = tokio::join!(server, metrics_server);
+        // The sweeper finishes the batch it is in before it sees the cancellation.
+        shutdown.cancel();
+        if let Err(err) = sweeper.await {
+            tracing::error!(error = ?err, "the sweeper stopped abnormally");
+        }
         store.close().await;
         served.context("the HTTP server failed")?;
         metrics_served.context("the metrics server failed")?;

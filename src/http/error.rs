@@ -16,6 +16,8 @@ pub enum ApiError {
         status: StatusCode,
         code: &'static str,
         message: String,
+        /// Extra fields for the error object, such as the available qty.
+        details: Option<serde_json::Map<String, serde_json::Value>>,
     },
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -29,7 +31,26 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            details: None,
         }
+    }
+
+    /// Adds a field beside `code` and `message` in the error object.
+    pub fn with_detail(mut self, key: &str, value: impl Into<serde_json::Value>) -> Self {
+        if let ApiError::Client { details, .. } = &mut self {
+            details
+                .get_or_insert_with(Default::default)
+                .insert(key.to_string(), value.into());
+        }
+        self
+    }
+
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::client(StatusCode::CONFLICT, code, message)
+    }
+
+    pub fn unprocessable(code: &'static str, message: impl Into<String>) -> Self {
+        Self::client(StatusCode::UNPROCESSABLE_ENTITY, code, message)
     }
 
     pub fn unauthorized() -> Self {
@@ -65,13 +86,26 @@ pub struct ErrorDetail {
     pub code: String,
     /// For people.
     pub message: String,
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    pub details: serde_json::Map<String, serde_json::Value>,
 }
 
 fn body(status: StatusCode, code: &str, message: &str) -> Response {
+    body_with(status, code, message, None)
+}
+
+fn body_with(
+    status: StatusCode,
+    code: &str,
+    message: &str,
+    details: Option<serde_json::Map<String, serde_json::Value>>,
+) -> Response {
     let body = ErrorBody {
         error: ErrorDetail {
             code: code.to_string(),
             message: message.to_string(),
+            details: details.unwrap_or_default(),
         },
     };
     (status, Json(body)).into_response()
@@ -84,7 +118,8 @@ impl IntoResponse for ApiError {
                 status,
                 code,
                 message,
-            } => body(status, code, &message),
+                details,
+            } => body_with(status, code, &message, details),
             ApiError::Store(StoreError::Conflict { constraint, .. }) => body(
                 StatusCode::CONFLICT,
                 "conflict",

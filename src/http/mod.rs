@@ -1,10 +1,12 @@
 //! The HTTP surface: one router per room, merged here.
 
 pub mod auth;
+mod catalog;
 pub mod error;
 mod health;
 mod json;
 mod observe;
+mod stock;
 mod tokens;
 
 pub use json::ApiJson;
@@ -59,6 +61,8 @@ impl Modify for BearerAuth {
 fn api_v1() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(tokens::router())
+        .merge(catalog::router())
+        .merge(stock::router())
         .split_for_parts()
 }
 

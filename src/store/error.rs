@@ -15,6 +15,9 @@ pub enum StoreError {
     Unavailable(#[source] sqlx::Error),
     #[error("database error")]
     Database(#[source] sqlx::Error),
+    /// A rule the store enforces was about to break; the transaction was abandoned.
+    #[error("ledger invariant: {0}")]
+    Invariant(String),
     #[error("migration failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }

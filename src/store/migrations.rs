@@ -8,17 +8,31 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 
 type Source = (i64, &'static str, &'static str);
 
-const SQLITE: &[Source] = &[(
-    1,
-    "foundation",
-    include_str!("../../migrations/sqlite/0001_foundation.sql"),
-)];
+const SQLITE: &[Source] = &[
+    (
+        1,
+        "foundation",
+        include_str!("../../migrations/sqlite/0001_foundation.sql"),
+    ),
+    (
+        2,
+        "ledger",
+        include_str!("../../migrations/sqlite/0002_ledger.sql"),
+    ),
+];
 
-const POSTGRES: &[Source] = &[(
-    1,
-    "foundation",
-    include_str!("../../migrations/postgres/0001_foundation.sql"),
-)];
+const POSTGRES: &[Source] = &[
+    (
+        1,
+        "foundation",
+        include_str!("../../migrations/postgres/0001_foundation.sql"),
+    ),
+    (
+        2,
+        "ledger",
+        include_str!("../../migrations/postgres/0002_ledger.sql"),
+    ),
+];
 
 fn migrator(sources: &'static [Source]) -> Migrator {
     let migrations = sources

@@ -6,13 +6,23 @@
 //! run on either pool through [`on_pool!`]; where the dialects differ, the method matches
 //! on the backend and says why. The conformance tests run every method on both.
 
+mod catalog;
 mod connect;
 mod error;
 mod migrations;
+mod stock;
 mod tokens;
+mod tx;
 
+pub use catalog::{NewProduct, NewSku, Product, ProductPatch, SkuStock};
 pub use error::{StoreError, StoreResult};
+pub use stock::{
+    promote_waitlists_in, reserve_batch_in, AdjustResult, HoldChange, HoldRef, HoldView,
+    IdempotencyKey, Idempotent, ReserveOutcome, StockLevel, WaitRef,
+};
 pub use tokens::{TokenRecord, TokenRole};
+pub(crate) use tx::on_tx;
+pub use tx::Tx;
 
 use sqlx::{PgPool, SqlitePool};
 

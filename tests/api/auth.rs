@@ -6,7 +6,12 @@ use crate::helpers::{spawn_app, spawn_app_with, TestDatabase};
 #[tokio::test]
 async fn api_routes_need_a_token() {
     let app = spawn_app().await;
-    for path in ["/api/v1/me", "/api/v1/tokens", "/api/v1/openapi.json", "/api/v1/nope"] {
+    for path in [
+        "/api/v1/me",
+        "/api/v1/tokens",
+        "/api/v1/openapi.json",
+        "/api/v1/nope",
+    ] {
         let response = app.client.get(app.url(path)).send().await.unwrap();
         assert_eq!(response.status(), 401, "{path}");
         let body: Value = response.json().await.unwrap();
@@ -26,7 +31,14 @@ async fn api_routes_need_a_token() {
 async fn the_first_start_makes_an_owner_token_once() {
     let app = spawn_app().await;
     assert!(app.token.starts_with("po_"), "a token was printed");
-    let me: Value = app.get("/api/v1/me").send().await.unwrap().json().await.unwrap();
+    let me: Value = app
+        .get("/api/v1/me")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(me["role"], "owner");
 
     // A second start on the same database makes no new token.
@@ -92,7 +104,14 @@ async fn owners_make_tokens_and_staff_cannot() {
         .unwrap();
     assert_eq!(refused.status(), 403);
 
-    let listed = app.get("/api/v1/tokens").send().await.unwrap().text().await.unwrap();
+    let listed = app
+        .get("/api/v1/tokens")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(listed.contains("counter"));
     assert!(!listed.contains(&staff_token), "secrets never listed");
     assert!(!listed.contains("token_hash"));

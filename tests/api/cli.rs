@@ -50,7 +50,11 @@ fn an_unknown_key_is_named() {
 fn check_config_prints_layers_and_masks_secrets() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("extra.toml");
-    std::fs::write(&file, "[http]\naddr = \"127.0.0.1:7000\"\n[metrics]\naddr = \"127.0.0.1:7001\"\n").unwrap();
+    std::fs::write(
+        &file,
+        "[http]\naddr = \"127.0.0.1:7000\"\n[metrics]\naddr = \"127.0.0.1:7001\"\n",
+    )
+    .unwrap();
     let out = plusone()
         .args(["--config", file.to_str().unwrap(), "check-config"])
         .env("PLUSONE__METRICS__ADDR", "127.0.0.1:7002")
@@ -60,7 +64,10 @@ fn check_config_prints_layers_and_masks_secrets() {
     assert_eq!(out.status.code(), Some(0));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("127.0.0.1:7000"), "file layer: {stdout}");
-    assert!(stdout.contains("127.0.0.1:7002"), "env wins over the file: {stdout}");
+    assert!(
+        stdout.contains("127.0.0.1:7002"),
+        "env wins over the file: {stdout}"
+    );
     assert!(!stdout.contains("do-not-print"), "{stdout}");
     assert!(stdout.contains("********"));
 }
@@ -73,13 +80,21 @@ fn migrate_and_token_create_work_on_the_test_database() {
         .env("PLUSONE__DATABASE__URL", &db.url)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = plusone()
         .args(["token", "create", "--name", "pos"])
         .env("PLUSONE__DATABASE__URL", &db.url)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let token = String::from_utf8_lossy(&out.stdout).trim().to_string();
     assert!(token.starts_with("po_"), "{token}");
     let rt = tokio::runtime::Runtime::new().unwrap();

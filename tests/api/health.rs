@@ -38,7 +38,9 @@ async fn metrics_listener_counts_requests_by_route_template() {
         .await
         .unwrap();
     assert!(
-        text.contains(r#"plusone_http_requests_total{method="GET",route="/api/v1/me",status="200"} 1"#),
+        text.contains(
+            r#"plusone_http_requests_total{method="GET",route="/api/v1/me",status="200"} 1"#
+        ),
         "{text}"
     );
 }

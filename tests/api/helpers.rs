@@ -53,6 +53,11 @@ impl TestDatabase {
         }
     }
 
+    /// The same database again, for a second replica. The first owner keeps the files.
+    pub fn reuse(url: String) -> TestDatabase {
+        TestDatabase { url, _dir: None }
+    }
+
     pub fn is_postgres(&self) -> bool {
         self.url.starts_with("postgres")
     }
@@ -103,7 +108,10 @@ impl TestApp {
     pub async fn stop(mut self) -> TestDatabase {
         self.shutdown.cancel();
         if let Some(server) = self.server.take() {
-            server.await.expect("server task").expect("server stops cleanly");
+            server
+                .await
+                .expect("server task")
+                .expect("server stops cleanly");
         }
         let db = std::mem::replace(
             &mut self.db,

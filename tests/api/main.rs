@@ -5,4 +5,7 @@ mod auth;
 mod cli;
 mod health;
 mod helpers;
+mod ledger;
+mod ledger_engine;
+mod ledger_storm;
 mod store_conformance;

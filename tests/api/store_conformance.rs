@@ -38,12 +38,17 @@ async fn a_fresh_database_is_not_ready_until_migrated() {
 async fn tokens_round_trip_and_duplicates_conflict() {
     let db = TestDatabase::new();
     let store = db.store().await;
-    let made = store.insert_token("pos", TokenRole::Staff, "hash-1").await.unwrap();
+    let made = store
+        .insert_token("pos", TokenRole::Staff, "hash-1")
+        .await
+        .unwrap();
     assert_eq!(made.role, TokenRole::Staff);
     let found = store.find_token_by_hash("hash-1").await.unwrap().unwrap();
     assert_eq!(found.id, made.id);
     assert!(store.find_token_by_hash("hash-2").await.unwrap().is_none());
-    let dup = store.insert_token("again", TokenRole::Owner, "hash-1").await;
+    let dup = store
+        .insert_token("again", TokenRole::Owner, "hash-1")
+        .await;
     assert!(matches!(dup, Err(StoreError::Conflict { .. })), "{dup:?}");
     assert_eq!(store.list_tokens().await.unwrap().len(), 1);
 }
