@@ -37,6 +37,11 @@ enum Command {
     Migrate,
     /// Print the effective configuration, secrets masked; exit 2 when it is invalid.
     CheckConfig,
+    /// Measure speed on this machine against a baseline in the same run.
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
     /// Manage API tokens.
     Token {
         #[command(subcommand)]
@@ -52,6 +57,23 @@ enum TokenCommand {
         name: String,
         #[arg(long, value_enum, default_value = "owner")]
         role: RoleArg,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum BenchCommand {
+    /// Hot-SKU reservations/s: the batched engine (batches of 1, 10, 100, 1000) against one
+    /// transaction per reservation, on SQLite and (with --postgres) Postgres.
+    Ledger {
+        /// Seconds per measurement.
+        #[arg(long, default_value_t = 3.0)]
+        seconds: f64,
+        /// A Postgres server URL; a scratch database is made on it and dropped after.
+        #[arg(long, value_name = "URL")]
+        postgres: Option<String>,
+        /// Concurrent clients for the baseline.
+        #[arg(long, default_value_t = 8)]
+        clients: usize,
     },
 }
 
@@ -120,6 +142,21 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             println!("{}", token.secret.expose_secret());
             store.close().await;
             Ok(())
+        }
+        Command::Bench {
+            command:
+                BenchCommand::Ledger {
+                    seconds,
+                    postgres,
+                    clients,
+                },
+        } => {
+            crate::bench::ledger::run(crate::bench::ledger::Options {
+                seconds,
+                postgres,
+                baseline_clients: clients.max(1),
+            })
+            .await
         }
         Command::CheckConfig => unreachable!("handled before the runtime starts"),
     }

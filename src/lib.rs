@@ -2,6 +2,7 @@
 //! that the shop's POS and web shop share. See the README for where each room lives.
 
 pub mod auth;
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod http;

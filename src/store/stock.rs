@@ -1049,3 +1049,53 @@ where
         updated_at_ms: row.try_get("updated_at_ms")?,
     })
 }
+
+impl Store {
+    /// The usual design, kept as the benchmark's baseline: one transaction per
+    /// reservation (conditional UPDATE, hold row, movement row). Not used by the service.
+    pub async fn reserve_one_naive(
+        &self,
+        sku_id: SkuId,
+        qty: i64,
+        ttl_seconds: i64,
+    ) -> StoreResult<bool> {
+        let now = now_ms();
+        let mut tx = self.begin_write().await?;
+        let reserved = on_tx!(&mut tx, |conn| {
+            let changed = sqlx::query(
+                "UPDATE stock_levels SET reserved = reserved + $1, updated_at_ms = $2 \
+                 WHERE sku_id = $3 AND on_hand - reserved >= $1",
+            )
+            .bind(qty)
+            .bind(now)
+            .bind(sku_id)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+            if changed == 1 {
+                sqlx::query(
+                    "INSERT INTO holds (sku_id, qty, status, channel, reference, source, expires_at_ms, \
+                     created_at_ms, updated_at_ms) VALUES ($1, $2, 'active', 'live', '', 'request', $3, $4, $4)",
+                )
+                .bind(sku_id)
+                .bind(qty)
+                .bind(now + ttl_seconds * 1000)
+                .bind(now)
+                .execute(&mut *conn)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO stock_movements (sku_id, kind, on_hand_delta, reserved_delta, channel, \
+                     reference, created_at_ms) VALUES ($1, 'reserve', 0, $2, 'live', '', $3)",
+                )
+                .bind(sku_id)
+                .bind(qty)
+                .bind(now)
+                .execute(&mut *conn)
+                .await?;
+            }
+            changed == 1
+        });
+        tx.commit().await?;
+        Ok(reserved)
+    }
+}

@@ -105,3 +105,26 @@ fn migrate_and_token_create_work_on_the_test_database() {
         assert_eq!(found.name, "pos");
     });
 }
+
+#[test]
+fn bench_ledger_runs_and_reports_ratios() {
+    let mut cmd = plusone();
+    cmd.args(["bench", "ledger", "--seconds", "0.2", "--clients", "2"]);
+    if let Ok(url) = std::env::var("PLUSONE_TEST_DATABASE") {
+        cmd.args(["--postgres", &url]);
+    }
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = String::from_utf8_lossy(&out.stdout);
+    for line in [
+        "baseline: 1 tx per reservation",
+        "engine, batch 1 ",
+        "engine, batch 100",
+    ] {
+        assert!(report.contains(line), "{report}");
+    }
+}
