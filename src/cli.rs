@@ -37,6 +37,15 @@ enum Command {
     Migrate,
     /// Print the effective configuration, secrets masked; exit 2 when it is invalid.
     CheckConfig,
+    /// Parse comments: JSON Lines `{"text":…,"current":…}` on stdin, results on stdout.
+    Parse {
+        /// The catalogue: `{"products":[{"keyword":"A01","name":…,"price":…,"variants":[…]}]}`.
+        #[arg(long, value_name = "FILE")]
+        catalog: PathBuf,
+        /// The largest qty per line before a comment goes to review.
+        #[arg(long, default_value_t = 20)]
+        max_qty: u32,
+    },
     /// Measure speed on this machine against a baseline in the same run.
     Bench {
         #[command(subcommand)]
@@ -94,6 +103,19 @@ impl From<RoleArg> for TokenRole {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Parsing is pure and needs neither config nor database.
+    if let Some(Command::Parse { catalog, max_qty }) = &cli.command {
+        let stdin = std::io::stdin();
+        let stdout = std::io::stdout();
+        return match crate::parse_cli::run(catalog, *max_qty, stdin.lock(), stdout.lock()) {
+            Ok(0) => ExitCode::SUCCESS,
+            Ok(_) => ExitCode::FAILURE,
+            Err(err) => {
+                eprintln!("plusone parse: {err:#}");
+                ExitCode::from(EXIT_CONFIG)
+            }
+        };
+    }
     let file = config_file_from_env(cli.config.clone());
     let config = match Config::load(file.as_deref()) {
         Ok(config) => config,
@@ -158,7 +180,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             })
             .await
         }
-        Command::CheckConfig => unreachable!("handled before the runtime starts"),
+        Command::CheckConfig | Command::Parse { .. } => {
+            unreachable!("handled before the runtime starts")
+        }
     }
 }
 

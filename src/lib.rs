@@ -8,6 +8,8 @@ pub mod config;
 pub mod http;
 pub mod ledger;
 pub mod metrics;
+pub mod parse;
+pub mod parse_cli;
 pub mod startup;
 pub mod store;
 pub mod sweeper;

@@ -6,6 +6,7 @@ pub mod error;
 mod health;
 mod json;
 mod observe;
+mod parse;
 mod stock;
 mod tokens;
 
@@ -63,6 +64,7 @@ fn api_v1() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(tokens::router())
         .merge(catalog::router())
         .merge(stock::router())
+        .merge(parse::router())
         .split_for_parts()
 }
 

@@ -9,6 +9,7 @@
 mod catalog;
 mod connect;
 mod error;
+mod lives;
 mod migrations;
 mod stock;
 mod tokens;
@@ -16,6 +17,7 @@ mod tx;
 
 pub use catalog::{NewProduct, NewSku, Product, ProductPatch, SkuStock};
 pub use error::{StoreError, StoreResult};
+pub use lives::{Binding, LineupEntry, Live, LivePatch, LiveState, NewLive, PageView};
 pub use stock::{
     promote_waitlists_in, reserve_batch_in, AdjustResult, HoldChange, HoldRef, HoldView,
     IdempotencyKey, Idempotent, ReserveOutcome, StockLevel, WaitRef,

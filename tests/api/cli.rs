@@ -128,3 +128,78 @@ fn bench_ledger_runs_and_reports_ratios() {
         assert!(report.contains(line), "{report}");
     }
 }
+
+#[test]
+fn parse_reads_json_lines_and_answers_one_line_each_in_order() {
+    use std::io::Write;
+    let catalog = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus/catalog.json");
+    let mut child = plusone()
+        .args(["parse", "--catalog", catalog])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(
+            "{\"text\":\"D05 白色 M碼 x2\",\"current\":null}\n{\"text\":\"+1\",\"current\":\"D50\"}\n{\"text\":\"取消D50\"}\n"
+                .as_bytes(),
+        )
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        lines[0],
+        serde_json::json!({"intent":"order","items":[{"keyword":"D05","qty":2,"variant":["白","M"]}],"needs_review":false,"reason":null})
+    );
+    assert_eq!(lines[1]["items"][0]["keyword"], "D50");
+    assert_eq!(lines[2]["intent"], "cancel");
+    assert_eq!(lines[2]["items"][0]["qty"], serde_json::Value::Null);
+}
+
+#[test]
+fn parse_marks_a_bad_line_and_a_missing_catalogue_clearly() {
+    use std::io::Write;
+    let catalog = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus/catalog.json");
+    let mut child = plusone()
+        .args(["parse", "--catalog", catalog])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"not json\n{\"text\":\"D50+1\"}\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(lines[0].contains("\"error\""), "{stdout}");
+    assert!(
+        lines[1].contains("D50"),
+        "later lines still answered: {stdout}"
+    );
+
+    let out = plusone()
+        .args(["parse", "--catalog", "/nonexistent/catalog.json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("catalogue"));
+}

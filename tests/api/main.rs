@@ -8,4 +8,5 @@ mod helpers;
 mod ledger;
 mod ledger_engine;
 mod ledger_storm;
+mod parse;
 mod store_conformance;

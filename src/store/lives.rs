@@ -1,0 +1,353 @@
+//! Pages (with their access tokens) and live sessions: bindings, lineup, current product.
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use utoipa::ToSchema;
+
+use super::{now_ms, on_pool, on_tx, Store, StoreResult};
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PageView {
+    pub id: i64,
+    pub platform: String,
+    pub page_id: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct Binding {
+    pub platform: String,
+    pub page_id: String,
+    /// A live video or post id (Facebook) or a media id (Instagram).
+    pub object_id: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct LineupEntry {
+    pub keyword: String,
+    pub code: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum LiveState {
+    Scheduled,
+    Live,
+    Ended,
+}
+
+impl LiveState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LiveState::Scheduled => "scheduled",
+            LiveState::Live => "live",
+            LiveState::Ended => "ended",
+        }
+    }
+
+    fn from_db(value: &str) -> LiveState {
+        match value {
+            "live" => LiveState::Live,
+            "ended" => LiveState::Ended,
+            _ => LiveState::Scheduled,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
+pub struct Live {
+    pub id: i64,
+    pub title: String,
+    pub state: LiveState,
+    /// The keyword a bare `+1` means.
+    pub current: Option<String>,
+    pub hold_ttl_seconds: i64,
+    pub waitlist: bool,
+    pub limit_per_member: Option<i64>,
+    pub bindings: Vec<Binding>,
+    pub lineup: Vec<LineupEntry>,
+}
+
+/// What a new live session is made of.
+#[derive(Debug, Clone)]
+pub struct NewLive {
+    pub title: String,
+    pub state: LiveState,
+    pub current: Option<String>,
+    pub hold_ttl_seconds: i64,
+    pub waitlist: bool,
+    pub limit_per_member: Option<i64>,
+    pub bindings: Vec<Binding>,
+    pub lineup: Vec<LineupEntry>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct LivePatch {
+    /// `Some(None)` clears the current product.
+    pub current: Option<Option<String>>,
+    pub state: Option<LiveState>,
+    pub lineup: Option<Vec<LineupEntry>>,
+}
+
+impl Store {
+    /// Adds a page or replaces its token.
+    pub async fn upsert_page(
+        &self,
+        platform: &str,
+        page_id: &str,
+        token: &SecretString,
+    ) -> StoreResult<PageView> {
+        on_pool!(self, |pool| {
+            let row = sqlx::query(
+                "INSERT INTO pages (platform, page_id, access_token, created_at_ms) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (platform, page_id) DO UPDATE SET access_token = excluded.access_token \
+                 RETURNING id, platform, page_id",
+            )
+            .bind(platform)
+            .bind(page_id)
+            .bind(token.expose_secret())
+            .bind(now_ms())
+            .fetch_one(pool)
+            .await?;
+            Ok(PageView {
+                id: row.try_get(0)?,
+                platform: row.try_get(1)?,
+                page_id: row.try_get(2)?,
+            })
+        })
+    }
+
+    pub async fn list_pages(&self) -> StoreResult<Vec<PageView>> {
+        on_pool!(self, |pool| {
+            let rows = sqlx::query("SELECT id, platform, page_id FROM pages ORDER BY id")
+                .fetch_all(pool)
+                .await?;
+            rows.iter()
+                .map(|r| -> StoreResult<PageView> {
+                    Ok(PageView {
+                        id: r.try_get(0)?,
+                        platform: r.try_get(1)?,
+                        page_id: r.try_get(2)?,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    /// A page's access token, for the senders and the poll backstop.
+    pub async fn page_token(&self, page_id: &str) -> StoreResult<Option<SecretString>> {
+        let token: Option<String> = on_pool!(self, |pool| {
+            sqlx::query_scalar(
+                "SELECT access_token FROM pages WHERE page_id = $1 ORDER BY id LIMIT 1",
+            )
+            .bind(page_id)
+            .fetch_optional(pool)
+            .await?
+        });
+        Ok(token.map(SecretString::from))
+    }
+
+    pub async fn create_live(&self, live: &NewLive) -> StoreResult<Live> {
+        let now = now_ms();
+        let mut tx = self.begin_write().await?;
+        let id: i64 = on_tx!(&mut tx, |conn| {
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO live_sessions (title, state, current_keyword, hold_ttl_seconds, waitlist, \
+                 limit_per_member, created_at_ms, updated_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
+            )
+            .bind(&live.title)
+            .bind(live.state.as_str())
+            .bind(live.current.as_deref())
+            .bind(live.hold_ttl_seconds)
+            .bind(live.waitlist as i64)
+            .bind(live.limit_per_member)
+            .bind(now)
+            .fetch_one(&mut *conn)
+            .await?;
+            for b in &live.bindings {
+                sqlx::query(
+                    "INSERT INTO live_bindings (live_id, platform, page_id, object_id) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(id)
+                .bind(&b.platform)
+                .bind(&b.page_id)
+                .bind(&b.object_id)
+                .execute(&mut *conn)
+                .await?;
+            }
+            id
+        });
+        replace_lineup(&mut tx, id, &live.lineup).await?;
+        tx.commit().await?;
+        self.live(id)
+            .await?
+            .ok_or(super::StoreError::Database(sqlx::Error::RowNotFound))
+    }
+
+    pub async fn patch_live(&self, id: i64, patch: &LivePatch) -> StoreResult<Option<Live>> {
+        let mut tx = self.begin_write().await?;
+        let exists = on_tx!(&mut tx, |conn| {
+            let mut changed =
+                sqlx::query("UPDATE live_sessions SET updated_at_ms = $1 WHERE id = $2")
+                    .bind(now_ms())
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await?
+                    .rows_affected();
+            if let Some(current) = &patch.current {
+                changed =
+                    sqlx::query("UPDATE live_sessions SET current_keyword = $1 WHERE id = $2")
+                        .bind(current.as_deref())
+                        .bind(id)
+                        .execute(&mut *conn)
+                        .await?
+                        .rows_affected();
+            }
+            if let Some(state) = patch.state {
+                changed = sqlx::query("UPDATE live_sessions SET state = $1 WHERE id = $2")
+                    .bind(state.as_str())
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await?
+                    .rows_affected();
+            }
+            changed == 1
+        });
+        if !exists {
+            return Ok(None);
+        }
+        if let Some(lineup) = &patch.lineup {
+            replace_lineup(&mut tx, id, lineup).await?;
+        }
+        tx.commit().await?;
+        self.live(id).await
+    }
+
+    pub async fn live(&self, id: i64) -> StoreResult<Option<Live>> {
+        on_pool!(self, |pool| {
+            let Some(row) = sqlx::query(
+                "SELECT id, title, state, current_keyword, hold_ttl_seconds, waitlist, limit_per_member \
+                 FROM live_sessions WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_optional(pool)
+            .await?
+            else {
+                return Ok(None);
+            };
+            let bindings = sqlx::query(
+                "SELECT platform, page_id, object_id FROM live_bindings WHERE live_id = $1 ORDER BY platform, object_id",
+            )
+            .bind(id)
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(|r| -> StoreResult<Binding> {
+                Ok(Binding {
+                    platform: r.try_get(0)?,
+                    page_id: r.try_get(1)?,
+                    object_id: r.try_get(2)?,
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+            let lineup = sqlx::query(
+                "SELECT keyword, product_code FROM live_lineup WHERE live_id = $1 ORDER BY position",
+            )
+            .bind(id)
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(|r| -> StoreResult<LineupEntry> {
+                Ok(LineupEntry {
+                    keyword: r.try_get(0)?,
+                    code: r.try_get(1)?,
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+            let state: String = row.try_get(2)?;
+            let waitlist: i64 = row.try_get(5)?;
+            Ok(Some(Live {
+                id: row.try_get(0)?,
+                title: row.try_get(1)?,
+                state: LiveState::from_db(&state),
+                current: row.try_get(3)?,
+                hold_ttl_seconds: row.try_get(4)?,
+                waitlist: waitlist != 0,
+                limit_per_member: row.try_get(6)?,
+                bindings,
+                lineup,
+            }))
+        })
+    }
+
+    /// Ids of sessions that are live now, for the poll backstop.
+    pub async fn live_ids_in_state(&self, state: LiveState) -> StoreResult<Vec<i64>> {
+        Ok(on_pool!(self, |pool| {
+            sqlx::query_scalar("SELECT id FROM live_sessions WHERE state = $1 ORDER BY id")
+                .bind(state.as_str())
+                .fetch_all(pool)
+                .await?
+        }))
+    }
+
+    /// Takes or renews the sequencer lease of a live session. True when `owner` holds it.
+    pub async fn take_live_lease(
+        &self,
+        live_id: i64,
+        owner: &str,
+        ttl_ms: i64,
+    ) -> StoreResult<bool> {
+        let now = now_ms();
+        Ok(on_pool!(self, |pool| {
+            sqlx::query(
+                "UPDATE live_sessions SET lease_owner = $1, lease_until_ms = $2 \
+                 WHERE id = $3 AND (lease_owner = $1 OR lease_owner IS NULL OR lease_until_ms < $4)",
+            )
+            .bind(owner)
+            .bind(now + ttl_ms)
+            .bind(live_id)
+            .bind(now)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        }) == 1)
+    }
+
+    pub async fn release_live_lease(&self, live_id: i64, owner: &str) -> StoreResult<()> {
+        on_pool!(self, |pool| {
+            sqlx::query(
+                "UPDATE live_sessions SET lease_owner = NULL, lease_until_ms = 0 WHERE id = $1 AND lease_owner = $2",
+            )
+            .bind(live_id)
+            .bind(owner)
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
+    }
+}
+
+async fn replace_lineup(
+    tx: &mut super::Tx,
+    live_id: i64,
+    lineup: &[LineupEntry],
+) -> StoreResult<()> {
+    on_tx!(tx, |conn| {
+        sqlx::query("DELETE FROM live_lineup WHERE live_id = $1")
+            .bind(live_id)
+            .execute(&mut *conn)
+            .await?;
+        for (position, entry) in lineup.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO live_lineup (live_id, keyword, product_code, position) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(live_id)
+            .bind(&entry.keyword)
+            .bind(&entry.code)
+            .bind(position as i64)
+            .execute(&mut *conn)
+            .await?;
+        }
+    });
+    Ok(())
+}
