@@ -21,6 +21,8 @@ pub struct Config {
     pub log: LogConfig,
     pub admin: AdminConfig,
     pub ledger: LedgerConfig,
+    pub pipeline: PipelineConfig,
+    pub meta: MetaConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -73,6 +75,28 @@ pub struct LedgerConfig {
     pub sweep_interval_ms: u64,
     pub sweep_batch: i64,
     pub idempotency_ttl_hours: i64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineConfig {
+    pub reorder_window_ms: i64,
+    pub batch_size: i64,
+    pub tick_ms: u64,
+    pub lease_ms: i64,
+    pub release_holds_on_remove: bool,
+    pub group_commit_max: usize,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetaConfig {
+    #[serde(default, serialize_with = "mask_secret")]
+    pub app_secret: Option<SecretString>,
+    #[serde(default, serialize_with = "mask_secret")]
+    pub verify_token: Option<SecretString>,
+    pub graph_api_base: String,
+    pub poll_interval_secs: u64,
 }
 
 /// A configuration problem, phrased as one sentence that names the key.
@@ -182,6 +206,37 @@ impl Config {
                 "ledger.idempotency_ttl_hours",
                 "keys must live at least 24 hours",
             ));
+        }
+        if !(0..=60_000).contains(&self.pipeline.reorder_window_ms) {
+            return Err(invalid(
+                "pipeline.reorder_window_ms",
+                "it must be 0 to 60000",
+            ));
+        }
+        if !(1..=5_000).contains(&self.pipeline.batch_size) {
+            return Err(invalid("pipeline.batch_size", "it must be 1 to 5000"));
+        }
+        if self.pipeline.tick_ms == 0 {
+            return Err(invalid("pipeline.tick_ms", "it must be at least 1"));
+        }
+        if self.pipeline.lease_ms < 1000 {
+            return Err(invalid("pipeline.lease_ms", "it must be at least 1000"));
+        }
+        if self.pipeline.group_commit_max == 0 {
+            return Err(invalid(
+                "pipeline.group_commit_max",
+                "it must be at least 1",
+            ));
+        }
+        let graph = &self.meta.graph_api_base;
+        if !(graph.starts_with("http://") || graph.starts_with("https://")) {
+            return Err(invalid(
+                "meta.graph_api_base",
+                "it must start with http:// or https://",
+            ));
+        }
+        if self.meta.poll_interval_secs == 0 {
+            return Err(invalid("meta.poll_interval_secs", "it must be at least 1"));
         }
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .map_err(|e| invalid("log.level", e))?;

@@ -22,6 +22,9 @@ struct RouteLabels {
 
 pub struct Metrics {
     registry: Registry,
+    inbox_inserted: Counter,
+    inbox_duplicates: Counter,
+    recovered_by_backstop: Counter,
     http_requests: Family<RequestLabels, Counter>,
     http_seconds: Family<RouteLabels, Histogram>,
 }
@@ -49,8 +52,29 @@ impl Metrics {
             "Time to answer an HTTP request, by route template",
             http_seconds.clone(),
         );
+        let inbox_inserted = Counter::default();
+        registry.register(
+            "inbox_events",
+            "Events stored in the inbox",
+            inbox_inserted.clone(),
+        );
+        let inbox_duplicates = Counter::default();
+        registry.register(
+            "inbox_duplicates",
+            "Deliveries of events already stored (redeliveries, backstop overlap)",
+            inbox_duplicates.clone(),
+        );
+        let recovered_by_backstop = Counter::default();
+        registry.register(
+            "recovered_by_backstop",
+            "Comments the poll backstop found that no webhook had delivered",
+            recovered_by_backstop.clone(),
+        );
         Metrics {
             registry,
+            inbox_inserted,
+            inbox_duplicates,
+            recovered_by_backstop,
             http_requests,
             http_seconds,
         }
@@ -69,6 +93,15 @@ impl Metrics {
                 route: route.to_string(),
             })
             .observe(elapsed.as_secs_f64());
+    }
+
+    pub fn inbox_written(&self, inserted: u64, duplicates: u64) {
+        self.inbox_inserted.inc_by(inserted);
+        self.inbox_duplicates.inc_by(duplicates);
+    }
+
+    pub fn recovered(&self, count: u64) {
+        self.recovered_by_backstop.inc_by(count);
     }
 
     /// The registry in Prometheus text format.

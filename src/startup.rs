@@ -19,6 +19,9 @@ use crate::store::Store;
 /// A built service: listeners bound, database migrated, ready to run.
 pub struct Application {
     state: AppState,
+    /// Stops the background workers after the servers have drained.
+    background: CancellationToken,
+    wake: Arc<tokio::sync::Notify>,
     listener: TcpListener,
     metrics_listener: TcpListener,
     first_owner_token: Option<SecretString>,
@@ -44,7 +47,16 @@ impl Application {
             .with_context(|| {
                 format!("could not listen on `metrics.addr` {}", config.metrics.addr)
             })?;
+        let background = CancellationToken::new();
+        let wake = Arc::new(tokio::sync::Notify::new());
+        let inbox = crate::pipeline::InboxWriter::spawn(
+            store.clone(),
+            config.pipeline.group_commit_max,
+            Arc::clone(&wake),
+            background.clone(),
+        );
         let state = AppState {
+            inbox,
             tokens: TokenVerifier::new(config.admin.api_token.as_ref()),
             store,
             config: Arc::new(config),
@@ -52,6 +64,8 @@ impl Application {
         };
         Ok(Application {
             state,
+            background,
+            wake,
             listener,
             metrics_listener,
             first_owner_token,
@@ -107,16 +121,27 @@ impl Application {
         let sweeper = tokio::spawn(crate::sweeper::run(
             store.clone(),
             self.state.config.ledger.clone(),
-            shutdown.clone(),
+            self.background.clone(),
         ));
+        let sequencer = tokio::spawn(
+            crate::pipeline::Sequencer::new(
+                store.clone(),
+                self.state.config.pipeline.clone(),
+                self.wake,
+            )
+            .run(self.background.clone()),
+        );
+        let background = self.background;
         let app = http::router(self.state);
         let server = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown.clone().cancelled_owned());
         let (served, metrics_served) = tokio::join!(server, metrics_server);
-        // The sweeper finishes the batch it is in before it sees the cancellation.
-        shutdown.cancel();
-        if let Err(err) = sweeper.await {
-            tracing::error!(error = ?err, "the sweeper stopped abnormally");
+        // Workers finish the batch they are in before they see the cancellation.
+        background.cancel();
+        for (name, task) in [("sweeper", sweeper), ("sequencer", sequencer)] {
+            if let Err(err) = task.await {
+                tracing::error!(error = ?err, worker = name, "a worker stopped abnormally");
+            }
         }
         store.close().await;
         served.context("the HTTP server failed")?;

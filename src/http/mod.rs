@@ -3,12 +3,15 @@
 pub mod auth;
 mod catalog;
 pub mod error;
+mod events;
 mod health;
 mod json;
+mod lives;
 mod observe;
 mod parse;
 mod stock;
 mod tokens;
+mod webhooks;
 
 pub use json::ApiJson;
 
@@ -35,6 +38,7 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub tokens: TokenVerifier,
     pub metrics: Arc<Metrics>,
+    pub inbox: crate::pipeline::InboxWriter,
 }
 
 #[derive(OpenApi)]
@@ -65,6 +69,8 @@ fn api_v1() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(catalog::router())
         .merge(stock::router())
         .merge(parse::router())
+        .merge(lives::router())
+        .merge(events::router())
         .split_for_parts()
 }
 
@@ -88,6 +94,7 @@ pub fn router(state: AppState) -> Router {
     let timeout = Duration::from_secs(state.config.http.request_timeout_secs);
     Router::new()
         .merge(health::router())
+        .merge(webhooks::router())
         .nest("/api/v1", api)
         .fallback(not_found)
         .layer(RequestBodyLimitLayer::new(

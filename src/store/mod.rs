@@ -9,6 +9,7 @@
 mod catalog;
 mod connect;
 mod error;
+mod inbox;
 mod lives;
 mod migrations;
 mod stock;
@@ -17,10 +18,15 @@ mod tx;
 
 pub use catalog::{NewProduct, NewSku, Product, ProductPatch, SkuStock};
 pub use error::{StoreError, StoreResult};
+pub use inbox::{
+    finish_event_in, insert_inbox_in, insert_outbox_in, member_for_identity_in, next_batch_in,
+    original_of_in, resolve_review_in, review_event_in, EventOutcome, EventView, InsertReport,
+    NewInboxRow, NewOutboxRow, OutboxView, PendingEvent,
+};
 pub use lives::{Binding, LineupEntry, Live, LivePatch, LiveState, NewLive, PageView};
 pub use stock::{
-    promote_waitlists_in, reserve_batch_in, AdjustResult, HoldChange, HoldRef, HoldView,
-    IdempotencyKey, Idempotent, ReserveOutcome, StockLevel, WaitRef,
+    cancel_member_units_in, promote_waitlists_in, release_holds_in, reserve_batch_in, AdjustResult,
+    HoldChange, HoldRef, HoldView, IdempotencyKey, Idempotent, ReserveOutcome, StockLevel, WaitRef,
 };
 pub use tokens::{TokenRecord, TokenRole};
 pub(crate) use tx::on_tx;

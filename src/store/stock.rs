@@ -1099,3 +1099,159 @@ impl Store {
         Ok(reserved)
     }
 }
+
+/// Gives back units a member asked to cancel, for some SKUs of one live session: waiting
+/// units first (they hold no stock), then the newest holds. `qty: None` cancels all.
+/// Released units serve the waitlist. Returns the units cancelled.
+pub async fn cancel_member_units_in(
+    tx: &mut Tx,
+    member: MemberId,
+    live: Option<LiveId>,
+    skus: &[SkuId],
+    qty: Option<i64>,
+    now: i64,
+) -> StoreResult<i64> {
+    let mut left = qty.unwrap_or(i64::MAX);
+    let mut cancelled = 0;
+    for &sku in skus {
+        let waiting = on_tx!(tx, |conn| {
+            sqlx::query(
+                "SELECT id, qty FROM waitlist WHERE member_id = $1 AND sku_id = $2 \
+                 AND live_id IS NOT DISTINCT FROM $3 AND status = 'waiting' ORDER BY id DESC",
+            )
+            .bind(member)
+            .bind(sku)
+            .bind(live)
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(|r| -> StoreResult<(i64, i64)> { Ok((r.try_get(0)?, r.try_get(1)?)) })
+            .collect::<StoreResult<Vec<_>>>()?
+        });
+        for (id, units) in waiting {
+            if left == 0 {
+                break;
+            }
+            let take = units.min(left);
+            on_tx!(tx, |conn| {
+                sqlx::query(
+                    "UPDATE waitlist SET qty = CASE WHEN qty = $1 THEN qty ELSE qty - $1 END, \
+                     status = CASE WHEN qty = $1 THEN 'cancelled' ELSE status END WHERE id = $2",
+                )
+                .bind(take)
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+            });
+            left -= take;
+            cancelled += take;
+        }
+    }
+    let holds = on_tx!(tx, |conn| {
+        let mut query = QueryBuilder::new(
+            "SELECT id, sku_id, qty, channel, reference FROM holds WHERE status = 'active' AND member_id = ",
+        );
+        query
+            .push_bind(member)
+            .push(" AND live_id IS NOT DISTINCT FROM ")
+            .push_bind(live);
+        query.push(" AND sku_id IN (");
+        let mut list = query.separated(", ");
+        for sku in skus {
+            list.push_bind(*sku);
+        }
+        query.push(") ORDER BY id DESC");
+        query
+            .build()
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(|r| -> StoreResult<(i64, i64, i64, String, String)> {
+                Ok((
+                    r.try_get(0)?,
+                    r.try_get(1)?,
+                    r.try_get(2)?,
+                    r.try_get(3)?,
+                    r.try_get(4)?,
+                ))
+            })
+            .collect::<StoreResult<Vec<_>>>()?
+    });
+    let mut picked = Vec::new();
+    for (id, sku, units, channel, reference) in holds {
+        if left == 0 {
+            break;
+        }
+        let take = units.min(left);
+        left -= take;
+        picked.push((id, sku, units, take, channel, reference));
+    }
+    cancelled += release_parts_in(tx, &picked, now).await?;
+    Ok(cancelled)
+}
+
+/// Releases whole holds by id (a removed comment's holds). Returns the units released.
+pub async fn release_holds_in(tx: &mut Tx, ids: &[i64], now: i64) -> StoreResult<i64> {
+    let mut picked = Vec::new();
+    for &id in ids {
+        let row = on_tx!(tx, |conn| {
+            sqlx::query(
+                "SELECT id, sku_id, qty, channel, reference FROM holds WHERE id = $1 AND status = 'active'",
+            )
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?
+            .map(|r| -> StoreResult<(i64, i64, i64, String, String)> {
+                Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?))
+            })
+            .transpose()?
+        });
+        if let Some((id, sku, units, channel, reference)) = row {
+            picked.push((id, sku, units, units, channel, reference));
+        }
+    }
+    release_parts_in(tx, &picked, now).await
+}
+
+/// (hold id, sku, units held, units to release, channel, reference)
+type HoldPart = (i64, SkuId, i64, i64, String, String);
+
+async fn release_parts_in(tx: &mut Tx, parts: &[HoldPart], now: i64) -> StoreResult<i64> {
+    if parts.is_empty() {
+        return Ok(0);
+    }
+    let skus: BTreeSet<SkuId> = parts.iter().map(|p| p.1).collect();
+    lock_levels(tx, &skus).await?;
+    let mut per_sku: HashMap<SkuId, i64> = HashMap::new();
+    let mut movements = Vec::with_capacity(parts.len());
+    for (id, sku, units, take, channel, reference) in parts {
+        on_tx!(tx, |conn| {
+            sqlx::query(
+                "UPDATE holds SET qty = CASE WHEN qty = $1 THEN qty ELSE qty - $1 END, \
+                 status = CASE WHEN qty = $1 THEN 'released' ELSE status END, updated_at_ms = $2 WHERE id = $3",
+            )
+            .bind(*take)
+            .bind(now)
+            .bind(*id)
+            .execute(&mut *conn)
+            .await?;
+        });
+        debug_assert!(take <= units);
+        *per_sku.entry(*sku).or_default() += take;
+        movements.push(Movement {
+            sku_id: *sku,
+            kind: "release",
+            on_hand_delta: 0,
+            reserved_delta: -take,
+            channel,
+            reference,
+            idempotency_key: None,
+        });
+    }
+    for (&sku, &units) in &per_sku {
+        change_level(tx, sku, 0, -units, now).await?;
+    }
+    insert_movements(tx, &movements, now).await?;
+    promote_waitlists_in(tx, &skus, now).await?;
+    Ok(per_sku.values().sum())
+}

@@ -1,0 +1,95 @@
+//! `/webhooks/meta`: the verification handshake and signed event deliveries.
+//!
+//! A delivery is answered 200 only after its events are committed to the inbox, since
+//! Meta does not resend what it got a 200 for. Unknown shapes are stored, not refused,
+//! so that Meta does not retry them for 36 hours.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use secrecy::ExposeSecret;
+
+use super::error::ApiError;
+use super::AppState;
+use crate::ingest::{meta_handshake_reply, normalise_meta, verify_meta_signature, Inbound};
+use crate::pipeline::intake::inbox_rows;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/webhooks/meta", get(handshake).post(deliver))
+}
+
+async fn handshake(
+    State(state): State<AppState>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let Some(expected) = state.config.meta.verify_token.as_ref() else {
+        return ApiError::client(
+            StatusCode::FORBIDDEN,
+            "webhook_not_configured",
+            "set meta.verify_token to subscribe this webhook",
+        )
+        .into_response();
+    };
+    match meta_handshake_reply(
+        expected.expose_secret(),
+        query.get("hub.mode").map(String::as_str),
+        query.get("hub.verify_token").map(String::as_str),
+        query.get("hub.challenge").map(String::as_str),
+    ) {
+        Some(challenge) => (StatusCode::OK, challenge.to_string()).into_response(),
+        None => ApiError::forbidden("the verify token does not match").into_response(),
+    }
+}
+
+async fn deliver(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let Some(secret) = state.config.meta.app_secret.as_ref() else {
+        return Err(ApiError::client(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "webhook_not_configured",
+            "set meta.app_secret to receive Meta webhooks",
+        ));
+    };
+    let signature = headers
+        .get("x-hub-signature-256")
+        .and_then(|v| v.to_str().ok());
+    // Verified on the raw bytes, before any JSON parsing: re-serialised JSON differs.
+    verify_meta_signature(secret.expose_secret().as_bytes(), &body, signature).map_err(|err| {
+        ApiError::client(
+            StatusCode::UNAUTHORIZED,
+            "bad_signature",
+            format!("X-Hub-Signature-256: {err}"),
+        )
+    })?;
+    let items = match serde_json::from_slice::<serde_json::Value>(&body) {
+        Ok(value) => normalise_meta(&value).items,
+        Err(_) => vec![Inbound::Unrecognized {
+            raw: serde_json::Value::String(String::from_utf8_lossy(&body).into_owned()),
+        }],
+    };
+    let rows = inbox_rows(&items, "webhook", chrono::Utc::now().timestamp_millis());
+    match state.inbox.write(rows).await {
+        Ok(report) => {
+            state
+                .metrics
+                .inbox_written(report.inserted as u64, report.duplicates as u64);
+            Ok((StatusCode::OK, "EVENT_RECEIVED").into_response())
+        }
+        Err(err) => {
+            tracing::warn!(error = ?err, "webhook not stored; Meta will retry");
+            Err(ApiError::client(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "events could not be stored; retry later",
+            ))
+        }
+    }
+}

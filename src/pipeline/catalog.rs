@@ -1,0 +1,87 @@
+//! A live session's lineup as the parser and the ledger see it.
+
+use std::collections::HashMap;
+
+use crate::parse::{self, Catalog};
+use crate::store::{Live, Product, Store, StoreResult};
+
+/// Which SKU a parsed line means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SkuChoice {
+    Sku(i64),
+    /// The options named match no SKU of the product.
+    NoSuchVariant,
+    /// Several SKUs fit; the buyer must say which.
+    VariantRequired,
+}
+
+pub struct LiveCatalog {
+    pub live: Live,
+    pub catalog: Catalog,
+    /// By keyword as the lineup spells it.
+    products: HashMap<String, Product>,
+}
+
+impl LiveCatalog {
+    pub async fn load(store: &Store, live: Live) -> StoreResult<LiveCatalog> {
+        let mut products = HashMap::new();
+        let mut entries = Vec::new();
+        for entry in &live.lineup {
+            match store.product_by_code(&entry.code).await? {
+                Some(product) => {
+                    entries.push(parse::Product {
+                        keyword: entry.keyword.clone(),
+                        name: product.name.clone(),
+                        price: product.price,
+                        variants: product.options.clone(),
+                    });
+                    products.insert(entry.keyword.clone(), product);
+                }
+                None => {
+                    tracing::warn!(live = live.id, code = %entry.code, "lineup names an unknown product")
+                }
+            }
+        }
+        Ok(LiveCatalog {
+            live,
+            catalog: Catalog::new(entries),
+            products,
+        })
+    }
+
+    pub fn product(&self, keyword: &str) -> Option<&Product> {
+        self.products.get(keyword)
+    }
+
+    /// The SKU whose options include every option the buyer named.
+    pub fn sku_for(&self, keyword: &str, variant: &[String]) -> SkuChoice {
+        let Some(product) = self.products.get(keyword) else {
+            return SkuChoice::NoSuchVariant;
+        };
+        let fits: Vec<i64> = product
+            .skus
+            .iter()
+            .filter(|s| variant.iter().all(|v| s.options.contains(v)))
+            .map(|s| s.id)
+            .collect();
+        match fits.as_slice() {
+            [one] => SkuChoice::Sku(*one),
+            [] => SkuChoice::NoSuchVariant,
+            _ => SkuChoice::VariantRequired,
+        }
+    }
+
+    /// Every SKU of a product that has all the named options (for cancels).
+    pub fn skus_matching(&self, keyword: &str, variant: &[String]) -> Vec<i64> {
+        self.products
+            .get(keyword)
+            .map(|p| {
+                p.skus
+                    .iter()
+                    .filter(|s| variant.iter().all(|v| s.options.contains(v)))
+                    .map(|s| s.id)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}

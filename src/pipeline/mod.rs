@@ -1,0 +1,12 @@
+//! From the inbox to outcomes: the sequencer and what it needs.
+
+pub mod catalog;
+pub mod decide;
+pub mod inbox_writer;
+pub mod intake;
+pub mod orders;
+pub mod review;
+pub mod sequencer;
+
+pub use inbox_writer::InboxWriter;
+pub use sequencer::Sequencer;

@@ -1,0 +1,148 @@
+//! Staff decisions on comments the parser would not guess: accept with corrected lines
+//! (they go through the ledger like any comment) or dismiss.
+
+use serde_json::json;
+
+use super::catalog::{LiveCatalog, SkuChoice};
+use super::decide::OrderLine;
+use super::orders::{reserve_orders_in, EventOrder};
+use super::sequencer::reply_rows;
+use crate::parse::Line;
+use crate::store::{
+    insert_outbox_in, member_for_identity_in, resolve_review_in, review_event_in, EventOutcome,
+    Store, StoreError,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReviewError {
+    #[error("no event {0} is waiting for review")]
+    NotWaiting(i64),
+    #[error("{0}")]
+    BadLine(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What the accepted lines came to.
+pub struct Accepted {
+    pub outcome: &'static str,
+    pub hold_ids: Vec<i64>,
+}
+
+pub async fn accept(store: &Store, event_id: i64, lines: &[Line]) -> Result<Accepted, ReviewError> {
+    if lines.is_empty() {
+        return Err(ReviewError::BadLine(
+            "`items` needs at least one line".into(),
+        ));
+    }
+    let now = chrono::Utc::now().timestamp_millis();
+    let mut tx = store.begin_write().await?;
+    let (event, live_id, member) = review_event_in(&mut tx, event_id)
+        .await?
+        .ok_or(ReviewError::NotWaiting(event_id))?;
+    let live_id = live_id
+        .ok_or_else(|| ReviewError::BadLine("the event belongs to no live session".into()))?;
+    let live = store
+        .live(live_id)
+        .await?
+        .ok_or_else(|| ReviewError::BadLine("the event's live session is gone".into()))?;
+    let catalog = LiveCatalog::load(store, live).await?;
+    let mut order = Vec::with_capacity(lines.len());
+    for line in lines {
+        let qty = line.qty.filter(|q| *q > 0).ok_or_else(|| {
+            ReviewError::BadLine(format!("`{}` needs a qty of at least 1", line.keyword))
+        })?;
+        let keyword = catalog
+            .catalog
+            .find(&line.keyword)
+            .map(|id| catalog.catalog.product(id).keyword.clone())
+            .ok_or_else(|| {
+                ReviewError::BadLine(format!("`{}` is not in this live's lineup", line.keyword))
+            })?;
+        let sku_id = match catalog.sku_for(&keyword, &line.variant) {
+            SkuChoice::Sku(id) => id,
+            SkuChoice::NoSuchVariant => {
+                return Err(ReviewError::BadLine(format!(
+                    "`{keyword}` has no SKU with {:?}",
+                    line.variant
+                )))
+            }
+            SkuChoice::VariantRequired => {
+                return Err(ReviewError::BadLine(format!(
+                    "`{keyword}` needs its variant named"
+                )))
+            }
+        };
+        order.push(OrderLine {
+            keyword,
+            variant: line.variant.clone(),
+            sku_id,
+            qty: i64::from(qty),
+        });
+    }
+    let member = match (member, &event.author_id) {
+        (Some(member), _) => Some(member),
+        (None, Some(author)) => Some(
+            member_for_identity_in(
+                &mut tx,
+                &event.platform,
+                author,
+                event.author_name.as_deref().unwrap_or(""),
+                now,
+            )
+            .await?,
+        ),
+        (None, None) => None,
+    };
+    let asked = [EventOrder {
+        event_id,
+        member,
+        lines: &order,
+    }];
+    let result = reserve_orders_in(&mut tx, &catalog.live, &asked, now)
+        .await?
+        .pop()
+        .ok_or_else(|| StoreError::Invariant("an accepted review got no result".into()))?;
+    let outcome = EventOutcome {
+        outcome: result.outcome,
+        reason: result.reason.as_deref(),
+        parse_result: None,
+        member_id: member,
+        hold_ids: result.hold_ids.clone(),
+    };
+    if !resolve_review_in(&mut tx, event_id, &outcome, now).await? {
+        return Err(ReviewError::NotWaiting(event_id));
+    }
+    let facts = json!({"items": result.facts["items"], "reviewed": true});
+    let rows = reply_rows(
+        &event,
+        result.outcome,
+        result.reason.as_deref(),
+        &facts,
+        member,
+        live_id,
+    );
+    insert_outbox_in(&mut tx, &rows, now).await?;
+    tx.commit().await?;
+    Ok(Accepted {
+        outcome: result.outcome,
+        hold_ids: result.hold_ids,
+    })
+}
+
+pub async fn dismiss(store: &Store, event_id: i64) -> Result<(), ReviewError> {
+    let now = chrono::Utc::now().timestamp_millis();
+    let mut tx = store.begin_write().await?;
+    let outcome = EventOutcome {
+        outcome: "ignored",
+        reason: Some("dismissed_by_staff"),
+        parse_result: None,
+        member_id: None,
+        hold_ids: Vec::new(),
+    };
+    if !resolve_review_in(&mut tx, event_id, &outcome, now).await? {
+        return Err(ReviewError::NotWaiting(event_id));
+    }
+    tx.commit().await?;
+    Ok(())
+}

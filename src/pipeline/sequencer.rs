@@ -1,0 +1,401 @@
+//! The sequencer: decides each live session's comments in fair order, a batch per
+//! transaction. One replica at a time owns a session (a lease row with an expiry).
+//!
+//! In one transaction per batch it parses each comment, resolves its author to a member,
+//! applies the ledger batch, records one outcome per event and writes the outbox rows for
+//! the replies. Orders between two cancels are reserved together, so a cancel frees units
+//! before a later comment asks for them.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use super::catalog::LiveCatalog;
+use super::decide::{decide, Action, OrderLine};
+use super::orders::{reserve_orders_in, EventOrder};
+use crate::config::PipelineConfig;
+use crate::parse::{self, Limits};
+use crate::store::{
+    cancel_member_units_in, finish_event_in, insert_outbox_in, member_for_identity_in,
+    next_batch_in, original_of_in, release_holds_in, EventOutcome, NewOutboxRow, PendingEvent,
+    Store, StoreResult, Tx,
+};
+
+#[derive(Clone)]
+pub struct Sequencer {
+    store: Store,
+    config: PipelineConfig,
+    owner: String,
+    wake: Arc<Notify>,
+}
+
+/// What one event came to, before it is written.
+struct Decided {
+    outcome: &'static str,
+    reason: Option<String>,
+    parse: Option<String>,
+    hold_ids: Vec<i64>,
+    reply: Option<serde_json::Value>,
+}
+
+impl Decided {
+    fn plain(outcome: &'static str, reason: impl Into<Option<String>>) -> Decided {
+        Decided {
+            outcome,
+            reason: reason.into(),
+            parse: None,
+            hold_ids: Vec::new(),
+            reply: None,
+        }
+    }
+}
+
+impl Sequencer {
+    pub fn new(store: Store, config: PipelineConfig, wake: Arc<Notify>) -> Sequencer {
+        let owner = format!("{}-{:x}", std::process::id(), rand::random::<u64>());
+        Sequencer {
+            store,
+            config,
+            owner,
+            wake,
+        }
+    }
+
+    /// Works until `shutdown`; a batch in progress is finished first.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let tick = Duration::from_millis(self.config.tick_ms);
+        let mut owned: Vec<i64> = Vec::new();
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(tick) => {}
+            }
+            if let Err(err) = self.drain(&mut owned).await {
+                tracing::warn!(error = ?err, "sequencer pass failed; will retry");
+            }
+        }
+        for live in owned {
+            let _ = self.store.release_live_lease(live, &self.owner).await;
+        }
+    }
+
+    /// Decides everything that is due, in every session this replica can own.
+    pub async fn drain(&self, owned: &mut Vec<i64>) -> StoreResult<usize> {
+        let mut total = 0;
+        for live in self.store.lives_with_pending().await? {
+            if !self
+                .store
+                .take_live_lease(live, &self.owner, self.config.lease_ms)
+                .await?
+            {
+                continue;
+            }
+            if !owned.contains(&live) {
+                owned.push(live);
+            }
+            loop {
+                let done = self.process_batch(live).await?;
+                total += done;
+                if done < self.config.batch_size as usize {
+                    break;
+                }
+            }
+        }
+        Ok(total)
+    }
+
+    /// One batch of one session in one transaction. Returns how many events it decided.
+    pub async fn process_batch(&self, live_id: i64) -> StoreResult<usize> {
+        let Some(live) = self.store.live(live_id).await? else {
+            return Ok(0);
+        };
+        let catalog = LiveCatalog::load(&self.store, live).await?;
+        let now = chrono::Utc::now().timestamp_millis();
+        let mut tx = self.store.begin_write().await?;
+        let events = next_batch_in(
+            &mut tx,
+            live_id,
+            now,
+            self.config.reorder_window_ms,
+            self.config.batch_size,
+        )
+        .await?;
+        if events.is_empty() {
+            return Ok(0);
+        }
+        let mut members = Vec::with_capacity(events.len());
+        for event in &events {
+            members.push(match &event.author_id {
+                Some(author) => Some(
+                    member_for_identity_in(
+                        &mut tx,
+                        &event.platform,
+                        author,
+                        event.author_name.as_deref().unwrap_or(""),
+                        now,
+                    )
+                    .await?,
+                ),
+                None => None,
+            });
+        }
+        let mut decided: Vec<Option<Decided>> = (0..events.len()).map(|_| None).collect();
+        let mut orders: Vec<(usize, Vec<OrderLine>)> = Vec::new();
+        let limits = Limits::default();
+        for (i, event) in events.iter().enumerate() {
+            match self.special_verb(&mut tx, event, now).await? {
+                Some(done) => decided[i] = Some(done),
+                None => {
+                    let text = event.text.as_deref().unwrap_or("");
+                    let parsed = parse::parse(
+                        text,
+                        &catalog.catalog,
+                        catalog.live.current.as_deref(),
+                        &limits,
+                    );
+                    let parse_json = serde_json::to_string(&parsed).ok();
+                    let mut done = match decide(&parsed, &catalog) {
+                        Action::Order(lines) => {
+                            orders.push((i, lines));
+                            continue_with_parse(&mut decided[i], parse_json);
+                            continue;
+                        }
+                        Action::Cancel(lines) => {
+                            self.flush_orders(
+                                &mut tx,
+                                &catalog,
+                                &events,
+                                &members,
+                                &mut orders,
+                                &mut decided,
+                                now,
+                            )
+                            .await?;
+                            self.cancel(&mut tx, &catalog, members[i], &lines, now)
+                                .await?
+                        }
+                        Action::Question(keywords) => Decided {
+                            reply: Some(json!({"question": keywords})),
+                            ..Decided::plain("question_answered", None)
+                        },
+                        Action::Review(reason) => Decided::plain("needs_review", reason),
+                        Action::Ignore(reason) => Decided::plain("ignored", reason.to_string()),
+                    };
+                    done.parse = parse_json;
+                    decided[i] = Some(done);
+                }
+            }
+        }
+        self.flush_orders(
+            &mut tx,
+            &catalog,
+            &events,
+            &members,
+            &mut orders,
+            &mut decided,
+            now,
+        )
+        .await?;
+
+        let mut outbox = Vec::new();
+        for ((event, decision), member) in events.iter().zip(decided).zip(&members) {
+            let decision =
+                decision.unwrap_or_else(|| Decided::plain("needs_review", "undecided".to_string()));
+            let outcome = EventOutcome {
+                outcome: decision.outcome,
+                reason: decision.reason.as_deref(),
+                parse_result: decision.parse.clone(),
+                member_id: *member,
+                hold_ids: decision.hold_ids.clone(),
+            };
+            if finish_event_in(&mut tx, event.id, &outcome, now).await? {
+                outbox.extend(replies_for(event, &decision, *member, live_id));
+            }
+        }
+        insert_outbox_in(&mut tx, &outbox, now).await?;
+        tx.commit().await?;
+        Ok(events.len())
+    }
+
+    /// Edits and removals that reached the sequencer concern comments already decided.
+    async fn special_verb(
+        &self,
+        tx: &mut Tx,
+        event: &PendingEvent,
+        now: i64,
+    ) -> StoreResult<Option<Decided>> {
+        let Some(comment) = &event.comment_id else {
+            return Ok(None);
+        };
+        match event.verb.as_str() {
+            "edited" => {
+                if original_of_in(tx, &event.platform, comment)
+                    .await?
+                    .is_some()
+                {
+                    // Never change a decided order silently: a person looks at it.
+                    return Ok(Some(Decided::plain(
+                        "needs_review",
+                        "edited_after_processing".to_string(),
+                    )));
+                }
+                Ok(None)
+            }
+            "remove" => {
+                let Some((_, _, holds)) = original_of_in(tx, &event.platform, comment).await?
+                else {
+                    return Ok(Some(Decided::plain(
+                        "ignored",
+                        "nothing_to_remove".to_string(),
+                    )));
+                };
+                if !self.config.release_holds_on_remove || holds.is_empty() {
+                    return Ok(Some(Decided::plain(
+                        "ignored",
+                        "comment_removed".to_string(),
+                    )));
+                }
+                let released = release_holds_in(tx, &holds, now).await?;
+                Ok(Some(Decided {
+                    hold_ids: holds,
+                    reply: Some(json!({"cancelled_units": released, "because": "comment_removed"})),
+                    ..Decided::plain("cancelled", "comment_removed".to_string())
+                }))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    async fn cancel(
+        &self,
+        tx: &mut Tx,
+        catalog: &LiveCatalog,
+        member: Option<i64>,
+        lines: &[super::decide::CancelLine],
+        now: i64,
+    ) -> StoreResult<Decided> {
+        let Some(member) = member else {
+            return Ok(Decided::plain("needs_review", "unknown_author".to_string()));
+        };
+        let mut units = 0;
+        for line in lines {
+            units += cancel_member_units_in(
+                tx,
+                member,
+                Some(catalog.live.id),
+                &line.sku_ids,
+                line.qty,
+                now,
+            )
+            .await?;
+        }
+        let reason = (units == 0).then(|| "nothing_to_cancel".to_string());
+        Ok(Decided {
+            reply: Some(json!({"cancelled_units": units})),
+            ..Decided::plain("cancelled", reason)
+        })
+    }
+
+    /// Reserves the orders gathered so far, in order, as one ledger batch.
+    async fn flush_orders(
+        &self,
+        tx: &mut Tx,
+        catalog: &LiveCatalog,
+        events: &[PendingEvent],
+        members: &[Option<i64>],
+        orders: &mut Vec<(usize, Vec<OrderLine>)>,
+        decided: &mut [Option<Decided>],
+        now: i64,
+    ) -> StoreResult<()> {
+        if orders.is_empty() {
+            return Ok(());
+        }
+        let asked: Vec<EventOrder> = orders
+            .iter()
+            .map(|(i, lines)| EventOrder {
+                event_id: events[*i].id,
+                member: members[*i],
+                lines,
+            })
+            .collect();
+        let results = reserve_orders_in(tx, &catalog.live, &asked, now).await?;
+        for ((i, _), result) in orders.iter().zip(results) {
+            let entry = decided[*i].get_or_insert_with(|| Decided::plain(result.outcome, None));
+            entry.outcome = result.outcome;
+            entry.reason = result.reason;
+            entry.hold_ids = result.hold_ids;
+            entry.reply = Some(result.facts);
+        }
+        orders.clear();
+        Ok(())
+    }
+}
+
+/// Keeps the parse result of an order until the ledger decides it.
+fn continue_with_parse(slot: &mut Option<Decided>, parse: Option<String>) {
+    *slot = Some(Decided {
+        parse,
+        ..Decided::plain("needs_review", "undecided".to_string())
+    });
+}
+
+/// The replies an outcome calls for. The replies room renders and sends them; sending is
+/// idempotent per (event, kind) through the dedupe key.
+fn replies_for(
+    event: &PendingEvent,
+    decided: &Decided,
+    member: Option<i64>,
+    live_id: i64,
+) -> Vec<NewOutboxRow> {
+    match &decided.reply {
+        Some(facts) => reply_rows(
+            event,
+            decided.outcome,
+            decided.reason.as_deref(),
+            facts,
+            member,
+            live_id,
+        ),
+        None => Vec::new(),
+    }
+}
+
+pub(crate) fn reply_rows(
+    event: &PendingEvent,
+    outcome: &str,
+    reason: Option<&str>,
+    facts: &serde_json::Value,
+    member: Option<i64>,
+    live_id: i64,
+) -> Vec<NewOutboxRow> {
+    let body = json!({
+        "outcome": outcome, "reason": reason, "live_id": live_id,
+        "member_id": member, "page_id": event.page_id, "facts": facts,
+    })
+    .to_string();
+    let row = |kind: &'static str, target: String| NewOutboxRow {
+        inbox_id: Some(event.id),
+        kind,
+        target,
+        body: body.clone(),
+        dedupe_key: format!("{}:{kind}", event.id),
+    };
+    match (&event.comment_id, event.kind.as_str()) {
+        (Some(comment), "comment") => {
+            let mut rows = vec![row("private_reply", comment.clone())];
+            if outcome == "reserved" {
+                rows.push(row("public_reply", comment.clone()));
+            }
+            rows
+        }
+        _ => event
+            .author_id
+            .clone()
+            .map(|author| vec![row("send_api", author)])
+            .unwrap_or_default(),
+    }
+}

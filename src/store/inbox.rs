@@ -1,0 +1,672 @@
+//! The durable inbox: one row per platform event, deduplicated on the platform's ids, and
+//! the outbox rows written beside each outcome.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use sqlx::{QueryBuilder, Row};
+use utoipa::ToSchema;
+
+use super::{on_pool, on_tx, Store, StoreResult, Tx};
+
+/// An event as the ingest room hands it over.
+#[derive(Debug, Clone)]
+pub struct NewInboxRow {
+    pub platform: String,
+    pub external_id: String,
+    /// comment, message, other or unrecognized.
+    pub kind: String,
+    pub verb: String,
+    pub comment_id: Option<String>,
+    pub object_id: Option<String>,
+    pub page_id: Option<String>,
+    pub author_id: Option<String>,
+    pub author_name: Option<String>,
+    pub text: Option<String>,
+    /// Platform time; arrival time when the platform gave none.
+    pub platform_time_ms: i64,
+    /// webhook or backstop.
+    pub source: &'static str,
+    pub raw: String,
+    /// Set when the event is recorded as ignored without parsing.
+    pub ignore_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InsertReport {
+    pub inserted: usize,
+    pub duplicates: usize,
+}
+
+/// A pending event the sequencer is about to decide.
+#[derive(Debug, Clone)]
+pub struct PendingEvent {
+    pub id: i64,
+    pub platform: String,
+    pub kind: String,
+    pub verb: String,
+    pub comment_id: Option<String>,
+    pub page_id: Option<String>,
+    pub author_id: Option<String>,
+    pub author_name: Option<String>,
+    pub text: Option<String>,
+}
+
+/// The recorded outcome of one event.
+#[derive(Debug, Clone)]
+pub struct EventOutcome<'a> {
+    pub outcome: &'static str,
+    pub reason: Option<&'a str>,
+    pub parse_result: Option<String>,
+    pub member_id: Option<i64>,
+    pub hold_ids: Vec<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewOutboxRow {
+    pub inbox_id: Option<i64>,
+    pub kind: &'static str,
+    pub target: String,
+    pub body: String,
+    /// Sending is idempotent per key, e.g. `{inbox_id}:private_reply`.
+    pub dedupe_key: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OutboxView {
+    pub id: i64,
+    pub kind: String,
+    pub target: String,
+    pub status: String,
+    pub platform_message_id: Option<String>,
+}
+
+/// One comment or message and what became of it, for staff.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct EventView {
+    pub id: i64,
+    pub platform: String,
+    pub kind: String,
+    pub verb: String,
+    /// The platform's comment or message id.
+    pub external_id: String,
+    pub comment_id: Option<String>,
+    pub object_id: Option<String>,
+    pub author_id: Option<String>,
+    pub author_name: Option<String>,
+    pub text: Option<String>,
+    pub platform_time_ms: i64,
+    pub live_id: Option<i64>,
+    pub source: String,
+    pub status: String,
+    pub outcome: Option<String>,
+    pub reason: Option<String>,
+    #[schema(value_type = Object)]
+    pub parse: Option<serde_json::Value>,
+    pub member_id: Option<i64>,
+    pub hold_ids: Vec<i64>,
+    pub replies: Vec<OutboxView>,
+}
+
+/// Bound sessions in the order a comment is matched to one: the newest session that has
+/// not ended wins, so a post reused for a new sale goes to the new session.
+async fn live_for(tx: &mut Tx, row: &NewInboxRow) -> StoreResult<Option<i64>> {
+    let by_object = matches!(row.platform.as_str(), "facebook" | "instagram" | "telegram");
+    let live = if by_object {
+        let Some(object) = &row.object_id else {
+            return Ok(None);
+        };
+        on_tx!(tx, |conn| {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT b.live_id FROM live_bindings b JOIN live_sessions s ON s.id = b.live_id \
+                 WHERE b.object_id = $1 AND b.platform = $2 AND s.state <> 'ended' \
+                 ORDER BY b.live_id DESC LIMIT 1",
+            )
+            .bind(object)
+            .bind(binding_platform(&row.platform))
+            .fetch_optional(&mut *conn)
+            .await?
+        })
+    } else {
+        // A DM goes to the page's session that is live now.
+        let Some(page) = &row.page_id else {
+            return Ok(None);
+        };
+        on_tx!(tx, |conn| {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT b.live_id FROM live_bindings b JOIN live_sessions s ON s.id = b.live_id \
+                 WHERE b.page_id = $1 AND s.state = 'live' ORDER BY b.live_id DESC LIMIT 1",
+            )
+            .bind(page)
+            .fetch_optional(&mut *conn)
+            .await?
+        })
+    };
+    Ok(live)
+}
+
+/// Comments on Facebook and messages sent to a Facebook page share the page's bindings.
+fn binding_platform(platform: &str) -> &str {
+    match platform {
+        "messenger" => "facebook",
+        "instagram_dm" => "instagram",
+        other => other,
+    }
+}
+
+/// Inserts a batch of events in `tx`, skipping ones already stored. Events that need no
+/// decision (ignored, unrecognised, unbound) get their outcome now; an edit or removal
+/// of a comment not yet decided is applied to it directly.
+pub async fn insert_inbox_in(
+    tx: &mut Tx,
+    rows: &[NewInboxRow],
+    now: i64,
+) -> StoreResult<InsertReport> {
+    let mut report = InsertReport::default();
+    let mut lives: HashMap<(String, Option<String>, Option<String>), Option<i64>> = HashMap::new();
+    let mut prepared = Vec::with_capacity(rows.len());
+    for row in rows {
+        let (live, status, outcome, reason) = match &row.ignore_reason {
+            Some(reason) => (None, "done", Some("ignored"), Some(reason.clone())),
+            None => {
+                let key = (
+                    row.platform.clone(),
+                    row.object_id.clone(),
+                    row.page_id.clone(),
+                );
+                let live = match lives.get(&key) {
+                    Some(live) => *live,
+                    None => {
+                        let live = live_for(tx, row).await?;
+                        lives.insert(key, live);
+                        live
+                    }
+                };
+                match live {
+                    Some(live) => (Some(live), "pending", None, None),
+                    None => (None, "done", Some("ignored"), Some("unbound".to_string())),
+                }
+            }
+        };
+        prepared.push((row, live, status, outcome, reason));
+    }
+    let mut inserted_edits = Vec::new();
+    for chunk in prepared.chunks(200) {
+        let inserted: Vec<(i64, String)> = on_tx!(tx, |conn| {
+            let mut query = QueryBuilder::new(
+                "INSERT INTO inbox (platform, external_id, kind, verb, comment_id, object_id, page_id, \
+                 author_id, author_name, text, platform_time_ms, live_id, source, raw, status, outcome, \
+                 reason, received_at_ms, processed_at_ms) ",
+            );
+            query.push_values(chunk, |mut b, (row, live, status, outcome, reason)| {
+                b.push_bind(&row.platform)
+                    .push_bind(&row.external_id)
+                    .push_bind(&row.kind)
+                    .push_bind(&row.verb)
+                    .push_bind(&row.comment_id)
+                    .push_bind(&row.object_id)
+                    .push_bind(&row.page_id)
+                    .push_bind(&row.author_id)
+                    .push_bind(&row.author_name)
+                    .push_bind(&row.text)
+                    .push_bind(row.platform_time_ms)
+                    .push_bind(*live)
+                    .push_bind(row.source)
+                    .push_bind(&row.raw)
+                    .push_bind(*status)
+                    .push_bind(*outcome)
+                    .push_bind(reason.as_deref())
+                    .push_bind(now)
+                    .push_bind(if *status == "done" { Some(now) } else { None });
+            });
+            query.push(" ON CONFLICT (platform, external_id) DO NOTHING RETURNING id, verb");
+            query
+                .build()
+                .fetch_all(&mut *conn)
+                .await?
+                .iter()
+                .map(|r| -> StoreResult<(i64, String)> { Ok((r.try_get(0)?, r.try_get(1)?)) })
+                .collect::<StoreResult<Vec<_>>>()?
+        });
+        report.inserted += inserted.len();
+        report.duplicates += chunk.len() - inserted.len();
+        inserted_edits.extend(
+            inserted
+                .into_iter()
+                .filter(|(_, verb)| verb != "add")
+                .map(|(id, _)| id),
+        );
+    }
+    for id in inserted_edits {
+        apply_change_to_pending(tx, id, now).await?;
+    }
+    Ok(report)
+}
+
+/// An edit or removal whose comment is still waiting in the inbox changes that comment
+/// and is itself done. Otherwise it stays pending for the sequencer to decide in order.
+async fn apply_change_to_pending(tx: &mut Tx, change_id: i64, now: i64) -> StoreResult<()> {
+    on_tx!(tx, |conn| {
+        let row =
+            sqlx::query("SELECT platform, comment_id, verb, text, status FROM inbox WHERE id = $1")
+                .bind(change_id)
+                .fetch_one(&mut *conn)
+                .await?;
+        let platform: String = row.try_get(0)?;
+        let comment_id: Option<String> = row.try_get(1)?;
+        let verb: String = row.try_get(2)?;
+        let text: Option<String> = row.try_get(3)?;
+        let status: String = row.try_get(4)?;
+        let Some(comment_id) = comment_id else {
+            return Ok(());
+        };
+        if status != "pending" {
+            return Ok(());
+        }
+        let applied = if verb == "edited" {
+            sqlx::query(
+                "UPDATE inbox SET text = $1 WHERE platform = $2 AND comment_id = $3 AND verb = 'add' \
+                 AND status = 'pending'",
+            )
+            .bind(&text)
+            .bind(&platform)
+            .bind(&comment_id)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected()
+        } else {
+            sqlx::query(
+                "UPDATE inbox SET status = 'done', outcome = 'ignored', reason = 'removed_before_processing', \
+                 processed_at_ms = $1 WHERE platform = $2 AND comment_id = $3 AND verb = 'add' AND status = 'pending'",
+            )
+            .bind(now)
+            .bind(&platform)
+            .bind(&comment_id)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected()
+        };
+        if applied > 0 {
+            sqlx::query(
+                "UPDATE inbox SET status = 'done', outcome = 'ignored', reason = 'applied_before_processing', \
+                 processed_at_ms = $1 WHERE id = $2",
+            )
+            .bind(now)
+            .bind(change_id)
+            .execute(&mut *conn)
+            .await?;
+        }
+    });
+    Ok(())
+}
+
+/// Takes the next batch of one live session's pending events in fair order: platform time,
+/// then arrival. Only events up to the watermark are taken: the latest platform time among
+/// events that arrived at least `window_ms` ago. A late delivery with an earlier platform
+/// time, if it arrives within the window, is still taken before the events after it.
+pub async fn next_batch_in(
+    tx: &mut Tx,
+    live_id: i64,
+    now: i64,
+    window_ms: i64,
+    limit: i64,
+) -> StoreResult<Vec<PendingEvent>> {
+    let watermark: Option<i64> = on_tx!(tx, |conn| {
+        sqlx::query_scalar(
+            "SELECT MAX(platform_time_ms) FROM inbox WHERE live_id = $1 AND status = 'pending' \
+             AND received_at_ms <= $2",
+        )
+        .bind(live_id)
+        .bind(now - window_ms)
+        .fetch_one(&mut *conn)
+        .await?
+    });
+    let Some(watermark) = watermark else {
+        return Ok(Vec::new());
+    };
+    let sql = if tx.is_postgres() {
+        "SELECT id, platform, kind, verb, comment_id, page_id, author_id, author_name, text FROM inbox \
+         WHERE live_id = $1 AND status = 'pending' AND platform_time_ms <= $2 \
+         ORDER BY platform_time_ms, id LIMIT $3 FOR UPDATE"
+    } else {
+        "SELECT id, platform, kind, verb, comment_id, page_id, author_id, author_name, text FROM inbox \
+         WHERE live_id = $1 AND status = 'pending' AND platform_time_ms <= $2 \
+         ORDER BY platform_time_ms, id LIMIT $3"
+    };
+    on_tx!(tx, |conn| {
+        sqlx::query(sql)
+            .bind(live_id)
+            .bind(watermark)
+            .bind(limit)
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(|r| -> StoreResult<PendingEvent> {
+                Ok(PendingEvent {
+                    id: r.try_get(0)?,
+                    platform: r.try_get(1)?,
+                    kind: r.try_get(2)?,
+                    verb: r.try_get(3)?,
+                    comment_id: r.try_get(4)?,
+                    page_id: r.try_get(5)?,
+                    author_id: r.try_get(6)?,
+                    author_name: r.try_get(7)?,
+                    text: r.try_get(8)?,
+                })
+            })
+            .collect()
+    })
+}
+
+/// Records the one outcome of an event. Only a pending event can get one, so a second
+/// decision of the same event (a replica that lost its lease) changes nothing.
+pub async fn finish_event_in(
+    tx: &mut Tx,
+    id: i64,
+    outcome: &EventOutcome<'_>,
+    now: i64,
+) -> StoreResult<bool> {
+    let holds = serde_json::to_string(&outcome.hold_ids).unwrap_or_else(|_| "[]".into());
+    Ok(on_tx!(tx, |conn| {
+        sqlx::query(
+            "UPDATE inbox SET status = 'done', outcome = $1, reason = $2, parse_result = $3, member_id = $4, \
+             hold_ids = $5, processed_at_ms = $6 WHERE id = $7 AND status = 'pending'",
+        )
+        .bind(outcome.outcome)
+        .bind(outcome.reason)
+        .bind(outcome.parse_result.as_deref())
+        .bind(outcome.member_id)
+        .bind(&holds)
+        .bind(now)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected()
+    }) == 1)
+}
+
+/// Replaces the outcome of a needs_review event once staff decided it.
+pub async fn resolve_review_in(
+    tx: &mut Tx,
+    id: i64,
+    outcome: &EventOutcome<'_>,
+    now: i64,
+) -> StoreResult<bool> {
+    let holds = serde_json::to_string(&outcome.hold_ids).unwrap_or_else(|_| "[]".into());
+    Ok(on_tx!(tx, |conn| {
+        sqlx::query(
+            "UPDATE inbox SET outcome = $1, reason = $2, member_id = COALESCE($3, member_id), hold_ids = $4, \
+             processed_at_ms = $5 WHERE id = $6 AND outcome = 'needs_review'",
+        )
+        .bind(outcome.outcome)
+        .bind(outcome.reason)
+        .bind(outcome.member_id)
+        .bind(&holds)
+        .bind(now)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected()
+    }) == 1)
+}
+
+pub async fn insert_outbox_in(tx: &mut Tx, rows: &[NewOutboxRow], now: i64) -> StoreResult<()> {
+    for chunk in rows.chunks(300) {
+        on_tx!(tx, |conn| {
+            let mut query = QueryBuilder::new(
+                "INSERT INTO outbox (inbox_id, kind, target, body, dedupe_key, status, attempts, \
+                 next_attempt_ms, created_at_ms) ",
+            );
+            query.push_values(chunk, |mut b, r| {
+                b.push_bind(r.inbox_id)
+                    .push_bind(r.kind)
+                    .push_bind(&r.target)
+                    .push_bind(&r.body)
+                    .push_bind(&r.dedupe_key)
+                    .push_bind("pending")
+                    .push_bind(0i64)
+                    .push_bind(now)
+                    .push_bind(now);
+            });
+            query.push(" ON CONFLICT (dedupe_key) DO NOTHING");
+            query.build().execute(&mut *conn).await?;
+        });
+    }
+    Ok(())
+}
+
+/// The member behind a platform identity, made as a guest on first sight.
+pub async fn member_for_identity_in(
+    tx: &mut Tx,
+    platform: &str,
+    user_id: &str,
+    display_name: &str,
+    now: i64,
+) -> StoreResult<i64> {
+    on_tx!(tx, |conn| {
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT member_id FROM identities WHERE platform = $1 AND platform_user_id = $2",
+        )
+        .bind(platform)
+        .bind(user_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+        if let Some(member) = found {
+            return Ok(member);
+        }
+        let member: i64 = sqlx::query_scalar(
+            "INSERT INTO members (display_name, created_at_ms) VALUES ($1, $2) RETURNING id",
+        )
+        .bind(display_name)
+        .bind(now)
+        .fetch_one(&mut *conn)
+        .await?;
+        sqlx::query(
+            "INSERT INTO identities (platform, platform_user_id, member_id, display_name, created_at_ms) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(platform)
+        .bind(user_id)
+        .bind(member)
+        .bind(display_name)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+        Ok(member)
+    })
+}
+
+/// The outcome and holds of the comment an edit or removal refers to.
+pub async fn original_of_in(
+    tx: &mut Tx,
+    platform: &str,
+    comment_id: &str,
+) -> StoreResult<Option<(i64, Option<String>, Vec<i64>)>> {
+    on_tx!(tx, |conn| {
+        let row = sqlx::query(
+            "SELECT id, outcome, hold_ids FROM inbox WHERE platform = $1 AND comment_id = $2 AND verb = 'add'",
+        )
+        .bind(platform)
+        .bind(comment_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+        row.map(|r| -> StoreResult<_> {
+            let holds: String = r.try_get(2)?;
+            Ok((
+                r.try_get(0)?,
+                r.try_get(1)?,
+                serde_json::from_str(&holds).unwrap_or_default(),
+            ))
+        })
+        .transpose()
+    })
+}
+
+impl Store {
+    /// Inserts events in their own transaction; the webhook's group commit uses
+    /// [`insert_inbox_in`] to share one.
+    pub async fn insert_inbox(&self, rows: &[NewInboxRow]) -> StoreResult<InsertReport> {
+        let mut tx = self.begin_write().await?;
+        let report = insert_inbox_in(&mut tx, rows, super::now_ms()).await?;
+        tx.commit().await?;
+        Ok(report)
+    }
+
+    /// Live sessions with events waiting for the sequencer.
+    pub async fn lives_with_pending(&self) -> StoreResult<Vec<i64>> {
+        Ok(on_pool!(self, |pool| {
+            sqlx::query_scalar(
+                "SELECT DISTINCT live_id FROM inbox WHERE status = 'pending' AND live_id IS NOT NULL",
+            )
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+
+    /// Events of a live session, oldest first, after `cursor` (an event id).
+    pub async fn live_events(
+        &self,
+        live_id: i64,
+        outcome: Option<&str>,
+        cursor: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<EventView>> {
+        self.events_where(Some(live_id), outcome, cursor, limit)
+            .await
+    }
+
+    /// Events waiting for staff, oldest first.
+    pub async fn review_queue(&self, cursor: i64, limit: i64) -> StoreResult<Vec<EventView>> {
+        self.events_where(None, Some("needs_review"), cursor, limit)
+            .await
+    }
+
+    pub async fn event(&self, id: i64) -> StoreResult<Option<EventView>> {
+        let mut events = self.events_where(None, None, id - 1, 1).await?;
+        Ok(events.pop().filter(|e| e.id == id))
+    }
+
+    async fn events_where(
+        &self,
+        live_id: Option<i64>,
+        outcome: Option<&str>,
+        cursor: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<EventView>> {
+        on_pool!(self, |pool| {
+            let rows = sqlx::query(
+                "SELECT id, platform, kind, verb, external_id, comment_id, object_id, author_id, author_name, \
+                 text, platform_time_ms, live_id, source, status, outcome, reason, parse_result, member_id, \
+                 hold_ids FROM inbox WHERE ($1 IS NULL OR live_id = $1) AND ($2 IS NULL OR outcome = $2) \
+                 AND id > $3 ORDER BY id LIMIT $4",
+            )
+            .bind(live_id)
+            .bind(outcome)
+            .bind(cursor)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?;
+            let mut events = Vec::with_capacity(rows.len());
+            for r in &rows {
+                let parse: Option<String> = r.try_get(16)?;
+                let holds: String = r.try_get(18)?;
+                events.push(EventView {
+                    id: r.try_get(0)?,
+                    platform: r.try_get(1)?,
+                    kind: r.try_get(2)?,
+                    verb: r.try_get(3)?,
+                    external_id: r.try_get(4)?,
+                    comment_id: r.try_get(5)?,
+                    object_id: r.try_get(6)?,
+                    author_id: r.try_get(7)?,
+                    author_name: r.try_get(8)?,
+                    text: r.try_get(9)?,
+                    platform_time_ms: r.try_get(10)?,
+                    live_id: r.try_get(11)?,
+                    source: r.try_get(12)?,
+                    status: r.try_get(13)?,
+                    outcome: r.try_get(14)?,
+                    reason: r.try_get(15)?,
+                    parse: parse.and_then(|p| serde_json::from_str(&p).ok()),
+                    member_id: r.try_get(17)?,
+                    hold_ids: serde_json::from_str(&holds).unwrap_or_default(),
+                    replies: Vec::new(),
+                });
+            }
+            if let (Some(first), Some(last)) =
+                (events.first().map(|e| e.id), events.last().map(|e| e.id))
+            {
+                let replies = sqlx::query(
+                    "SELECT id, inbox_id, kind, target, status, platform_message_id FROM outbox \
+                     WHERE inbox_id >= $1 AND inbox_id <= $2 ORDER BY id",
+                )
+                .bind(first)
+                .bind(last)
+                .fetch_all(pool)
+                .await?;
+                for r in &replies {
+                    let inbox_id: i64 = r.try_get(1)?;
+                    if let Some(event) = events.iter_mut().find(|e| e.id == inbox_id) {
+                        event.replies.push(OutboxView {
+                            id: r.try_get(0)?,
+                            kind: r.try_get(2)?,
+                            target: r.try_get(3)?,
+                            status: r.try_get(4)?,
+                            platform_message_id: r.try_get(5)?,
+                        });
+                    }
+                }
+            }
+            Ok(events)
+        })
+    }
+
+    /// Counts of events by outcome (`pending` for undecided), for tests and the console.
+    pub async fn outcome_counts(&self) -> StoreResult<HashMap<String, i64>> {
+        on_pool!(self, |pool| {
+            let rows = sqlx::query(
+                "SELECT COALESCE(outcome, 'pending'), COUNT(*) FROM inbox GROUP BY COALESCE(outcome, 'pending')",
+            )
+            .fetch_all(pool)
+            .await?;
+            rows.iter()
+                .map(|r| -> StoreResult<(String, i64)> { Ok((r.try_get(0)?, r.try_get(1)?)) })
+                .collect()
+        })
+    }
+}
+
+/// A needs_review event, locked for staff to decide: the event, its live and its member.
+pub async fn review_event_in(
+    tx: &mut Tx,
+    id: i64,
+) -> StoreResult<Option<(PendingEvent, Option<i64>, Option<i64>)>> {
+    let sql = if tx.is_postgres() {
+        "SELECT id, platform, kind, verb, comment_id, page_id, author_id, author_name, text, live_id, member_id \
+         FROM inbox WHERE id = $1 AND outcome = 'needs_review' FOR UPDATE"
+    } else {
+        "SELECT id, platform, kind, verb, comment_id, page_id, author_id, author_name, text, live_id, member_id \
+         FROM inbox WHERE id = $1 AND outcome = 'needs_review'"
+    };
+    on_tx!(tx, |conn| {
+        let row = sqlx::query(sql).bind(id).fetch_optional(&mut *conn).await?;
+        row.map(|r| -> StoreResult<_> {
+            Ok((
+                PendingEvent {
+                    id: r.try_get(0)?,
+                    platform: r.try_get(1)?,
+                    kind: r.try_get(2)?,
+                    verb: r.try_get(3)?,
+                    comment_id: r.try_get(4)?,
+                    page_id: r.try_get(5)?,
+                    author_id: r.try_get(6)?,
+                    author_name: r.try_get(7)?,
+                    text: r.try_get(8)?,
+                },
+                r.try_get(9)?,
+                r.try_get(10)?,
+            ))
+        })
+        .transpose()
+    })
+}
