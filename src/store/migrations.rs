@@ -8,31 +8,35 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 
 type Source = (i64, &'static str, &'static str);
 
-const SQLITE: &[Source] = &[
-    (
-        1,
-        "foundation",
-        include_str!("../../migrations/sqlite/0001_foundation.sql"),
-    ),
-    (
-        2,
-        "ledger",
-        include_str!("../../migrations/sqlite/0002_ledger.sql"),
-    ),
-];
+/// One list of files per backend, named once so the two lists cannot drift apart.
+macro_rules! sources {
+    ($backend:literal) => {
+        &[
+            (
+                1,
+                "foundation",
+                include_str!(concat!(
+                    "../../migrations/",
+                    $backend,
+                    "/0001_foundation.sql"
+                )),
+            ),
+            (
+                2,
+                "ledger",
+                include_str!(concat!("../../migrations/", $backend, "/0002_ledger.sql")),
+            ),
+            (
+                3,
+                "pipeline",
+                include_str!(concat!("../../migrations/", $backend, "/0003_pipeline.sql")),
+            ),
+        ]
+    };
+}
 
-const POSTGRES: &[Source] = &[
-    (
-        1,
-        "foundation",
-        include_str!("../../migrations/postgres/0001_foundation.sql"),
-    ),
-    (
-        2,
-        "ledger",
-        include_str!("../../migrations/postgres/0002_ledger.sql"),
-    ),
-];
+const SQLITE: &[Source] = sources!("sqlite");
+const POSTGRES: &[Source] = sources!("postgres");
 
 fn migrator(sources: &'static [Source]) -> Migrator {
     let migrations = sources

@@ -9,4 +9,5 @@ mod ledger;
 mod ledger_engine;
 mod ledger_storm;
 mod parse;
+mod pipeline;
 mod store_conformance;
