@@ -78,6 +78,7 @@ CREATE TABLE inbox (
     UNIQUE (platform, external_id)
 );
 CREATE INDEX inbox_pending ON inbox (live_id, platform_time_ms, id) WHERE status = 'pending';
+CREATE INDEX inbox_pending_arrival ON inbox (live_id, received_at_ms) WHERE status = 'pending';
 CREATE INDEX inbox_live ON inbox (live_id, id);
 CREATE INDEX inbox_comment ON inbox (platform, comment_id);
 

@@ -87,6 +87,12 @@ impl Sequencer {
     pub async fn drain(&self, owned: &mut Vec<i64>) -> StoreResult<usize> {
         let mut total = 0;
         for live in self.store.lives_with_pending().await? {
+            // Nothing is due until the oldest waiting event has sat out the window.
+            let now = chrono::Utc::now().timestamp_millis();
+            match self.store.oldest_pending_arrival(live).await? {
+                Some(oldest) if oldest + self.config.reorder_window_ms <= now => {}
+                _ => continue,
+            }
             if !self
                 .store
                 .take_live_lease(live, &self.owner, self.config.lease_ms)

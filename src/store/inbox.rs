@@ -166,39 +166,111 @@ pub async fn insert_inbox_in(
     let mut lives: HashMap<(String, Option<String>, Option<String>), Option<i64>> = HashMap::new();
     let mut prepared = Vec::with_capacity(rows.len());
     for row in rows {
-        let (live, status, outcome, reason) = match &row.ignore_reason {
-            Some(reason) => (None, "done", Some("ignored"), Some(reason.clone())),
-            None => {
-                let key = (
-                    row.platform.clone(),
-                    row.object_id.clone(),
-                    row.page_id.clone(),
-                );
-                let live = match lives.get(&key) {
-                    Some(live) => *live,
-                    None => {
-                        let live = live_for(tx, row).await?;
-                        lives.insert(key, live);
-                        live
+        let (live, status, outcome, reason): (_, &'static str, Option<&'static str>, _) =
+            match &row.ignore_reason {
+                Some(reason) => (None, "done", Some("ignored"), Some(reason.clone())),
+                None => {
+                    let key = (
+                        row.platform.clone(),
+                        row.object_id.clone(),
+                        row.page_id.clone(),
+                    );
+                    let live = match lives.get(&key) {
+                        Some(live) => *live,
+                        None => {
+                            let live = live_for(tx, row).await?;
+                            lives.insert(key, live);
+                            live
+                        }
+                    };
+                    match live {
+                        Some(live) => (Some(live), "pending", None, None),
+                        None => (None, "done", Some("ignored"), Some("unbound".to_string())),
                     }
-                };
-                match live {
-                    Some(live) => (Some(live), "pending", None, None),
-                    None => (None, "done", Some("ignored"), Some("unbound".to_string())),
                 }
-            }
-        };
+            };
         prepared.push((row, live, status, outcome, reason));
     }
     let mut inserted_edits = Vec::new();
     for chunk in prepared.chunks(200) {
-        let inserted: Vec<(i64, String)> = on_tx!(tx, |conn| {
-            let mut query = QueryBuilder::new(
-                "INSERT INTO inbox (platform, external_id, kind, verb, comment_id, object_id, page_id, \
-                 author_id, author_name, text, platform_time_ms, live_id, source, raw, status, outcome, \
-                 reason, received_at_ms, processed_at_ms) ",
-            );
-            query.push_values(chunk, |mut b, (row, live, status, outcome, reason)| {
+        let inserted = insert_rows(tx, chunk, now).await?;
+        report.inserted += inserted.len();
+        report.duplicates += chunk.len() - inserted.len();
+        inserted_edits.extend(
+            inserted
+                .into_iter()
+                .filter(|(_, verb)| verb != "add")
+                .map(|(id, _)| id),
+        );
+    }
+    for id in inserted_edits {
+        apply_change_to_pending(tx, id, now).await?;
+    }
+    Ok(report)
+}
+
+/// A row with what the inbox decided at arrival: its live session, status and outcome.
+type Prepared<'a> = (
+    &'a NewInboxRow,
+    Option<i64>,
+    &'static str,
+    Option<&'static str>,
+    Option<String>,
+);
+
+const INBOX_COLUMNS: &str = "INSERT INTO inbox (platform, external_id, kind, verb, comment_id, object_id, page_id, \
+     author_id, author_name, text, platform_time_ms, live_id, source, raw, status, outcome, reason, \
+     received_at_ms, processed_at_ms) ";
+
+/// Inserts rows, skipping known ones; returns (id, verb) of the new ones.
+async fn insert_rows(
+    tx: &mut Tx,
+    rows: &[Prepared<'_>],
+    now: i64,
+) -> StoreResult<Vec<(i64, String)>> {
+    let processed = |status: &str| if status == "done" { Some(now) } else { None };
+    let returned = match tx {
+        // One statement shape for any row count: prepared once, where a VALUES list of
+        // each length would be parsed and planned anew.
+        Tx::Postgres(t) => {
+            let col =
+                |f: &dyn Fn(&Prepared) -> Option<String>| rows.iter().map(f).collect::<Vec<_>>();
+            sqlx::query(concat!(
+                "INSERT INTO inbox (platform, external_id, kind, verb, comment_id, object_id, page_id, ",
+                "author_id, author_name, text, platform_time_ms, live_id, source, raw, status, outcome, reason, ",
+                "received_at_ms, processed_at_ms) SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], ",
+                "$4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], ",
+                "$11::int8[], $12::int8[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], ",
+                "$18::int8[], $19::int8[]) ON CONFLICT (platform, external_id) DO NOTHING RETURNING id, verb"
+            ))
+            .bind(col(&|r| Some(r.0.platform.clone())))
+            .bind(col(&|r| Some(r.0.external_id.clone())))
+            .bind(col(&|r| Some(r.0.kind.clone())))
+            .bind(col(&|r| Some(r.0.verb.clone())))
+            .bind(col(&|r| r.0.comment_id.clone()))
+            .bind(col(&|r| r.0.object_id.clone()))
+            .bind(col(&|r| r.0.page_id.clone()))
+            .bind(col(&|r| r.0.author_id.clone()))
+            .bind(col(&|r| r.0.author_name.clone()))
+            .bind(col(&|r| r.0.text.clone()))
+            .bind(rows.iter().map(|r| r.0.platform_time_ms).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.1).collect::<Vec<_>>())
+            .bind(col(&|r| Some(r.0.source.to_string())))
+            .bind(col(&|r| Some(r.0.raw.clone())))
+            .bind(col(&|r| Some(r.2.to_string())))
+            .bind(col(&|r| r.3.map(str::to_string)))
+            .bind(col(&|r| r.4.clone()))
+            .bind(vec![now; rows.len()])
+            .bind(rows.iter().map(|r| processed(r.2)).collect::<Vec<_>>())
+            .fetch_all(&mut **t)
+            .await?
+            .iter()
+            .map(|r| -> StoreResult<(i64, String)> { Ok((r.try_get(0)?, r.try_get(1)?)) })
+            .collect::<StoreResult<Vec<_>>>()?
+        }
+        Tx::Sqlite(t) => {
+            let mut query = QueryBuilder::new(INBOX_COLUMNS);
+            query.push_values(rows, |mut b, (row, live, status, outcome, reason)| {
                 b.push_bind(&row.platform)
                     .push_bind(&row.external_id)
                     .push_bind(&row.kind)
@@ -217,30 +289,19 @@ pub async fn insert_inbox_in(
                     .push_bind(*outcome)
                     .push_bind(reason.as_deref())
                     .push_bind(now)
-                    .push_bind(if *status == "done" { Some(now) } else { None });
+                    .push_bind(processed(status));
             });
             query.push(" ON CONFLICT (platform, external_id) DO NOTHING RETURNING id, verb");
             query
                 .build()
-                .fetch_all(&mut *conn)
+                .fetch_all(&mut **t)
                 .await?
                 .iter()
                 .map(|r| -> StoreResult<(i64, String)> { Ok((r.try_get(0)?, r.try_get(1)?)) })
                 .collect::<StoreResult<Vec<_>>>()?
-        });
-        report.inserted += inserted.len();
-        report.duplicates += chunk.len() - inserted.len();
-        inserted_edits.extend(
-            inserted
-                .into_iter()
-                .filter(|(_, verb)| verb != "add")
-                .map(|(id, _)| id),
-        );
-    }
-    for id in inserted_edits {
-        apply_change_to_pending(tx, id, now).await?;
-    }
-    Ok(report)
+        }
+    };
+    Ok(returned)
 }
 
 /// An edit or removal whose comment is still waiting in the inbox changes that comment
@@ -519,6 +580,18 @@ impl Store {
                 "SELECT DISTINCT live_id FROM inbox WHERE status = 'pending' AND live_id IS NOT NULL",
             )
             .fetch_all(pool)
+            .await?
+        }))
+    }
+
+    /// When the oldest waiting event of a session arrived, if any waits.
+    pub async fn oldest_pending_arrival(&self, live_id: i64) -> StoreResult<Option<i64>> {
+        Ok(on_pool!(self, |pool| {
+            sqlx::query_scalar(
+                "SELECT MIN(received_at_ms) FROM inbox WHERE live_id = $1 AND status = 'pending'",
+            )
+            .bind(live_id)
+            .fetch_one(pool)
             .await?
         }))
     }

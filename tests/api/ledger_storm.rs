@@ -132,14 +132,14 @@ async fn storm(apps: &[&TestApp]) -> Tally {
     Tally { answered, sent }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_storm_on_one_sku_never_oversells() {
     let app = spawn_app_with(TestDatabase::new(), |_| {}).await;
     let tally = storm(&[&app]).await;
     assert_eq!(tally.answered, tally.sent);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_replicas_on_one_database_never_oversell() {
     let db = TestDatabase::new();
     let url = db.url.clone();

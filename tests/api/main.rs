@@ -10,4 +10,5 @@ mod ledger_engine;
 mod ledger_storm;
 mod parse;
 mod pipeline;
+mod pipeline_storm;
 mod store_conformance;

@@ -17,7 +17,6 @@ pub async fn meta_app(db: TestDatabase, window_ms: i64) -> TestApp {
         c.meta.app_secret = Some(SecretString::from(SECRET));
         c.meta.verify_token = Some(SecretString::from("verify-me"));
         c.pipeline.reorder_window_ms = window_ms;
-        c.pipeline.tick_ms = 5;
     })
     .await
 }
