@@ -97,6 +97,16 @@ impl Application {
         &self.state.store
     }
 
+    /// A backstop sharing this app's inbox and metrics, for polling on demand.
+    pub fn backstop(&self) -> crate::pipeline::Backstop {
+        crate::pipeline::Backstop::new(
+            self.state.store.clone(),
+            self.state.inbox.clone(),
+            &self.state.config.meta.graph_api_base,
+            Arc::clone(&self.state.metrics),
+        )
+    }
+
     /// The address buyers' links use: configured, or derived from the bound port.
     pub fn public_base_url(&self) -> String {
         match &self.state.config.http.public_base_url {
@@ -131,6 +141,18 @@ impl Application {
             )
             .run(self.background.clone()),
         );
+        let backstop = tokio::spawn(
+            crate::pipeline::Backstop::new(
+                store.clone(),
+                self.state.inbox.clone(),
+                &self.state.config.meta.graph_api_base,
+                Arc::clone(&self.state.metrics),
+            )
+            .run(
+                std::time::Duration::from_secs(self.state.config.meta.poll_interval_secs),
+                self.background.clone(),
+            ),
+        );
         let background = self.background;
         let app = http::router(self.state);
         let server = axum::serve(self.listener, app)
@@ -138,7 +160,11 @@ impl Application {
         let (served, metrics_served) = tokio::join!(server, metrics_server);
         // Workers finish the batch they are in before they see the cancellation.
         background.cancel();
-        for (name, task) in [("sweeper", sweeper), ("sequencer", sequencer)] {
+        for (name, task) in [
+            ("sweeper", sweeper),
+            ("sequencer", sequencer),
+            ("backstop", backstop),
+        ] {
             if let Err(err) = task.await {
                 tracing::error!(error = ?err, worker = name, "a worker stopped abnormally");
             }

@@ -20,12 +20,14 @@ macro_rules! fixture {
 
 mod event;
 mod fields;
+mod graph;
 mod handshake;
 mod meta;
 mod signature;
 mod telegram;
 
 pub use event::{EventKind, IgnoreReason, Inbound, InboundEvent, Platform, Verb};
+pub use graph::normalise_graph_comments;
 pub use handshake::meta_handshake_reply;
 pub use meta::{normalise_meta, MetaBatch};
 pub use signature::{

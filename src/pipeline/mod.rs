@@ -1,5 +1,6 @@
 //! From the inbox to outcomes: the sequencer and what it needs.
 
+pub mod backstop;
 pub mod catalog;
 pub mod decide;
 pub mod inbox_writer;
@@ -8,5 +9,6 @@ pub mod orders;
 pub mod review;
 pub mod sequencer;
 
+pub use backstop::Backstop;
 pub use inbox_writer::InboxWriter;
 pub use sequencer::Sequencer;

@@ -85,6 +85,8 @@ pub struct TestApp {
     /// The owner token printed on first start.
     pub token: String,
     pub store: Store,
+    /// Polls the Graph API on demand, as the app's own backstop does on its interval.
+    pub backstop: plusone::pipeline::Backstop,
     pub client: reqwest::Client,
     pub db: TestDatabase,
     shutdown: CancellationToken,
@@ -153,6 +155,7 @@ pub async fn spawn_app_with(db: TestDatabase, adjust: impl FnOnce(&mut Config)) 
         .or(admin)
         .unwrap_or_default();
     let store = app.store().clone();
+    let backstop = app.backstop();
     let shutdown = CancellationToken::new();
     let server = tokio::spawn(app.run_until_stopped(shutdown.clone()));
     TestApp {
@@ -160,6 +163,7 @@ pub async fn spawn_app_with(db: TestDatabase, adjust: impl FnOnce(&mut Config)) 
         metrics_address,
         token,
         store,
+        backstop,
         client: reqwest::Client::new(),
         db,
         shutdown,

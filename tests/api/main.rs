@@ -3,6 +3,7 @@
 
 mod auth;
 mod cli;
+mod fake_graph;
 mod health;
 mod helpers;
 mod ledger;

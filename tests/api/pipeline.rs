@@ -390,3 +390,79 @@ async fn the_webhook_answers_503_when_the_database_is_gone() {
         503
     );
 }
+
+#[tokio::test]
+async fn the_backstop_recovers_missed_comments_once() {
+    let graph = crate::fake_graph::FakeGraph::default();
+    let base = graph.start().await;
+    let app = spawn_app_with(TestDatabase::new(), |c| {
+        c.meta.app_secret = Some(SecretString::from(SECRET));
+        c.meta.graph_api_base = base.clone();
+        c.pipeline.reorder_window_ms = 0;
+    })
+    .await;
+    let live = setup_live(&app, 5).await;
+    let page = app
+        .post("/api/v1/pages")
+        .json(&json!({"platform": "facebook", "page_id": PAGE, "access_token": "EAAB-page-token-secret"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 201);
+    assert!(
+        !page.text().await.unwrap().contains("EAAB"),
+        "the token is never answered back"
+    );
+
+    // c1 came by webhook; c2 and c3 never did.
+    assert_eq!(
+        post_signed(
+            &app,
+            &feed(vec![comment("c1", "u1", "A01+1", 1_700_000_001)])
+        )
+        .await,
+        200
+    );
+    let graph_comment = |id: &str, user: &str, text: &str, time: &str| json!({"id": id, "message": text, "from": {"id": user, "name": user}, "created_time": time});
+    graph.set_comments(
+        POST,
+        vec![
+            graph_comment("c3", "u3", "A01+2", "2023-11-14T22:13:23+0000"),
+            graph_comment("c2", "u2", "+1", "2023-11-14T22:13:22+0000"),
+            graph_comment("c1", "u1", "A01+1", "2023-11-14T22:13:21+0000"),
+        ],
+    );
+    assert_eq!(app.backstop.poll_once().await.unwrap(), 2);
+    assert_eq!(app.backstop.poll_once().await.unwrap(), 0, "recovered once");
+    settle(&app, Duration::from_secs(10)).await;
+    assert_eq!(stock(&app).await, (5, 4));
+    let all = events(&app, live).await;
+    let sources: Vec<_> = all
+        .iter()
+        .map(|e| (e["external_id"].clone(), e["source"].clone()))
+        .collect();
+    assert_eq!(
+        sources,
+        [
+            (json!("c1"), json!("webhook")),
+            (json!("c3"), json!("backstop")),
+            (json!("c2"), json!("backstop"))
+        ]
+    );
+    let calls = graph.calls.lock().unwrap().clone();
+    assert_eq!(calls[0].0, format!("/{POST}/comments"));
+    assert_eq!(calls[0].1, "Bearer EAAB-page-token-secret");
+    let metrics = app
+        .client
+        .get(format!("{}/metrics", app.metrics_address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("plusone_recovered_by_backstop_total 2"),
+        "{metrics}"
+    );
+}
