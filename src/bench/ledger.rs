@@ -35,8 +35,10 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     rows.extend(measure("sqlite", &sqlite_url, &options).await?);
     let _ = std::fs::remove_dir_all(&dir);
     if let Some(server) = &options.postgres {
-        let base = server.rsplit_once('/').map(|(b, _)| b).unwrap_or(server);
-        let url = format!("{base}/plusone_bench_{}", std::process::id());
+        let url = crate::store::connect::with_database_name(
+            server,
+            &format!("plusone_bench_{}", std::process::id()),
+        );
         eprintln!("bench: Postgres at {url}");
         let result = measure("postgres", &url, &options).await;
         if let Err(err) = sqlx::Postgres::drop_database(&url).await {

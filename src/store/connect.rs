@@ -70,3 +70,36 @@ impl Store {
         })
     }
 }
+
+/// The same server URL naming another database, keeping any `?host=…` options.
+pub fn with_database_name(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let server = base.rsplit_once('/').map_or(base, |(server, _)| server);
+    match query {
+        Some(query) => format!("{server}/{name}?{query}"),
+        None => format!("{server}/{name}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_database_name;
+
+    #[test]
+    fn the_database_name_is_swapped_and_options_kept() {
+        assert_eq!(
+            with_database_name("postgres://postgres@127.0.0.1:5432/postgres", "x"),
+            "postgres://postgres@127.0.0.1:5432/x"
+        );
+        assert_eq!(
+            with_database_name(
+                "postgres:///postgres?host=/var/run/postgresql&user=postgres",
+                "x"
+            ),
+            "postgres:///x?host=/var/run/postgresql&user=postgres"
+        );
+    }
+}

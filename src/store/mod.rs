@@ -7,7 +7,7 @@
 //! on the backend and says why. The conformance tests run every method on both.
 
 mod catalog;
-mod connect;
+pub mod connect;
 mod error;
 mod inbox;
 mod lives;

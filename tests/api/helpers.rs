@@ -33,12 +33,8 @@ impl TestDatabase {
             Ok(admin_url) if admin_url.starts_with("postgres") => {
                 let suffix: u64 = rand::rng().random();
                 let name = format!("plusone_test_{suffix:016x}");
-                let base = admin_url
-                    .rsplit_once('/')
-                    .map(|(base, _)| base)
-                    .expect("PLUSONE_TEST_DATABASE is a postgres URL with a database");
                 TestDatabase {
-                    url: format!("{base}/{name}"),
+                    url: plusone::store::connect::with_database_name(&admin_url, &name),
                     _dir: None,
                 }
             }

@@ -466,3 +466,26 @@ async fn the_backstop_recovers_missed_comments_once() {
         "{metrics}"
     );
 }
+
+#[tokio::test]
+async fn a_direct_message_orders_in_the_pages_live_session() {
+    let app = meta_app(TestDatabase::new(), 0).await;
+    let live = setup_live(&app, 5).await;
+    let dm = json!({"object": "page", "entry": [{"id": PAGE, "time": 1_700_000_005_000i64, "messaging": [
+        {"sender": {"id": "PSID-9"}, "recipient": {"id": PAGE}, "timestamp": 1_700_000_004_000i64,
+         "message": {"mid": "m_1", "text": "A01+2"}}]}]});
+    assert_eq!(post_signed(&app, dm.to_string().as_bytes()).await, 200);
+    settle(&app, Duration::from_secs(10)).await;
+    let all = events(&app, live).await;
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0]["platform"], "messenger");
+    assert_eq!(all[0]["outcome"], "reserved");
+    let replies: Vec<_> = all[0]["replies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["kind"].clone(), r["target"].clone()))
+        .collect();
+    assert_eq!(replies, [(json!("send_api"), json!("PSID-9"))]);
+    assert_eq!(stock(&app).await, (5, 2));
+}
