@@ -292,6 +292,33 @@ async fn next_ids(tx: &mut Tx, table: IdTable, n: usize) -> StoreResult<Vec<i64>
 }
 
 async fn insert_holds(tx: &mut Tx, holds: &[NewHold<'_>], now: i64) -> StoreResult<()> {
+    if holds.is_empty() {
+        return Ok(());
+    }
+    if let Tx::Postgres(t) = tx {
+        // One statement shape for any count: a VALUES list of each length would be
+        // parsed and planned anew, which costs more than the insert itself.
+        sqlx::query(
+            "INSERT INTO holds (id, sku_id, member_id, live_id, qty, status, channel, reference, source, \
+             expires_at_ms, created_at_ms, updated_at_ms) \
+             SELECT id, sku_id, member_id, live_id, qty, 'active', channel, reference, source, expires_at_ms, $10, $10 \
+             FROM UNNEST($1::int8[], $2::int8[], $3::int8[], $4::int8[], $5::int8[], $6::text[], $7::text[], \
+             $8::text[], $9::int8[]) AS h(id, sku_id, member_id, live_id, qty, channel, reference, source, expires_at_ms)",
+        )
+        .bind(holds.iter().map(|h| h.id).collect::<Vec<_>>())
+        .bind(holds.iter().map(|h| h.sku_id).collect::<Vec<_>>())
+        .bind(holds.iter().map(|h| h.member_id).collect::<Vec<_>>())
+        .bind(holds.iter().map(|h| h.live_id).collect::<Vec<_>>())
+        .bind(holds.iter().map(|h| h.qty).collect::<Vec<_>>())
+        .bind(holds.iter().map(|h| h.channel).collect::<Vec<_>>())
+        .bind(holds.iter().map(|h| h.reference).collect::<Vec<_>>())
+        .bind(holds.iter().map(|h| h.source).collect::<Vec<_>>())
+        .bind(holds.iter().map(|h| h.expires_at_ms).collect::<Vec<_>>())
+        .bind(now)
+        .execute(&mut **t)
+        .await?;
+        return Ok(());
+    }
     for chunk in holds.chunks(INSERT_CHUNK) {
         on_tx!(tx, |conn| {
             let mut query = QueryBuilder::new(
@@ -319,6 +346,29 @@ async fn insert_holds(tx: &mut Tx, holds: &[NewHold<'_>], now: i64) -> StoreResu
 }
 
 async fn insert_movements(tx: &mut Tx, movements: &[Movement<'_>], now: i64) -> StoreResult<()> {
+    if movements.is_empty() {
+        return Ok(());
+    }
+    if let Tx::Postgres(t) = tx {
+        sqlx::query(
+            "INSERT INTO stock_movements (sku_id, kind, on_hand_delta, reserved_delta, channel, reference, \
+             idempotency_key, created_at_ms) \
+             SELECT sku_id, kind, on_hand_delta, reserved_delta, channel, reference, idempotency_key, $8 \
+             FROM UNNEST($1::int8[], $2::text[], $3::int8[], $4::int8[], $5::text[], $6::text[], $7::text[]) \
+             AS m(sku_id, kind, on_hand_delta, reserved_delta, channel, reference, idempotency_key)",
+        )
+        .bind(movements.iter().map(|m| m.sku_id).collect::<Vec<_>>())
+        .bind(movements.iter().map(|m| m.kind).collect::<Vec<_>>())
+        .bind(movements.iter().map(|m| m.on_hand_delta).collect::<Vec<_>>())
+        .bind(movements.iter().map(|m| m.reserved_delta).collect::<Vec<_>>())
+        .bind(movements.iter().map(|m| m.channel).collect::<Vec<_>>())
+        .bind(movements.iter().map(|m| m.reference).collect::<Vec<_>>())
+        .bind(movements.iter().map(|m| m.idempotency_key).collect::<Vec<_>>())
+        .bind(now)
+        .execute(&mut **t)
+        .await?;
+        return Ok(());
+    }
     for chunk in movements.chunks(INSERT_CHUNK) {
         on_tx!(tx, |conn| {
             let mut query = QueryBuilder::new(
