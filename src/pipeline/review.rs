@@ -6,11 +6,10 @@ use serde_json::json;
 use super::catalog::{LiveCatalog, SkuChoice};
 use super::decide::OrderLine;
 use super::orders::{reserve_orders_in, EventOrder};
-use super::sequencer::reply_rows;
+use super::sequencer::{author_member, reply_rows};
 use crate::parse::Line;
 use crate::store::{
-    insert_outbox_in, member_for_identity_in, resolve_review_in, review_event_in, EventOutcome,
-    Store, StoreError,
+    insert_outbox_in, resolve_review_in, review_event_in, EventOutcome, Store, StoreError,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -80,19 +79,9 @@ pub async fn accept(store: &Store, event_id: i64, lines: &[Line]) -> Result<Acce
             qty: i64::from(qty),
         });
     }
-    let member = match (member, &event.author_id) {
-        (Some(member), _) => Some(member),
-        (None, Some(author)) => Some(
-            member_for_identity_in(
-                &mut tx,
-                &event.platform,
-                author,
-                event.author_name.as_deref().unwrap_or(""),
-                now,
-            )
-            .await?,
-        ),
-        (None, None) => None,
+    let member = match member {
+        Some(member) => Some(member),
+        None => author_member(&mut tx, &event, now).await?,
     };
     let asked = [EventOrder {
         event_id,

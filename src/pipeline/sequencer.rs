@@ -135,19 +135,7 @@ impl Sequencer {
         }
         let mut members = Vec::with_capacity(events.len());
         for event in &events {
-            members.push(match &event.author_id {
-                Some(author) => Some(
-                    member_for_identity_in(
-                        &mut tx,
-                        &event.platform,
-                        author,
-                        event.author_name.as_deref().unwrap_or(""),
-                        now,
-                    )
-                    .await?,
-                ),
-                None => None,
-            });
+            members.push(author_member(&mut tx, event, now).await?);
         }
         let mut decided: Vec<Option<Decided>> = (0..events.len()).map(|_| None).collect();
         let mut orders: Vec<(usize, Vec<OrderLine>)> = Vec::new();
@@ -338,6 +326,24 @@ impl Sequencer {
         }
         orders.clear();
         Ok(())
+    }
+}
+
+/// The member behind an event's author (a guest on first sight); none when the platform
+/// withheld the author.
+pub(crate) async fn author_member(
+    tx: &mut Tx,
+    event: &PendingEvent,
+    now: i64,
+) -> StoreResult<Option<i64>> {
+    match &event.author_id {
+        Some(author) => {
+            let name = event.author_name.as_deref().unwrap_or("");
+            Ok(Some(
+                member_for_identity_in(tx, &event.platform, author, name, now).await?,
+            ))
+        }
+        None => Ok(None),
     }
 }
 

@@ -4,7 +4,7 @@ use serde::Serialize;
 use sqlx::Row;
 use utoipa::ToSchema;
 
-use super::{now_ms, on_pool, Backend, Store, StoreResult};
+use super::{now_ms, on_pool, on_tx, Store, StoreResult};
 
 /// Advisory lock key for making the first owner token.
 const FIRST_TOKEN_LOCK: i64 = 0x706c_7573_0001;
@@ -98,36 +98,25 @@ impl Store {
         const INSERT: &str = "INSERT INTO api_tokens (name, role, token_hash, created_at_ms) \
              SELECT $1, 'owner', $2, $3 WHERE NOT EXISTS (SELECT 1 FROM api_tokens) \
              RETURNING id, name, role, created_at_ms";
-        let row = match &self.backend {
-            // BEGIN IMMEDIATE takes the write lock first, so the check and insert are one step.
-            Backend::Sqlite(pool) => {
-                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-                let row = sqlx::query(INSERT)
-                    .bind(name)
-                    .bind(token_hash)
-                    .bind(now_ms())
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                row.as_ref().map(record_from_row).transpose()?
-            }
-            // Read committed lets two NOT EXISTS checks both pass; a lock serialises them.
-            Backend::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                    .bind(FIRST_TOKEN_LOCK)
-                    .execute(&mut *tx)
-                    .await?;
-                let row = sqlx::query(INSERT)
-                    .bind(name)
-                    .bind(token_hash)
-                    .bind(now_ms())
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                row.as_ref().map(record_from_row).transpose()?
-            }
-        };
+        // On SQLite the write transaction's lock serialises starts; on Postgres read
+        // committed lets two NOT EXISTS checks both pass, so a lock serialises them.
+        let mut tx = self.begin_write().await?;
+        if let super::Tx::Postgres(t) = &mut tx {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(FIRST_TOKEN_LOCK)
+                .execute(&mut **t)
+                .await?;
+        }
+        let row = on_tx!(&mut tx, |conn| {
+            let row = sqlx::query(INSERT)
+                .bind(name)
+                .bind(token_hash)
+                .bind(now_ms())
+                .fetch_optional(&mut *conn)
+                .await?;
+            row.as_ref().map(record_from_row).transpose()?
+        });
+        tx.commit().await?;
         Ok(row)
     }
 
