@@ -3,6 +3,7 @@
 
 mod auth;
 mod cli;
+mod crash;
 mod fake_graph;
 mod health;
 mod helpers;
