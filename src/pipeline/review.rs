@@ -6,7 +6,7 @@ use serde_json::json;
 use super::catalog::{LiveCatalog, SkuChoice};
 use super::decide::OrderLine;
 use super::orders::{reserve_orders_in, EventOrder};
-use super::sequencer::{author_member, reply_rows};
+use super::sequencer::{event_members, reply_rows};
 use crate::parse::Line;
 use crate::store::{
     insert_outbox_in, resolve_review_in, review_event_in, EventOutcome, Store, StoreError,
@@ -81,7 +81,10 @@ pub async fn accept(store: &Store, event_id: i64, lines: &[Line]) -> Result<Acce
     }
     let member = match member {
         Some(member) => Some(member),
-        None => author_member(&mut tx, &event, now).await?,
+        None => event_members(&mut tx, std::slice::from_ref(&event), now)
+            .await?
+            .pop()
+            .flatten(),
     };
     let asked = [EventOrder {
         event_id,

@@ -19,9 +19,9 @@ use super::orders::{reserve_orders_in, EventOrder};
 use crate::config::PipelineConfig;
 use crate::parse::{self, Limits};
 use crate::store::{
-    cancel_member_units_in, finish_event_in, insert_outbox_in, member_for_identity_in,
-    next_batch_in, original_of_in, release_holds_in, EventOutcome, NewOutboxRow, PendingEvent,
-    Store, StoreResult, Tx,
+    cancel_member_units_in, finish_event_in, insert_outbox_in, members_for_identities_in,
+    next_batch_in, original_of_in, release_holds_in, EventOutcome, Identity, NewOutboxRow,
+    PendingEvent, Store, StoreResult, Tx,
 };
 
 #[derive(Clone)]
@@ -133,10 +133,7 @@ impl Sequencer {
         if events.is_empty() {
             return Ok(0);
         }
-        let mut members = Vec::with_capacity(events.len());
-        for event in &events {
-            members.push(author_member(&mut tx, event, now).await?);
-        }
+        let members = event_members(&mut tx, &events, now).await?;
         let mut decided: Vec<Option<Decided>> = (0..events.len()).map(|_| None).collect();
         let mut orders: Vec<(usize, Vec<OrderLine>)> = Vec::new();
         let limits = Limits::default();
@@ -329,22 +326,31 @@ impl Sequencer {
     }
 }
 
-/// The member behind an event's author (a guest on first sight); none when the platform
-/// withheld the author.
-pub(crate) async fn author_member(
+/// The member behind each event's author (a guest on first sight); none where the
+/// platform withheld the author.
+pub(crate) async fn event_members(
     tx: &mut Tx,
-    event: &PendingEvent,
+    events: &[PendingEvent],
     now: i64,
-) -> StoreResult<Option<i64>> {
-    match &event.author_id {
-        Some(author) => {
-            let name = event.author_name.as_deref().unwrap_or("");
-            Ok(Some(
-                member_for_identity_in(tx, &event.platform, author, name, now).await?,
-            ))
-        }
-        None => Ok(None),
-    }
+) -> StoreResult<Vec<Option<i64>>> {
+    let identities: Vec<Identity> = events
+        .iter()
+        .filter_map(|e| {
+            Some(Identity {
+                platform: e.platform.clone(),
+                user_id: e.author_id.clone()?,
+                display_name: e.author_name.clone().unwrap_or_default(),
+            })
+        })
+        .collect();
+    let members = members_for_identities_in(tx, &identities, now).await?;
+    Ok(events
+        .iter()
+        .map(|e| {
+            let author = e.author_id.as_ref()?;
+            members.get(&(e.platform.clone(), author.clone())).copied()
+        })
+        .collect())
 }
 
 /// Keeps the parse result of an order until the ledger decides it.

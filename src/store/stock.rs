@@ -142,9 +142,10 @@ struct NewHold<'a> {
 }
 
 #[derive(Clone, Copy)]
-enum IdTable {
+pub(crate) enum IdTable {
     Holds,
     Waitlist,
+    Members,
 }
 
 /// Rows per multi-row INSERT: well under both backends' bind-parameter limits.
@@ -261,7 +262,7 @@ async fn change_level(
 }
 
 /// Takes `n` ids for new rows, so a multi-row INSERT knows which id each request got.
-async fn next_ids(tx: &mut Tx, table: IdTable, n: usize) -> StoreResult<Vec<i64>> {
+pub(crate) async fn next_ids(tx: &mut Tx, table: IdTable, n: usize) -> StoreResult<Vec<i64>> {
     if n == 0 {
         return Ok(Vec::new());
     }
@@ -270,6 +271,7 @@ async fn next_ids(tx: &mut Tx, table: IdTable, n: usize) -> StoreResult<Vec<i64>
             let sql = match table {
                 IdTable::Holds => "SELECT nextval(pg_get_serial_sequence('holds', 'id')) FROM generate_series(1, $1)",
                 IdTable::Waitlist => "SELECT nextval(pg_get_serial_sequence('waitlist', 'id')) FROM generate_series(1, $1)",
+                IdTable::Members => "SELECT nextval(pg_get_serial_sequence('members', 'id')) FROM generate_series(1, $1)",
             };
             let mut ids: Vec<i64> = sqlx::query_scalar(sql)
                 .bind(n as i64)
@@ -283,6 +285,7 @@ async fn next_ids(tx: &mut Tx, table: IdTable, n: usize) -> StoreResult<Vec<i64>
             let sql = match table {
                 IdTable::Holds => "SELECT COALESCE(MAX(id), 0) FROM holds",
                 IdTable::Waitlist => "SELECT COALESCE(MAX(id), 0) FROM waitlist",
+                IdTable::Members => "SELECT COALESCE(MAX(id), 0) FROM members",
             };
             let max: i64 = sqlx::query_scalar(sql).fetch_one(&mut **t).await?;
             (1..=n as i64).map(|i| max + i).collect()
