@@ -9,6 +9,7 @@ mod helpers;
 mod ledger;
 mod ledger_engine;
 mod ledger_storm;
+mod outbox_store;
 mod parse;
 mod pipeline;
 mod pipeline_storm;
