@@ -13,4 +13,5 @@ mod outbox_store;
 mod parse;
 mod pipeline;
 mod pipeline_storm;
+mod replies;
 mod store_conformance;
