@@ -239,6 +239,17 @@ impl Dispatcher {
             .await
             .map_err(|err| SendError::Unsendable(format!("page token unreadable: {err}")))?
             .ok_or_else(|| SendError::Unsendable(format!("no access token for page {page_id}")))?;
+        let platform = claim.platform.as_deref().unwrap_or("facebook");
+        if kind == ReplyKind::PublicReply && claim.lost_responses > 0 {
+            if let Some(id) = self
+                .sender
+                .find_page_reply(platform, &claim.target, page_id, &token)
+                .await?
+            {
+                tracing::info!("public reply found after a lost answer: recorded as delivered");
+                return Ok(Some(id));
+            }
+        }
         if let Err(wait) = self.limits.check(page_id, kind) {
             return Err(SendError::Deferred {
                 until_ms: now_ms() + wait.as_millis() as i64 + 1,
@@ -246,7 +257,7 @@ impl Dispatcher {
         }
         let out = Outgoing {
             kind,
-            platform: claim.platform.as_deref().unwrap_or("facebook"),
+            platform,
             page_id,
             target: &claim.target,
             text: &text,

@@ -102,6 +102,53 @@ impl GraphSender {
     }
 }
 
+impl GraphSender {
+    /// The page's own reply under a comment, if there is one. A public reply whose earlier
+    /// answer was lost is looked for before it is sent again: comments, unlike private
+    /// replies, have no "already replied" error to stop a second one.
+    pub async fn find_page_reply(
+        &self,
+        platform: &str,
+        comment: &str,
+        page_id: &str,
+        token: &SecretString,
+    ) -> Result<Option<String>, SendError> {
+        let edge = if platform == "instagram" {
+            "replies"
+        } else {
+            "comments"
+        };
+        let response = self
+            .http
+            .get(format!("{}/{comment}/{edge}", self.base))
+            .query(&[("fields", "id,from"), ("limit", "100")])
+            .bearer_auth(token.expose_secret())
+            .send()
+            .await
+            .map_err(|err| SendError::Transient {
+                reason: err.without_url().to_string(),
+                lost_response: false,
+            })?;
+        let status = response.status().as_u16();
+        let text = response.text().await.map_err(|err| SendError::Transient {
+            reason: err.without_url().to_string(),
+            lost_response: false,
+        })?;
+        if !(200..300).contains(&status) {
+            return Err(classify(status, &text, None));
+        }
+        let answer: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Ok(answer
+            .get("data")
+            .and_then(|d| d.as_array())
+            .into_iter()
+            .flatten()
+            .find(|c| c["from"]["id"].as_str() == Some(page_id))
+            .and_then(|c| c["id"].as_str())
+            .map(str::to_string))
+    }
+}
+
 /// The path and JSON body of each kind, as the Graph API documents them.
 pub fn request_for(out: &Outgoing<'_>) -> (String, Value) {
     match out.kind {

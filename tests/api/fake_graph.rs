@@ -215,13 +215,25 @@ async fn reply(
         delivered.len()
     };
     record(200);
+    let public = !path.ends_with("/messages");
+    if public {
+        // The reply shows under the comment, as the page's own.
+        fake.comments
+            .lock()
+            .unwrap()
+            .entry(object.clone())
+            .or_default()
+            .push(json!({"id": format!("{object}_reply{n}"),
+                         "from": {"id": crate::pipeline::PAGE, "name": "the shop"},
+                         "message": body["message"].clone()}));
+    }
     if let Some(Fault::SlowAnswer(delay)) = fault {
         tokio::time::sleep(delay).await;
     }
-    let answer = if path.ends_with("/messages") {
-        json!({"recipient_id": format!("psid-of-{to}"), "message_id": format!("m_{n}")})
-    } else {
+    let answer = if public {
         json!({"id": format!("{object}_reply{n}")})
+    } else {
+        json!({"recipient_id": format!("psid-of-{to}"), "message_id": format!("m_{n}")})
     };
     Json(answer).into_response()
 }

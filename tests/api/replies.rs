@@ -15,13 +15,17 @@ use crate::pipeline::{comment, events, feed, post_signed, settle, setup_live, PA
 const TOKEN: &str = "EAAB-page-token-secret";
 
 async fn replies_app(db: TestDatabase, graph: &str) -> TestApp {
+    // Parked: the test drives the dispatcher.
+    app_with_tick(db, graph, 3_600_000).await
+}
+
+async fn app_with_tick(db: TestDatabase, graph: &str, tick_ms: u64) -> TestApp {
     let graph = graph.to_string();
     spawn_app_with(db, move |c| {
         c.meta.app_secret = Some(secrecy::SecretString::from(SECRET));
         c.meta.graph_api_base = graph;
         c.pipeline.reorder_window_ms = 0;
-        // Parked: the test drives the dispatcher.
-        c.outbox.tick_ms = 3_600_000;
+        c.outbox.tick_ms = tick_ms;
         c.outbox.retry_base_ms = 20;
         c.outbox.retry_max_ms = 80;
         c.outbox.request_timeout_ms = 1_000;
@@ -283,4 +287,77 @@ async fn no_reply_is_sent_twice_across_a_restart_even_after_a_crash_mid_send() {
     assert_eq!(graph.posts_to("/c1/comments").len(), 1);
     assert_eq!(graph.posts_to("/c2/comments").len(), 1);
     assert_eq!(graph.posts_to("/c3/comments").len(), 1);
+}
+
+#[tokio::test]
+async fn a_public_reply_whose_answer_was_lost_is_found_not_posted_again() {
+    let graph = FakeGraph::default();
+    let app = replies_app(TestDatabase::new(), &graph.start().await).await;
+    graph.fail_next("/comments", Fault::SlowAnswer(Duration::from_millis(2_500)));
+    ordered(&app, vec![comment("c1", "u1", "A01+1", 1_700_000_001)]).await;
+
+    let rows = drain(&app).await;
+    assert_eq!(
+        statuses(&rows),
+        [("private_reply", "sent"), ("public_reply", "sent")]
+    );
+    let public = &rows[1];
+    assert_eq!(public.lost_responses, 1);
+    let id = public.platform_message_id.as_deref().unwrap_or_default();
+    assert!(
+        id.starts_with("c1_reply"),
+        "the id of the reply found: {id}"
+    );
+    assert_eq!(graph.posts_to("/c1/comments").len(), 1, "posted once");
+    let looked: Vec<_> = graph
+        .calls
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(path, _)| path.clone())
+        // The app's backstop reads the live's post; only reads of c1 are ours.
+        .filter(|path| path.starts_with("/c1/"))
+        .collect();
+    assert_eq!(
+        looked,
+        ["/c1/comments"],
+        "looked for it before posting again"
+    );
+}
+
+#[tokio::test]
+async fn the_apps_own_dispatcher_sends_replies_on_its_tick() {
+    let graph = FakeGraph::default();
+    let app = app_with_tick(TestDatabase::new(), &graph.start().await, 20).await;
+    ordered(&app, vec![comment("c1", "u1", "A01+1", 1_700_000_001)]).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let rows = app.store.all_replies().await.unwrap();
+        if rows.iter().all(|r| r.status == "sent") {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{rows:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(graph.delivered().len(), 2);
+    // The queue gauges follow the dispatcher's passes.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let metrics = app
+            .client
+            .get(format!("{}/metrics", app.metrics_address))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if metrics.contains("plusone_outbox_due 0")
+            && metrics.contains(r#"plusone_replies_sent_total{kind="public_reply"} 1"#)
+        {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{metrics}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
