@@ -361,3 +361,55 @@ async fn the_apps_own_dispatcher_sends_replies_on_its_tick() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+#[tokio::test]
+async fn two_dispatchers_draining_one_outbox_send_each_reply_once() {
+    let graph = FakeGraph::default();
+    let app = replies_app(TestDatabase::new(), &graph.start().await).await;
+    // Eight orders: within every budget's burst, so nothing waits on the clock.
+    let comments = (1..=8)
+        .map(|i| {
+            comment(
+                &format!("c{i}"),
+                &format!("u{i}"),
+                "A01+1",
+                1_700_000_000 + i,
+            )
+        })
+        .collect();
+    let live = setup_live(&app, 20).await;
+    register_page(&app).await;
+    assert_eq!(post_signed(&app, &feed(comments)).await, 200);
+    settle(&app, Duration::from_secs(10)).await;
+
+    let (one, two) = (app.dispatcher.clone(), app.dispatcher.clone());
+    let drain_with = |d: plusone::outbox::Dispatcher| async move {
+        while d.try_dispatch_batch().await.unwrap() != DispatchOutcome::Empty {}
+    };
+    tokio::join!(drain_with(one), drain_with(two));
+
+    let rows = app.store.all_replies().await.unwrap();
+    assert_eq!(rows.len(), 16);
+    assert!(
+        rows.iter().all(|r| r.status == "sent" && r.attempts == 1),
+        "{rows:?}"
+    );
+    for i in 1..=8 {
+        assert_eq!(graph.posts_to(&format!("/c{i}/comments")).len(), 1);
+    }
+    let mut privately: Vec<_> = graph
+        .posts_to("/messages")
+        .iter()
+        .map(|p| {
+            p.body["recipient"]["comment_id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    privately.sort();
+    privately.dedup();
+    assert_eq!(privately.len(), 8);
+    assert_eq!(graph.posts_to("/messages").len(), 8);
+    assert_eq!(events(&app, live).await.len(), 8);
+}
