@@ -23,6 +23,7 @@ pub struct Config {
     pub ledger: LedgerConfig,
     pub pipeline: PipelineConfig,
     pub meta: MetaConfig,
+    pub outbox: OutboxConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -97,6 +98,19 @@ pub struct MetaConfig {
     pub verify_token: Option<SecretString>,
     pub graph_api_base: String,
     pub poll_interval_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutboxConfig {
+    pub batch_size: i64,
+    pub tick_ms: u64,
+    pub lease_ms: i64,
+    pub max_attempts: i64,
+    pub retry_base_ms: i64,
+    pub retry_max_ms: i64,
+    pub request_timeout_ms: u64,
+    pub language: String,
 }
 
 /// A configuration problem, phrased as one sentence that names the key.
@@ -237,6 +251,38 @@ impl Config {
         }
         if self.meta.poll_interval_secs == 0 {
             return Err(invalid("meta.poll_interval_secs", "it must be at least 1"));
+        }
+        let outbox = &self.outbox;
+        if !(1..=1_000).contains(&outbox.batch_size) {
+            return Err(invalid("outbox.batch_size", "it must be 1 to 1000"));
+        }
+        if outbox.tick_ms == 0 {
+            return Err(invalid("outbox.tick_ms", "it must be at least 1"));
+        }
+        if outbox.request_timeout_ms < 100 {
+            return Err(invalid(
+                "outbox.request_timeout_ms",
+                "it must be at least 100",
+            ));
+        }
+        // A batch's sends must end well inside the lease, or another replica resends them.
+        if outbox.lease_ms < 2 * outbox.request_timeout_ms as i64 {
+            return Err(invalid(
+                "outbox.lease_ms",
+                "it must be at least twice outbox.request_timeout_ms",
+            ));
+        }
+        if outbox.max_attempts < 1 {
+            return Err(invalid("outbox.max_attempts", "it must be at least 1"));
+        }
+        if outbox.retry_base_ms < 1 || outbox.retry_max_ms < outbox.retry_base_ms {
+            return Err(invalid(
+                "outbox.retry_base_ms",
+                "it must be at least 1 and at most outbox.retry_max_ms",
+            ));
+        }
+        if crate::outbox::Lang::parse(&outbox.language).is_none() {
+            return Err(invalid("outbox.language", "it must be `zh-HK` or `en`"));
         }
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .map_err(|e| invalid("log.level", e))?;

@@ -9,6 +9,7 @@ pub mod http;
 pub mod ingest;
 pub mod ledger;
 pub mod metrics;
+pub mod outbox;
 pub mod parse;
 pub mod parse_cli;
 pub mod pipeline;

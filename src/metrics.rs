@@ -5,6 +5,7 @@ use std::time::Duration;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
@@ -20,7 +21,37 @@ struct RouteLabels {
     route: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReplyLabels {
+    kind: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReplyFailLabels {
+    kind: String,
+    /// `final` (the platform refused for good) or `dead` (out of attempts).
+    why: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ThrottleLabels {
+    /// `meta` (the platform said so) or `budget` (our own per-page limiter).
+    by: String,
+}
+
+/// The dispatcher's numbers.
+#[derive(Default)]
+struct ReplyMetrics {
+    sent: Family<ReplyLabels, Counter>,
+    failed: Family<ReplyFailLabels, Counter>,
+    throttled: Family<ThrottleLabels, Counter>,
+    retried: Counter,
+    queue_depth: Gauge,
+    oldest_due: Gauge<f64, std::sync::atomic::AtomicU64>,
+}
+
 pub struct Metrics {
+    replies: ReplyMetrics,
     registry: Registry,
     inbox_inserted: Counter,
     inbox_duplicates: Counter,
@@ -70,7 +101,39 @@ impl Metrics {
             "Comments the poll backstop found that no webhook had delivered",
             recovered_by_backstop.clone(),
         );
+        let replies = ReplyMetrics::default();
+        registry.register(
+            "replies_sent",
+            "Replies the platform accepted, by kind",
+            replies.sent.clone(),
+        );
+        registry.register(
+            "replies_failed",
+            "Replies given up on, by kind and why (final platform error, or dead after retries)",
+            replies.failed.clone(),
+        );
+        registry.register(
+            "replies_throttled",
+            "Sends put off by a rate limit, by who imposed it",
+            replies.throttled.clone(),
+        );
+        registry.register(
+            "replies_retried",
+            "Sends that failed in a way worth another attempt",
+            replies.retried.clone(),
+        );
+        registry.register(
+            "outbox_due",
+            "Replies due to be sent now",
+            replies.queue_depth.clone(),
+        );
+        registry.register(
+            "outbox_oldest_due_seconds",
+            "How long the oldest due reply has waited",
+            replies.oldest_due.clone(),
+        );
         Metrics {
+            replies,
             registry,
             inbox_inserted,
             inbox_duplicates,
@@ -102,6 +165,39 @@ impl Metrics {
 
     pub fn recovered(&self, count: u64) {
         self.recovered_by_backstop.inc_by(count);
+    }
+
+    pub fn reply_sent(&self, kind: &str) {
+        self.replies
+            .sent
+            .get_or_create(&ReplyLabels { kind: kind.into() })
+            .inc();
+    }
+
+    pub fn reply_failed(&self, kind: &str, why: &str) {
+        self.replies
+            .failed
+            .get_or_create(&ReplyFailLabels {
+                kind: kind.into(),
+                why: why.into(),
+            })
+            .inc();
+    }
+
+    pub fn reply_throttled(&self, by: &str) {
+        self.replies
+            .throttled
+            .get_or_create(&ThrottleLabels { by: by.into() })
+            .inc();
+    }
+
+    pub fn reply_retried(&self) {
+        self.replies.retried.inc();
+    }
+
+    pub fn outbox_queue(&self, due: i64, oldest_due_age: Duration) {
+        self.replies.queue_depth.set(due);
+        self.replies.oldest_due.set(oldest_due_age.as_secs_f64());
     }
 
     /// The registry in Prometheus text format.

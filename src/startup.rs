@@ -107,6 +107,16 @@ impl Application {
         )
     }
 
+    /// A dispatcher sharing this app's store and metrics, for draining the outbox on demand.
+    pub fn dispatcher(&self) -> crate::outbox::Dispatcher {
+        crate::outbox::Dispatcher::new(
+            self.state.store.clone(),
+            &self.state.config.outbox,
+            &self.state.config.meta.graph_api_base,
+            Arc::clone(&self.state.metrics),
+        )
+    }
+
     /// The address buyers' links use: configured, or derived from the bound port.
     pub fn public_base_url(&self) -> String {
         match &self.state.config.http.public_base_url {
@@ -117,6 +127,7 @@ impl Application {
 
     /// Serves until `shutdown` is cancelled, then lets in-flight requests finish.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let dispatcher = tokio::spawn(self.dispatcher().run(self.background.clone()));
         let metrics = Arc::clone(&self.state.metrics);
         let metrics_app = Router::new().route(
             "/metrics",
@@ -164,6 +175,7 @@ impl Application {
             ("sweeper", sweeper),
             ("sequencer", sequencer),
             ("backstop", backstop),
+            ("dispatcher", dispatcher),
         ] {
             if let Err(err) = task.await {
                 tracing::error!(error = ?err, worker = name, "a worker stopped abnormally");

@@ -31,6 +31,15 @@ macro_rules! sources {
                 "pipeline",
                 include_str!(concat!("../../migrations/", $backend, "/0003_pipeline.sql")),
             ),
+            (
+                4,
+                "outbox_dispatch",
+                include_str!(concat!(
+                    "../../migrations/",
+                    $backend,
+                    "/0004_outbox_dispatch.sql"
+                )),
+            ),
         ]
     };
 }

@@ -12,6 +12,7 @@ mod error;
 mod inbox;
 mod lives;
 mod migrations;
+mod outbox;
 mod stock;
 mod tokens;
 mod tx;
@@ -24,6 +25,7 @@ pub use inbox::{
     InsertReport, NewInboxRow, NewOutboxRow, OutboxView, PendingEvent,
 };
 pub use lives::{Binding, LineupEntry, Live, LivePatch, LiveState, NewLive, PageView};
+pub use outbox::{ClaimedReply, QueueStats, ReplyRecord};
 pub use stock::{
     cancel_member_units_in, promote_waitlists_in, release_holds_in, reserve_batch_in, AdjustResult,
     HoldChange, HoldRef, HoldView, IdempotencyKey, Idempotent, ReserveOutcome, StockLevel, WaitRef,

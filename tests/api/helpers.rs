@@ -72,6 +72,8 @@ pub fn test_config(db: &TestDatabase) -> Config {
     config.metrics.addr = "127.0.0.1:0".parse().unwrap();
     config.database.url = db.url.clone();
     config.database.max_connections = 5;
+    // Nothing here reaches Meta: replies to nowhere are refused at once and retried.
+    config.meta.graph_api_base = "http://127.0.0.1:9".into();
     config
 }
 
@@ -83,6 +85,8 @@ pub struct TestApp {
     pub store: Store,
     /// Polls the Graph API on demand, as the app's own backstop does on its interval.
     pub backstop: plusone::pipeline::Backstop,
+    /// Drains the outbox on demand, as the app's own dispatcher does on its tick.
+    pub dispatcher: plusone::outbox::Dispatcher,
     pub client: reqwest::Client,
     pub db: TestDatabase,
     shutdown: CancellationToken,
@@ -152,6 +156,7 @@ pub async fn spawn_app_with(db: TestDatabase, adjust: impl FnOnce(&mut Config)) 
         .unwrap_or_default();
     let store = app.store().clone();
     let backstop = app.backstop();
+    let dispatcher = app.dispatcher();
     let shutdown = CancellationToken::new();
     let server = tokio::spawn(app.run_until_stopped(shutdown.clone()));
     TestApp {
@@ -160,6 +165,7 @@ pub async fn spawn_app_with(db: TestDatabase, adjust: impl FnOnce(&mut Config)) 
         token,
         store,
         backstop,
+        dispatcher,
         client: reqwest::Client::new(),
         db,
         shutdown,

@@ -432,7 +432,11 @@ async fn the_backstop_recovers_missed_comments_once() {
             graph_comment("c1", "u1", "A01+1", "2023-11-14T22:13:21+0000"),
         ],
     );
-    assert_eq!(app.backstop.poll_once().await.unwrap(), 2);
+    // The app's own backstop polls too (its first tick may land late on a loaded
+    // machine), so between them the two comments are recovered once; the shared
+    // counter below says how many in total.
+    let first = app.backstop.poll_once().await.unwrap();
+    assert!(first <= 2, "{first}");
     assert_eq!(app.backstop.poll_once().await.unwrap(), 0, "recovered once");
     settle(&app, Duration::from_secs(10)).await;
     assert_eq!(stock(&app).await, (5, 4));

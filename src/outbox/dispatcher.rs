@@ -1,0 +1,349 @@
+//! The dispatcher: claims due outbox rows in batches, sends them within each Page's
+//! budget, and records what the platform answered.
+//!
+//! Delivery is at least once: a row is claimed under a lease, and only a recorded answer
+//! ends it. Visibility is once: the platform refuses a second private reply to a comment
+//! (10900), and an attempt whose answer was lost makes that refusal a delivery.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::future::join_all;
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use super::errors::SendError;
+use super::limits::PageLimits;
+use super::senders::{GraphSender, Outgoing, ReplyKind};
+use super::templates::{render, Lang};
+use crate::config::OutboxConfig;
+use crate::metrics::Metrics;
+use crate::store::{ClaimedReply, Store, StoreResult};
+
+/// What one pass did, so tests can drain the queue step by step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DispatchOutcome {
+    /// Nothing was due.
+    Empty,
+    Dispatched(BatchReport),
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BatchReport {
+    pub sent: usize,
+    pub retried: usize,
+    /// Put back unsent because a Page was throttled; no attempt spent.
+    pub deferred: usize,
+    pub failed: usize,
+    pub dead: usize,
+    /// Rows whose lease another replica had taken over by the time we answered.
+    pub lost_lease: usize,
+}
+
+/// What became of one row.
+enum Step {
+    Sent,
+    Retried,
+    Deferred,
+    Failed,
+    Dead,
+    LostLease,
+}
+
+#[derive(Clone)]
+pub struct Dispatcher {
+    store: Store,
+    sender: GraphSender,
+    limits: Arc<PageLimits>,
+    config: OutboxConfig,
+    lang: Lang,
+    metrics: Arc<Metrics>,
+    /// Pages Meta throttled, and until when (ms): their rows wait without a call.
+    paused: Arc<Mutex<HashMap<String, i64>>>,
+}
+
+impl Dispatcher {
+    pub fn new(
+        store: Store,
+        config: &OutboxConfig,
+        graph_api_base: &str,
+        metrics: Arc<Metrics>,
+    ) -> Dispatcher {
+        Dispatcher {
+            store,
+            sender: GraphSender::new(
+                graph_api_base,
+                Duration::from_millis(config.request_timeout_ms),
+            ),
+            limits: Arc::new(PageLimits::new()),
+            lang: Lang::parse(&config.language).unwrap_or(Lang::ZhHk),
+            config: config.clone(),
+            metrics,
+            paused: Arc::default(),
+        }
+    }
+
+    /// Sends until `shutdown`; the batch in flight is finished first.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let tick = Duration::from_millis(self.config.tick_ms);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep(tick) => {}
+            }
+            loop {
+                match self.try_dispatch_batch().await {
+                    Ok(DispatchOutcome::Dispatched(_)) if !shutdown.is_cancelled() => {}
+                    Ok(_) => break,
+                    Err(err) => {
+                        tracing::warn!(error = ?err, "outbox pass failed; will retry");
+                        break;
+                    }
+                }
+            }
+            self.observe_queue().await;
+        }
+    }
+
+    /// Claims one batch of due rows and sends them side by side.
+    pub async fn try_dispatch_batch(&self) -> StoreResult<DispatchOutcome> {
+        let now = now_ms();
+        let claimed = self
+            .store
+            .claim_outbox(now, self.config.lease_ms, self.config.batch_size)
+            .await?;
+        if claimed.is_empty() {
+            return Ok(DispatchOutcome::Empty);
+        }
+        let mut report = BatchReport::default();
+        for step in join_all(claimed.iter().map(|c| self.dispatch_one(c))).await {
+            match step? {
+                Step::Sent => report.sent += 1,
+                Step::Retried => report.retried += 1,
+                Step::Deferred => report.deferred += 1,
+                Step::Failed => report.failed += 1,
+                Step::Dead => report.dead += 1,
+                Step::LostLease => report.lost_lease += 1,
+            }
+        }
+        Ok(DispatchOutcome::Dispatched(report))
+    }
+
+    #[tracing::instrument(skip_all, fields(outbox_id = claim.id, kind = %claim.kind, attempt = claim.attempts))]
+    async fn dispatch_one(&self, claim: &ClaimedReply) -> StoreResult<Step> {
+        let result = self.send(claim).await;
+        let now = now_ms();
+        let store = &self.store;
+        let recorded = |done: bool, step: Step| if done { step } else { Step::LostLease };
+        Ok(match result {
+            Ok(message_id) => {
+                self.metrics.reply_sent(&claim.kind);
+                recorded(
+                    store.outbox_sent(claim, message_id.as_deref(), now).await?,
+                    Step::Sent,
+                )
+            }
+            // Our earlier attempt got through and only its answer was lost.
+            Err(SendError::AlreadyReplied { .. }) if claim.lost_responses > 0 => {
+                tracing::info!("already replied after a lost answer: recorded as delivered");
+                self.metrics.reply_sent(&claim.kind);
+                recorded(store.outbox_sent(claim, None, now).await?, Step::Sent)
+            }
+            Err(err @ SendError::Throttled { .. }) => {
+                self.metrics.reply_throttled("meta");
+                let until = match &err {
+                    SendError::Throttled {
+                        retry_after: Some(wait),
+                        ..
+                    } => now + wait.as_millis() as i64,
+                    _ => now + self.backoff_ms(claim.attempts),
+                };
+                self.pause(claim, until);
+                recorded(
+                    store
+                        .outbox_defer(claim, until, Some(&err.to_string()), now)
+                        .await?,
+                    Step::Deferred,
+                )
+            }
+            Err(SendError::Deferred { until_ms }) => {
+                self.metrics.reply_throttled("budget");
+                recorded(
+                    store.outbox_defer(claim, until_ms, None, now).await?,
+                    Step::Deferred,
+                )
+            }
+            Err(err @ (SendError::Transient { .. } | SendError::Unsendable(_))) => {
+                let lost = matches!(
+                    err,
+                    SendError::Transient {
+                        lost_response: true,
+                        ..
+                    }
+                );
+                let next = now + self.backoff_ms(claim.attempts);
+                let status = store
+                    .outbox_retry(
+                        claim,
+                        next,
+                        &err.to_string(),
+                        lost,
+                        self.config.max_attempts,
+                        now,
+                    )
+                    .await?;
+                match status.as_deref() {
+                    Some("dead") => {
+                        tracing::warn!(error = %err, "reply out of attempts: dead-lettered");
+                        self.metrics.reply_failed(&claim.kind, "dead");
+                        Step::Dead
+                    }
+                    Some(_) => {
+                        tracing::info!(error = %err, "reply failed; will retry");
+                        self.metrics.reply_retried();
+                        Step::Retried
+                    }
+                    None => Step::LostLease,
+                }
+            }
+            Err(err @ (SendError::AlreadyReplied { .. } | SendError::Final { .. })) => {
+                tracing::warn!(error = %err, "reply refused for good");
+                self.metrics.reply_failed(&claim.kind, "final");
+                recorded(
+                    store.outbox_failed(claim, &err.to_string(), now).await?,
+                    Step::Failed,
+                )
+            }
+        })
+    }
+
+    /// Renders and sends one row. A Page under a pause or out of budget is not called.
+    async fn send(&self, claim: &ClaimedReply) -> Result<Option<String>, SendError> {
+        let kind = ReplyKind::parse(&claim.kind)
+            .ok_or_else(|| final_error(format!("unknown reply kind `{}`", claim.kind)))?;
+        let body: Value = serde_json::from_str(&claim.body)
+            .map_err(|err| final_error(format!("unreadable body: {err}")))?;
+        let page_id = body
+            .get("page_id")
+            .and_then(|p| p.as_str())
+            .ok_or_else(|| final_error("the reply names no page".into()))?;
+        let text = render(kind, claim.inbox_id.unwrap_or(claim.id), &body, self.lang)
+            .ok_or_else(|| final_error("no template says anything for this outcome".into()))?;
+        if let Some(until) = self.paused_until(page_id) {
+            return Err(SendError::Deferred { until_ms: until });
+        }
+        let token = self
+            .store
+            .page_token(page_id)
+            .await
+            .map_err(|err| SendError::Unsendable(format!("page token unreadable: {err}")))?
+            .ok_or_else(|| SendError::Unsendable(format!("no access token for page {page_id}")))?;
+        let platform = claim.platform.as_deref().unwrap_or("facebook");
+        if kind == ReplyKind::PublicReply && claim.lost_responses > 0 {
+            if let Some(id) = self
+                .sender
+                .find_page_reply(platform, &claim.target, page_id, &token)
+                .await?
+            {
+                tracing::info!("public reply found after a lost answer: recorded as delivered");
+                return Ok(Some(id));
+            }
+        }
+        if let Err(wait) = self.limits.check(page_id, kind) {
+            return Err(SendError::Deferred {
+                until_ms: now_ms() + wait.as_millis() as i64 + 1,
+            });
+        }
+        let out = Outgoing {
+            kind,
+            platform,
+            page_id,
+            target: &claim.target,
+            text: &text,
+        };
+        self.sender.send(&out, &token).await
+    }
+
+    /// Exponential backoff from `retry_base_ms`, capped, with jitter in its upper half so
+    /// replicas that failed together do not retry together.
+    fn backoff_ms(&self, attempts: i64) -> i64 {
+        backoff_ms(
+            attempts,
+            self.config.retry_base_ms,
+            self.config.retry_max_ms,
+            rand::random::<u64>(),
+        )
+    }
+
+    fn pause(&self, claim: &ClaimedReply, until: i64) {
+        let page = serde_json::from_str::<Value>(&claim.body)
+            .ok()
+            .and_then(|b| b.get("page_id")?.as_str().map(str::to_string));
+        if let Some(page) = page {
+            let mut paused = self.paused.lock().expect("pause map is not poisoned");
+            let entry = paused.entry(page).or_insert(until);
+            *entry = (*entry).max(until);
+        }
+    }
+
+    fn paused_until(&self, page: &str) -> Option<i64> {
+        let paused = self.paused.lock().expect("pause map is not poisoned");
+        paused.get(page).copied().filter(|until| *until > now_ms())
+    }
+
+    async fn observe_queue(&self) {
+        let now = now_ms();
+        match self.store.outbox_queue(now).await {
+            Ok(stats) => {
+                let age = stats
+                    .oldest_due_ms
+                    .map(|due| Duration::from_millis((now - due).max(0) as u64))
+                    .unwrap_or_default();
+                self.metrics.outbox_queue(stats.due, age);
+            }
+            Err(err) => tracing::warn!(error = ?err, "could not read the outbox depth"),
+        }
+    }
+}
+
+fn final_error(message: String) -> SendError {
+    SendError::Final {
+        status: 0,
+        code: None,
+        message,
+    }
+}
+
+/// `base × 2^(attempts-1)`, capped at `max`, then a random point in its upper half.
+pub fn backoff_ms(attempts: i64, base: i64, max: i64, random: u64) -> i64 {
+    let exp = (attempts - 1).clamp(0, 30) as u32;
+    let full = base.saturating_mul(1i64 << exp).min(max).max(1);
+    let half = full / 2;
+    full - half + (random % (half as u64 + 1)) as i64
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff_ms;
+
+    #[test]
+    fn backoff_doubles_stays_capped_and_jitters_in_the_upper_half() {
+        assert_eq!(backoff_ms(1, 1000, 60_000, 0), 500);
+        assert_eq!(backoff_ms(1, 1000, 60_000, 500), 1000);
+        assert_eq!(backoff_ms(3, 1000, 60_000, 0), 2000);
+        assert_eq!(
+            backoff_ms(3, 1000, 60_000, u64::MAX),
+            2000 + (u64::MAX % 2001) as i64
+        );
+        assert_eq!(backoff_ms(40, 1000, 60_000, 0), 30_000);
+        for r in 0..1000 {
+            let b = backoff_ms(5, 1000, 60_000, r * 7919);
+            assert!((8000..=16_000).contains(&b), "{b}");
+        }
+    }
+}

@@ -1,0 +1,303 @@
+//! The dispatcher's side of the outbox: claiming due rows under a lease and recording what
+//! the platform answered.
+//!
+//! A claim moves rows to `sending` with `lease_until_ms`; every later write names that
+//! lease, so a replica whose lease ran out (and whose row another replica took over)
+//! cannot overwrite the newer attempt's result. The rows themselves are written by the
+//! sequencer, beside the outcome they announce (`insert_outbox_in`).
+
+use serde::Serialize;
+use sqlx::Row;
+
+use super::{on_pool, on_tx, Store, StoreResult};
+
+/// A row claimed for sending.
+#[derive(Debug, Clone)]
+pub struct ClaimedReply {
+    pub id: i64,
+    pub inbox_id: Option<i64>,
+    /// public_reply, private_reply or send_api.
+    pub kind: String,
+    /// The comment id (replies) or the PSID (Send API).
+    pub target: String,
+    /// JSON: outcome, reason, live_id, member_id, page_id, facts.
+    pub body: String,
+    /// Attempts including this one.
+    pub attempts: i64,
+    /// Earlier attempts whose answer never came back; they may have been delivered.
+    pub lost_responses: i64,
+    /// The lease this claim holds; results are recorded only under it.
+    pub lease_until_ms: i64,
+    /// The platform of the event the reply answers (facebook, instagram, messenger…).
+    pub platform: Option<String>,
+}
+
+/// One outbox row as it stands, for staff and tests.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReplyRecord {
+    pub id: i64,
+    pub inbox_id: Option<i64>,
+    pub kind: String,
+    pub target: String,
+    pub status: String,
+    pub attempts: i64,
+    pub lost_responses: i64,
+    pub next_attempt_ms: i64,
+    pub platform_message_id: Option<String>,
+    pub last_error: Option<String>,
+    pub sent_at_ms: Option<i64>,
+}
+
+/// How much is waiting to go out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueStats {
+    /// Pending rows that are due now.
+    pub due: i64,
+    /// When the oldest due row became due.
+    pub oldest_due_ms: Option<i64>,
+    /// Rows claimed by some dispatcher right now.
+    pub sending: i64,
+}
+
+/// Rows due now, or claimed by a replica whose lease ran out. Each claim counts as an
+/// attempt; a claim over a run-out lease also counts a lost response.
+macro_rules! claim_sql {
+    (due: $due:literal, update: $update:literal) => {
+        concat!(
+            $update,
+            " SET status = 'sending', lease_until_ms = $2, attempts = attempts + 1, ",
+            "lost_responses = lost_responses + CASE WHEN status = 'sending' THEN 1 ELSE 0 END, ",
+            "updated_at_ms = $1 ",
+            $due,
+            " RETURNING id, inbox_id, kind, target, body, attempts, lost_responses, ",
+            "lease_until_ms, (SELECT i.platform FROM inbox i WHERE i.id = outbox.inbox_id)"
+        )
+    };
+}
+
+// SKIP LOCKED: replicas claiming at once take disjoint rows instead of queueing.
+const CLAIM_POSTGRES: &str = claim_sql!(
+    due: "FROM (SELECT id AS due_id FROM outbox WHERE (status = 'pending' AND next_attempt_ms <= $1) \
+          OR (status = 'sending' AND lease_until_ms <= $1) ORDER BY next_attempt_ms, id LIMIT $3 \
+          FOR UPDATE SKIP LOCKED) AS due WHERE outbox.id = due.due_id",
+    update: "UPDATE outbox"
+);
+
+const CLAIM_SQLITE: &str = claim_sql!(
+    due: "WHERE id IN (SELECT id FROM outbox WHERE (status = 'pending' AND next_attempt_ms <= $1) \
+          OR (status = 'sending' AND lease_until_ms <= $1) ORDER BY next_attempt_ms, id LIMIT $3)",
+    update: "UPDATE outbox"
+);
+
+impl Store {
+    /// Claims up to `limit` rows that are due, or whose lease ran out, until `now + lease_ms`.
+    /// Each claim counts as an attempt, so a row that crashes its sender every time still
+    /// reaches the dead letters. A claim over a run-out lease also counts a lost response:
+    /// the replica that held it may have sent before it died.
+    pub async fn claim_outbox(
+        &self,
+        now: i64,
+        lease_ms: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<ClaimedReply>> {
+        let lease = now + lease_ms;
+        let sql = if self.kind() == super::BackendKind::Postgres {
+            CLAIM_POSTGRES
+        } else {
+            CLAIM_SQLITE
+        };
+        // On SQLite the write lock is taken up front (BEGIN IMMEDIATE): one claimer at a time.
+        let mut tx = self.begin_write().await?;
+        let mut claimed = on_tx!(&mut tx, |conn| {
+            sqlx::query(sql)
+                .bind(now)
+                .bind(lease)
+                .bind(limit)
+                .fetch_all(&mut *conn)
+                .await?
+                .iter()
+                .map(|r| -> StoreResult<ClaimedReply> {
+                    Ok(ClaimedReply {
+                        id: r.try_get(0)?,
+                        inbox_id: r.try_get(1)?,
+                        kind: r.try_get(2)?,
+                        target: r.try_get(3)?,
+                        body: r.try_get(4)?,
+                        attempts: r.try_get(5)?,
+                        lost_responses: r.try_get(6)?,
+                        lease_until_ms: r.try_get(7)?,
+                        platform: r.try_get(8)?,
+                    })
+                })
+                .collect::<StoreResult<Vec<_>>>()?
+        });
+        tx.commit().await?;
+        // RETURNING gives no order; send in the order the rows were written.
+        claimed.sort_by_key(|c| c.id);
+        Ok(claimed)
+    }
+
+    /// Records a delivery. False when the lease was lost to another replica.
+    pub async fn outbox_sent(
+        &self,
+        claim: &ClaimedReply,
+        platform_message_id: Option<&str>,
+        now: i64,
+    ) -> StoreResult<bool> {
+        Ok(on_pool!(self, |pool| {
+            sqlx::query(
+                "UPDATE outbox SET status = 'sent', platform_message_id = $1, sent_at_ms = $2, \
+                 updated_at_ms = $2, lease_until_ms = 0 \
+                 WHERE id = $3 AND status = 'sending' AND lease_until_ms = $4",
+            )
+            .bind(platform_message_id)
+            .bind(now)
+            .bind(claim.id)
+            .bind(claim.lease_until_ms)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        }) == 1)
+    }
+
+    /// Puts a row back for another attempt at `next_attempt_ms`, or into the dead letters
+    /// (`dead`) when it has had `max_attempts`. Returns the new status, or None when the
+    /// lease was lost.
+    pub async fn outbox_retry(
+        &self,
+        claim: &ClaimedReply,
+        next_attempt_ms: i64,
+        error: &str,
+        lost_response: bool,
+        max_attempts: i64,
+        now: i64,
+    ) -> StoreResult<Option<String>> {
+        Ok(on_pool!(self, |pool| {
+            sqlx::query_scalar(
+                "UPDATE outbox SET status = CASE WHEN attempts >= $1 THEN 'dead' ELSE 'pending' END, \
+                 next_attempt_ms = $2, last_error = $3, lost_responses = lost_responses + $4, \
+                 lease_until_ms = 0, updated_at_ms = $5 \
+                 WHERE id = $6 AND status = 'sending' AND lease_until_ms = $7 RETURNING status",
+            )
+            .bind(max_attempts)
+            .bind(next_attempt_ms)
+            .bind(error)
+            .bind(i64::from(lost_response))
+            .bind(now)
+            .bind(claim.id)
+            .bind(claim.lease_until_ms)
+            .fetch_optional(pool)
+            .await?
+        }))
+    }
+
+    /// Puts a row back without spending an attempt: it was not sent because the page is
+    /// throttled (by Meta or by our own budget), which says nothing about the row.
+    pub async fn outbox_defer(
+        &self,
+        claim: &ClaimedReply,
+        next_attempt_ms: i64,
+        error: Option<&str>,
+        now: i64,
+    ) -> StoreResult<bool> {
+        Ok(on_pool!(self, |pool| {
+            sqlx::query(
+                "UPDATE outbox SET status = 'pending', attempts = attempts - 1, next_attempt_ms = $1, \
+                 last_error = COALESCE($2, last_error), lease_until_ms = 0, updated_at_ms = $3 \
+                 WHERE id = $4 AND status = 'sending' AND lease_until_ms = $5",
+            )
+            .bind(next_attempt_ms)
+            .bind(error)
+            .bind(now)
+            .bind(claim.id)
+            .bind(claim.lease_until_ms)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        }) == 1)
+    }
+
+    /// Records a final platform error: the row is never tried again.
+    pub async fn outbox_failed(
+        &self,
+        claim: &ClaimedReply,
+        error: &str,
+        now: i64,
+    ) -> StoreResult<bool> {
+        Ok(on_pool!(self, |pool| {
+            sqlx::query(
+                "UPDATE outbox SET status = 'failed', last_error = $1, lease_until_ms = 0, \
+                 updated_at_ms = $2 WHERE id = $3 AND status = 'sending' AND lease_until_ms = $4",
+            )
+            .bind(error)
+            .bind(now)
+            .bind(claim.id)
+            .bind(claim.lease_until_ms)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        }) == 1)
+    }
+
+    /// The queue depth and the oldest due row, for metrics.
+    pub async fn outbox_queue(&self, now: i64) -> StoreResult<QueueStats> {
+        on_pool!(self, |pool| {
+            let row = sqlx::query(
+                "SELECT COUNT(*), MIN(next_attempt_ms) FROM outbox \
+                 WHERE status = 'pending' AND next_attempt_ms <= $1",
+            )
+            .bind(now)
+            .fetch_one(pool)
+            .await?;
+            let sending: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE status = 'sending'")
+                    .fetch_one(pool)
+                    .await?;
+            Ok(QueueStats {
+                due: row.try_get(0)?,
+                oldest_due_ms: row.try_get(1)?,
+                sending,
+            })
+        })
+    }
+
+    /// Every outbox row of one event, oldest first.
+    pub async fn replies_of(&self, inbox_id: i64) -> StoreResult<Vec<ReplyRecord>> {
+        self.replies_where(Some(inbox_id)).await
+    }
+
+    /// Every outbox row, oldest first (tests and diagnostics; the table grows).
+    pub async fn all_replies(&self) -> StoreResult<Vec<ReplyRecord>> {
+        self.replies_where(None).await
+    }
+
+    async fn replies_where(&self, inbox_id: Option<i64>) -> StoreResult<Vec<ReplyRecord>> {
+        on_pool!(self, |pool| {
+            sqlx::query(
+                "SELECT id, inbox_id, kind, target, status, attempts, lost_responses, next_attempt_ms, \
+                 platform_message_id, last_error, sent_at_ms FROM outbox \
+                 WHERE ($1 IS NULL OR inbox_id = $1) ORDER BY id",
+            )
+            .bind(inbox_id)
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(|r| -> StoreResult<ReplyRecord> {
+                Ok(ReplyRecord {
+                    id: r.try_get(0)?,
+                    inbox_id: r.try_get(1)?,
+                    kind: r.try_get(2)?,
+                    target: r.try_get(3)?,
+                    status: r.try_get(4)?,
+                    attempts: r.try_get(5)?,
+                    lost_responses: r.try_get(6)?,
+                    next_attempt_ms: r.try_get(7)?,
+                    platform_message_id: r.try_get(8)?,
+                    last_error: r.try_get(9)?,
+                    sent_at_ms: r.try_get(10)?,
+                })
+            })
+            .collect()
+        })
+    }
+}
