@@ -16,6 +16,10 @@ use crate::http::{self, AppState};
 use crate::metrics::Metrics;
 use crate::store::Store;
 
+/// How long a stopping process waits for in-flight requests, workers and connections.
+/// Uncommitted work is safe to drop: nothing was acknowledged before its commit.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// A built service: listeners bound, database migrated, ready to run.
 pub struct Application {
     state: AppState,
@@ -168,7 +172,20 @@ impl Application {
         let app = http::router(self.state);
         let server = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown.clone().cancelled_owned());
-        let (served, metrics_served) = tokio::join!(server, metrics_server);
+        let servers = async { tokio::join!(server, metrics_server) };
+        tokio::pin!(servers);
+        // A client that never finishes its request must not keep a stopping process alive.
+        let grace = async {
+            shutdown.cancelled().await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        };
+        let (served, metrics_served) = tokio::select! {
+            done = &mut servers => done,
+            _ = grace => {
+                tracing::warn!(grace = ?SHUTDOWN_GRACE, "in-flight requests did not finish in time; stopping anyway");
+                (Ok(()), Ok(()))
+            }
+        };
         // Workers finish the batch they are in before they see the cancellation.
         background.cancel();
         for (name, task) in [
@@ -177,11 +194,20 @@ impl Application {
             ("backstop", backstop),
             ("dispatcher", dispatcher),
         ] {
-            if let Err(err) = task.await {
-                tracing::error!(error = ?err, worker = name, "a worker stopped abnormally");
+            match tokio::time::timeout(SHUTDOWN_GRACE, task).await {
+                Ok(Ok(())) => {}
+                Ok(Err(err)) => {
+                    tracing::error!(error = ?err, worker = name, "a worker stopped abnormally")
+                }
+                Err(_) => tracing::warn!(worker = name, "a worker did not stop in time"),
             }
         }
-        store.close().await;
+        if tokio::time::timeout(SHUTDOWN_GRACE, store.close())
+            .await
+            .is_err()
+        {
+            tracing::warn!("database connections were still in use at shutdown");
+        }
         served.context("the HTTP server failed")?;
         metrics_served.context("the metrics server failed")?;
         Ok(())

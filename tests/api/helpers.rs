@@ -166,7 +166,11 @@ pub async fn spawn_app_with(db: TestDatabase, adjust: impl FnOnce(&mut Config)) 
         store,
         backstop,
         dispatcher,
-        client: reqwest::Client::new(),
+        // A request the server never answers fails the test instead of hanging it.
+        client: reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(30))
+            .build()
+            .unwrap(),
         db,
         shutdown,
         server: Some(server),
