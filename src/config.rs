@@ -24,6 +24,7 @@ pub struct Config {
     pub pipeline: PipelineConfig,
     pub meta: MetaConfig,
     pub outbox: OutboxConfig,
+    pub telegram: TelegramConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -111,6 +112,14 @@ pub struct OutboxConfig {
     pub retry_max_ms: i64,
     pub request_timeout_ms: u64,
     pub language: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelegramConfig {
+    /// The `secret_token` given to `setWebhook`; Telegram echoes it in every delivery.
+    #[serde(default, serialize_with = "mask_secret")]
+    pub webhook_secret: Option<SecretString>,
 }
 
 /// A configuration problem, phrased as one sentence that names the key.

@@ -1,4 +1,5 @@
-//! `/webhooks/meta`: the verification handshake and signed event deliveries.
+//! `/webhooks/meta` (the verification handshake and signed deliveries) and
+//! `/webhooks/telegram` (updates carrying the bot's secret token).
 //!
 //! A delivery is answered 200 only after its events are committed to the inbox, since
 //! Meta does not resend what it got a 200 for. Unknown shapes are stored, not refused,
@@ -10,17 +11,22 @@ use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use secrecy::ExposeSecret;
 
 use super::error::ApiError;
 use super::AppState;
-use crate::ingest::{meta_handshake_reply, normalise_meta, verify_meta_signature, Inbound};
+use crate::ingest::{
+    meta_handshake_reply, normalise_meta, normalise_telegram, verify_meta_signature,
+    verify_telegram_secret, Inbound,
+};
 use crate::pipeline::intake::inbox_rows;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/webhooks/meta", get(handshake).post(deliver))
+    Router::new()
+        .route("/webhooks/meta", get(handshake).post(deliver))
+        .route("/webhooks/telegram", post(deliver_telegram))
 }
 
 async fn handshake(
@@ -75,6 +81,43 @@ async fn deliver(
             raw: serde_json::Value::String(String::from_utf8_lossy(&body).into_owned()),
         }],
     };
+    store_and_ack(&state, items).await
+}
+
+/// Telegram sends one `Update` per request, with the secret given to `setWebhook`.
+async fn deliver_telegram(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let Some(secret) = state.config.telegram.webhook_secret.as_ref() else {
+        return Err(ApiError::client(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "webhook_not_configured",
+            "set telegram.webhook_secret to receive Telegram webhooks",
+        ));
+    };
+    let presented = headers
+        .get("x-telegram-bot-api-secret-token")
+        .and_then(|v| v.to_str().ok());
+    if !verify_telegram_secret(secret.expose_secret(), presented) {
+        return Err(ApiError::client(
+            StatusCode::UNAUTHORIZED,
+            "bad_secret",
+            "X-Telegram-Bot-Api-Secret-Token is missing or wrong",
+        ));
+    }
+    let item = match serde_json::from_slice::<serde_json::Value>(&body) {
+        Ok(update) => normalise_telegram(&update),
+        Err(_) => Inbound::Unrecognized {
+            raw: serde_json::Value::String(String::from_utf8_lossy(&body).into_owned()),
+        },
+    };
+    store_and_ack(&state, vec![item]).await
+}
+
+/// Answers 200 only once the items are committed; 503 makes the platform retry.
+async fn store_and_ack(state: &AppState, items: Vec<Inbound>) -> Result<Response, ApiError> {
     let rows = inbox_rows(&items, "webhook", chrono::Utc::now().timestamp_millis());
     match state.inbox.write(rows).await {
         Ok(report) => {

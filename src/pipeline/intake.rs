@@ -1,6 +1,6 @@
 //! Normalised platform items as inbox rows. Pure.
 
-use crate::ingest::{Inbound, InboundEvent};
+use crate::ingest::{Inbound, InboundEvent, Platform};
 use crate::store::NewInboxRow;
 
 /// One inbox row per item. `source` is `webhook` or `backstop`; `now_ms` stands in for a
@@ -42,10 +42,17 @@ fn event_row(event: &InboundEvent, source: &'static str, now_ms: i64, raw: Strin
         external_id: event.external_id.clone(),
         kind: event.kind.as_str().into(),
         verb: event.verb.as_str().into(),
-        comment_id: event
-            .comment_id
-            .clone()
-            .or_else(|| event.message_id.clone()),
+        comment_id: match event.platform {
+            // Telegram message ids repeat across chats; the chat makes them unique.
+            Platform::Telegram => event
+                .message_id
+                .as_ref()
+                .map(|m| format!("{}:{m}", event.object_id.as_deref().unwrap_or(""))),
+            _ => event
+                .comment_id
+                .clone()
+                .or_else(|| event.message_id.clone()),
+        },
         object_id: event.object_id.clone(),
         page_id: event.page_id.clone(),
         author_id: event.author_id.clone(),

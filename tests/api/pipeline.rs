@@ -493,3 +493,70 @@ async fn a_direct_message_orders_in_the_pages_live_session() {
     assert_eq!(replies, [(json!("send_api"), json!("PSID-9"))]);
     assert_eq!(stock(&app).await, (5, 2));
 }
+
+#[tokio::test]
+async fn telegram_updates_need_the_secret_and_order_in_the_bound_chat() {
+    let app = spawn_app_with(TestDatabase::new(), |c| {
+        c.telegram.webhook_secret = Some(SecretString::from("tg-secret-123"));
+        c.pipeline.reorder_window_ms = 0;
+    })
+    .await;
+    let product = app
+        .post("/api/v1/products")
+        .json(
+            &json!({"code": "A01", "name": "裙", "price": 100, "currency": "HKD",
+                      "skus": [{"sku": "A01-1", "on_hand": 3}]}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(product.status(), 201);
+    let live: Value = app
+        .post("/api/v1/lives")
+        .json(&json!({"title": "TG group sale", "state": "live",
+                      "bindings": [{"platform": "telegram", "page_id": "bot", "object_id": "-100123"}],
+                      "lineup": [{"code": "A01"}], "current": "A01"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let update = |secret: &str, body: String| {
+        app.client
+            .post(app.url("/webhooks/telegram"))
+            .header("x-telegram-bot-api-secret-token", secret)
+            .body(body)
+            .send()
+    };
+    let order = json!({"update_id": 1, "message": {"message_id": 5, "date": 1_700_000_001,
+        "chat": {"id": -100123, "type": "supergroup"}, "from": {"id": 42, "first_name": "Amy"}, "text": "我都+2"}})
+    .to_string();
+    assert_eq!(update("wrong", order.clone()).await.unwrap().status(), 401);
+    assert_eq!(
+        update("tg-secret-123", order.clone())
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        update("tg-secret-123", order).await.unwrap().status(),
+        200,
+        "a redelivery"
+    );
+    for fixture in ["private_message.json", "supergroup_message.json"] {
+        let path = format!(
+            "{}/../shared/fixtures/telegram/{fixture}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let body = std::fs::read_to_string(path).unwrap();
+        assert_eq!(update("tg-secret-123", body).await.unwrap().status(), 200);
+    }
+    settle(&app, Duration::from_secs(10)).await;
+    let all = events(&app, live["id"].as_i64().unwrap()).await;
+    assert_eq!(all.len(), 1, "the fixtures' chats are not bound");
+    assert_eq!(all[0]["platform"], "telegram");
+    assert_eq!(all[0]["outcome"], "reserved");
+    assert_eq!(stock(&app).await, (3, 2));
+}
