@@ -25,6 +25,8 @@ pub struct Config {
     pub meta: MetaConfig,
     pub outbox: OutboxConfig,
     pub telegram: TelegramConfig,
+    pub checkout: crate::checkout::CheckoutConfig,
+    pub payments: crate::checkout::PaymentsConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -134,11 +136,14 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-fn invalid(key: &str, why: impl fmt::Display) -> ConfigError {
+pub(crate) fn invalid(key: &str, why: impl fmt::Display) -> ConfigError {
     ConfigError(format!("config key `{key}` is invalid: {why}"))
 }
 
-fn mask_secret<S: Serializer>(value: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn mask_secret<S: Serializer>(
+    value: &Option<SecretString>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
     match value {
         Some(_) => s.serialize_some("********"),
         None => s.serialize_none(),
@@ -293,6 +298,7 @@ impl Config {
         if crate::outbox::Lang::parse(&outbox.language).is_none() {
             return Err(invalid("outbox.language", "it must be `zh-HK` or `en`"));
         }
+        crate::checkout::config::validate(&self.checkout, &self.payments)?;
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .map_err(|e| invalid("log.level", e))?;
         Ok(())

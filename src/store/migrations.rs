@@ -40,6 +40,11 @@ macro_rules! sources {
                     "/0004_outbox_dispatch.sql"
                 )),
             ),
+            (
+                6,
+                "checkout",
+                include_str!(concat!("../../migrations/", $backend, "/0006_checkout.sql")),
+            ),
         ]
     };
 }

@@ -7,6 +7,7 @@
 //! on the backend and says why. The conformance tests run every method on both.
 
 mod catalog;
+mod checkout;
 pub mod connect;
 mod error;
 mod inbox;
@@ -18,6 +19,10 @@ mod tokens;
 mod tx;
 
 pub use catalog::{NewProduct, NewSku, Product, ProductPatch, SkuStock};
+pub use checkout::{
+    open_cart_in, order_number, CartLine, CheckoutRef, Confirmed, NewOrder, OrderChange,
+    OrderFilter, OrderLineView, OrderView,
+};
 pub use error::{StoreError, StoreResult};
 pub use inbox::{
     finish_event_in, insert_inbox_in, insert_outbox_in, members_for_identities_in, next_batch_in,
@@ -27,8 +32,9 @@ pub use inbox::{
 pub use lives::{Binding, LineupEntry, Live, LivePatch, LiveState, NewLive, PageView};
 pub use outbox::{ClaimedReply, QueueStats, ReplyRecord};
 pub use stock::{
-    cancel_member_units_in, promote_waitlists_in, release_holds_in, reserve_batch_in, AdjustResult,
-    HoldChange, HoldRef, HoldView, IdempotencyKey, Idempotent, ReserveOutcome, StockLevel, WaitRef,
+    cancel_member_units_in, commit_holds_in, promote_waitlists_in, release_holds_in,
+    reserve_batch_in, AdjustResult, HoldChange, HoldRef, HoldView, IdempotencyKey, Idempotent,
+    ReserveOutcome, StockLevel, WaitRef,
 };
 pub use tokens::{TokenRecord, TokenRole};
 pub(crate) use tx::on_tx;
