@@ -59,3 +59,24 @@ pub async fn issue_link(
 pub fn points_for(total_minor: i64, points_per_unit: i64) -> i64 {
     total_minor / 100 * points_per_unit
 }
+
+/// What the checkout pages share across requests.
+pub struct CheckoutServices {
+    pub provider: Option<std::sync::Arc<dyn provider::PaymentProvider>>,
+    /// Lookups of tokens that match nothing; a guesser runs out of these quickly.
+    pub unknown_tokens: governor::DefaultDirectRateLimiter,
+}
+
+impl CheckoutServices {
+    pub fn new(config: &Config) -> CheckoutServices {
+        let per_minute = std::num::NonZeroU32::new(config.checkout.unknown_token_per_minute)
+            .unwrap_or(std::num::NonZeroU32::MIN);
+        CheckoutServices {
+            provider: provider::from_config(
+                &config.payments,
+                std::time::Duration::from_millis(config.outbox.request_timeout_ms),
+            ),
+            unknown_tokens: governor::RateLimiter::direct(governor::Quota::per_minute(per_minute)),
+        }
+    }
+}

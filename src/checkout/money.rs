@@ -43,3 +43,10 @@ mod tests {
         assert_eq!(format(-250, "HKD"), "-HK$2.50");
     }
 }
+
+/// Minor units as a plain decimal for spreadsheets: `123450` → `1234.50`.
+pub fn plain(minor: i64) -> String {
+    let sign = if minor < 0 { "-" } else { "" };
+    let minor = minor.unsigned_abs();
+    format!("{sign}{}.{:02}", minor / 100, minor % 100)
+}

@@ -696,6 +696,18 @@ impl Store {
         })
     }
 
+    /// A member's points balance.
+    pub async fn member_points(&self, member_id: i64) -> StoreResult<Option<i64>> {
+        on_pool!(self, |pool| {
+            Ok(sqlx::query("SELECT points FROM members WHERE id = $1")
+                .bind(member_id)
+                .fetch_optional(pool)
+                .await?
+                .map(|r| r.try_get::<i64, _>(0))
+                .transpose()?)
+        })
+    }
+
     /// Remembers the hosted-checkout session made for an order.
     pub async fn set_provider_session(&self, order_id: i64, session: &str) -> StoreResult<()> {
         on_pool!(self, |pool| {

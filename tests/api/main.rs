@@ -2,6 +2,7 @@
 //! Postgres when `PLUSONE_TEST_DATABASE` is set.
 
 mod auth;
+mod checkout;
 mod cli;
 mod crash;
 mod fake_graph;
