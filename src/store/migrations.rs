@@ -40,6 +40,11 @@ macro_rules! sources {
                     "/0004_outbox_dispatch.sql"
                 )),
             ),
+            (
+                5,
+                "members",
+                include_str!(concat!("../../migrations/", $backend, "/0005_members.sql")),
+            ),
         ]
     };
 }

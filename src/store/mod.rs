@@ -11,6 +11,7 @@ pub mod connect;
 mod error;
 mod inbox;
 mod lives;
+mod members;
 mod migrations;
 mod outbox;
 mod stock;
@@ -23,6 +24,11 @@ pub use inbox::{
     finish_event_in, insert_inbox_in, insert_outbox_in, members_for_identities_in, next_batch_in,
     original_of_in, resolve_review_in, review_event_in, EventOutcome, EventView, Identity,
     InsertReport, NewInboxRow, NewOutboxRow, OutboxView, PendingEvent,
+};
+pub use members::{
+    link_by_contact_in, member_in, merge_members_in, resolve_member_in, restricted_members_in,
+    Member, MemberChange, MemberFilter, MemberFlag, MemberIdentity, MemberPatch, MergeError,
+    MergeReason, MergeRecord,
 };
 pub use lives::{Binding, LineupEntry, Live, LivePatch, LiveState, NewLive, PageView};
 pub use outbox::{ClaimedReply, QueueStats, ReplyRecord};
