@@ -7,6 +7,7 @@ mod events;
 mod health;
 mod json;
 mod lives;
+mod members;
 mod observe;
 mod parse;
 mod stock;
@@ -71,6 +72,7 @@ fn api_v1() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(parse::router())
         .merge(lives::router())
         .merge(events::router())
+        .merge(members::router())
         .split_for_parts()
 }
 
