@@ -595,6 +595,29 @@ pub async fn link_by_contact_in(
     Ok(current)
 }
 
+/// Adds (or with a negative `delta`, takes) points, on the live member an id stands for.
+/// Returns the new balance, or `None` when there is no such member.
+pub async fn add_points_in(
+    tx: &mut Tx,
+    member: MemberId,
+    delta: i64,
+    now: i64,
+) -> StoreResult<Option<i64>> {
+    let Some(member) = resolve_member_in(tx, member).await? else {
+        return Ok(None);
+    };
+    Ok(on_tx!(tx, |conn| {
+        sqlx::query_scalar(
+            "UPDATE members SET points = points + $1, updated_at_ms = $2 WHERE id = $3 RETURNING points",
+        )
+        .bind(delta)
+        .bind(now)
+        .bind(member)
+        .fetch_optional(&mut *conn)
+        .await?
+    }))
+}
+
 // ---- pool-level operations ----------------------------------------------------------
 
 impl Store {

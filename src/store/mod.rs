@@ -26,7 +26,7 @@ pub use inbox::{
     InsertReport, NewInboxRow, NewOutboxRow, OutboxView, PendingEvent,
 };
 pub use members::{
-    link_by_contact_in, member_in, merge_members_in, resolve_member_in, restricted_members_in,
+    add_points_in, link_by_contact_in, member_in, merge_members_in, resolve_member_in, restricted_members_in,
     Member, MemberChange, MemberFilter, MemberFlag, MemberIdentity, MemberPatch, MergeError,
     MergeReason, MergeRecord,
 };
