@@ -20,8 +20,8 @@ use crate::config::PipelineConfig;
 use crate::parse::{self, Limits};
 use crate::store::{
     cancel_member_units_in, finish_event_in, insert_outbox_in, members_for_identities_in,
-    next_batch_in, original_of_in, release_holds_in, restricted_members_in, EventOutcome, Identity, NewOutboxRow,
-    PendingEvent, Store, StoreResult, Tx,
+    next_batch_in, original_of_in, release_holds_in, restricted_members_in, EventOutcome, Identity,
+    NewOutboxRow, PendingEvent, Store, StoreResult, Tx,
 };
 
 #[derive(Clone)]

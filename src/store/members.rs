@@ -17,7 +17,8 @@ use super::{now_ms, on_pool, on_tx, Store, StoreError, StoreResult, Tx};
 use crate::ledger::MemberId;
 use crate::members::{Email, Phone};
 
-const MEMBER_COLUMNS: &str = "id, display_name, name, phone, email, delivery_address, pickup_store, \
+const MEMBER_COLUMNS: &str =
+    "id, display_name, name, phone, email, delivery_address, pickup_store, \
      tier, points, blocked_reason, restricted_reason, merged_into, created_at_ms, updated_at_ms";
 
 /// Statements that re-point a member's rows during a merge: `$1` is the survivor, `$2` the
@@ -306,7 +307,9 @@ async fn fetch_members(
     let ids: BTreeSet<MemberId> = ids.iter().copied().collect();
     let rows = on_tx!(tx, |conn| {
         let mut query = QueryBuilder::new("SELECT ");
-        query.push(MEMBER_COLUMNS).push(" FROM members WHERE id IN (");
+        query
+            .push(MEMBER_COLUMNS)
+            .push(" FROM members WHERE id IN (");
         let mut list = query.separated(", ");
         for id in &ids {
             list.push_bind(*id);
@@ -331,7 +334,10 @@ pub async fn member_in(tx: &mut Tx, id: MemberId) -> StoreResult<Option<Member>>
     let Some(mut member) = fetch_members(tx, &[id], false).await?.remove(&id) else {
         return Ok(None);
     };
-    member.identities = identities_of(tx, &[id]).await?.remove(&id).unwrap_or_default();
+    member.identities = identities_of(tx, &[id])
+        .await?
+        .remove(&id)
+        .unwrap_or_default();
     Ok(Some(member))
 }
 
@@ -623,11 +629,7 @@ pub async fn add_points_in(
 impl Store {
     /// Live (not merged) members in id order, a page at a time.
     pub async fn list_members(&self, filter: &MemberFilter) -> StoreResult<Vec<Member>> {
-        let q = filter
-            .q
-            .as_deref()
-            .map(str::trim)
-            .filter(|q| !q.is_empty());
+        let q = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
         let text = q.map(|q| like_pattern(&q.to_lowercase()));
         // Phones are stored without spaces or dashes; search them the same way.
         let digits = q
@@ -678,9 +680,7 @@ impl Store {
                     .push_bind(text.clone())
                     .push(" ESCAPE '\\')))");
             }
-            query
-                .push(" ORDER BY id LIMIT ")
-                .push_bind(filter.limit);
+            query.push(" ORDER BY id LIMIT ").push_bind(filter.limit);
             query
                 .build()
                 .fetch_all(pool)
@@ -749,12 +749,20 @@ impl Store {
             (
                 "phone",
                 ContactField::Phone,
-                patch.phone.as_ref().and_then(|p| p.as_ref()).map(Phone::as_str),
+                patch
+                    .phone
+                    .as_ref()
+                    .and_then(|p| p.as_ref())
+                    .map(Phone::as_str),
             ),
             (
                 "email",
                 ContactField::Email,
-                patch.email.as_ref().and_then(|e| e.as_ref()).map(Email::as_str),
+                patch
+                    .email
+                    .as_ref()
+                    .and_then(|e| e.as_ref())
+                    .map(Email::as_str),
             ),
         ];
         for (name, field, value) in contacts {

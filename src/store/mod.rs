@@ -25,12 +25,12 @@ pub use inbox::{
     original_of_in, resolve_review_in, review_event_in, EventOutcome, EventView, Identity,
     InsertReport, NewInboxRow, NewOutboxRow, OutboxView, PendingEvent,
 };
-pub use members::{
-    add_points_in, link_by_contact_in, member_in, merge_members_in, resolve_member_in, restricted_members_in,
-    Member, MemberChange, MemberFilter, MemberFlag, MemberIdentity, MemberPatch, MergeError,
-    MergeReason, MergeRecord,
-};
 pub use lives::{Binding, LineupEntry, Live, LivePatch, LiveState, NewLive, PageView};
+pub use members::{
+    add_points_in, link_by_contact_in, member_in, merge_members_in, resolve_member_in,
+    restricted_members_in, Member, MemberChange, MemberFilter, MemberFlag, MemberIdentity,
+    MemberPatch, MergeError, MergeReason, MergeRecord,
+};
 pub use outbox::{ClaimedReply, QueueStats, ReplyRecord};
 pub use stock::{
     cancel_member_units_in, promote_waitlists_in, release_holds_in, reserve_batch_in, AdjustResult,

@@ -8,9 +8,7 @@ use plusone::store::{add_points_in, link_by_contact_in, MergeReason};
 use serde_json::{json, Value};
 
 use crate::helpers::{spawn_app, TestApp, TestDatabase};
-use crate::pipeline::{
-    comment, events, feed, meta_app, post_signed, settle, setup_live,
-};
+use crate::pipeline::{comment, events, feed, meta_app, post_signed, settle, setup_live};
 
 const IG_ACCOUNT: &str = "17841405793187218";
 const IG_LIVE: &str = "456456456";
@@ -86,8 +84,10 @@ async fn profiles_are_edited_validated_listed_and_guarded() {
 
     let edited = json_of(
         patch(&app, &format!("/api/v1/members/{ann}"))
-            .json(&json!({"name": "陳小姐", "phone": "9123 4567", "email": " Ann@Example.COM ",
-                          "delivery_address": "旺角彌敦道 1 號", "tier": "gold"}))
+            .json(
+                &json!({"name": "陳小姐", "phone": "9123 4567", "email": " Ann@Example.COM ",
+                          "delivery_address": "旺角彌敦道 1 號", "tier": "gold"}),
+            )
             .send()
             .await
             .unwrap(),
@@ -98,7 +98,10 @@ async fn profiles_are_edited_validated_listed_and_guarded() {
     assert_eq!(edited["email"], "ann@example.com");
     assert_eq!(edited["name"], "陳小姐");
     assert_eq!(edited["tier"], "gold");
-    assert_eq!(member(&app, ann).await["delivery_address"], "旺角彌敦道 1 號");
+    assert_eq!(
+        member(&app, ann).await["delivery_address"],
+        "旺角彌敦道 1 號"
+    );
 
     // Absent fields stay; null clears.
     let cleared = json_of(
@@ -187,11 +190,7 @@ async fn profiles_are_edited_validated_listed_and_guarded() {
         let want = if q == "bob" { bob } else { ann };
         assert_eq!(ids(&page), [want], "{q}");
     }
-    let nobody = json_of(
-        app.get("/api/v1/members?q=%25").send().await.unwrap(),
-        200,
-    )
-    .await;
+    let nobody = json_of(app.get("/api/v1/members?q=%25").send().await.unwrap(), 200).await;
     assert_eq!(ids(&nobody), Vec::<i64>::new(), "% is literal");
 
     let blocked = json_of(
@@ -205,13 +204,19 @@ async fn profiles_are_edited_validated_listed_and_guarded() {
     .await;
     assert_eq!(blocked["blocked_reason"], "unpaid orders");
     let page = json_of(
-        app.get("/api/v1/members?blocked=true").send().await.unwrap(),
+        app.get("/api/v1/members?blocked=true")
+            .send()
+            .await
+            .unwrap(),
         200,
     )
     .await;
     assert_eq!(ids(&page), [bob]);
     let page = json_of(
-        app.get("/api/v1/members?blocked=false").send().await.unwrap(),
+        app.get("/api/v1/members?blocked=false")
+            .send()
+            .await
+            .unwrap(),
         200,
     )
     .await;
@@ -416,9 +421,18 @@ async fn a_merge_moves_identities_holds_comments_and_points_and_is_recorded() {
     }
 
     for (body, code) in [
-        (json!({"survivor_id": survivor, "merged_id": survivor}), "same_member"),
-        (json!({"survivor_id": survivor, "merged_id": merged}), "member_merged"),
-        (json!({"survivor_id": merged, "merged_id": survivor}), "member_merged"),
+        (
+            json!({"survivor_id": survivor, "merged_id": survivor}),
+            "same_member",
+        ),
+        (
+            json!({"survivor_id": survivor, "merged_id": merged}),
+            "member_merged",
+        ),
+        (
+            json!({"survivor_id": merged, "merged_id": survivor}),
+            "member_merged",
+        ),
     ] {
         let refused = json_of(
             app.post("/api/v1/members/merge")
@@ -585,5 +599,8 @@ async fn an_email_held_by_another_member_folds_it_into_the_phone_holder() {
     assert_eq!(one.phone.as_deref(), Some("+886912345678"));
     // Debug output carries no contact details.
     let shown = format!("{one:?}");
-    assert!(!shown.contains("886") && !shown.contains("example"), "{shown}");
+    assert!(
+        !shown.contains("886") && !shown.contains("example"),
+        "{shown}"
+    );
 }
