@@ -9,6 +9,7 @@ pub mod config;
 pub mod http;
 pub mod ingest;
 pub mod ledger;
+pub mod members;
 pub mod metrics;
 pub mod outbox;
 pub mod parse;

@@ -8,6 +8,7 @@ mod events;
 mod health;
 mod json;
 mod lives;
+mod members;
 mod observe;
 mod orders;
 mod parse;
@@ -75,6 +76,7 @@ fn api_v1() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(lives::router())
         .merge(events::router())
         .merge(orders::router())
+        .merge(members::router())
         .split_for_parts()
 }
 

@@ -41,6 +41,11 @@ macro_rules! sources {
                 )),
             ),
             (
+                5,
+                "members",
+                include_str!(concat!("../../migrations/", $backend, "/0005_members.sql")),
+            ),
+            (
                 6,
                 "checkout",
                 include_str!(concat!("../../migrations/", $backend, "/0006_checkout.sql")),

@@ -12,6 +12,7 @@ pub mod connect;
 mod error;
 mod inbox;
 mod lives;
+mod members;
 mod migrations;
 mod outbox;
 mod stock;
@@ -30,6 +31,11 @@ pub use inbox::{
     InsertReport, NewInboxRow, NewOutboxRow, OutboxView, PendingEvent,
 };
 pub use lives::{Binding, LineupEntry, Live, LivePatch, LiveState, NewLive, PageView};
+pub use members::{
+    add_points_in, link_by_contact_in, member_in, merge_members_in, resolve_member_in,
+    restricted_members_in, Member, MemberChange, MemberFilter, MemberFlag, MemberIdentity,
+    MemberPatch, MergeError, MergeReason, MergeRecord,
+};
 pub use outbox::{ClaimedReply, QueueStats, ReplyRecord};
 pub use stock::{
     cancel_member_units_in, commit_holds_in, promote_waitlists_in, release_holds_in,

@@ -11,6 +11,7 @@ mod helpers;
 mod ledger;
 mod ledger_engine;
 mod ledger_storm;
+mod members;
 mod outbox_store;
 mod parse;
 mod pipeline;
