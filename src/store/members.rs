@@ -31,6 +31,8 @@ const MEMBER_MOVES: &[&str] = &[
     "UPDATE waitlist SET member_id = $1 WHERE member_id = $2",
     "UPDATE inbox SET member_id = $1 WHERE member_id = $2",
     "UPDATE ledger_events SET member_id = $1 WHERE member_id = $2",
+    "UPDATE orders SET member_id = $1 WHERE member_id = $2",
+    "UPDATE checkout_tokens SET member_id = $1 WHERE member_id = $2",
     // Members merged earlier into the merged one now resolve in one hop.
     "UPDATE members SET merged_into = $1 WHERE merged_into = $2",
 ];
@@ -498,6 +500,7 @@ pub async fn merge_members_in(
         .execute(&mut *conn)
         .await?;
     });
+    super::checkout::fold_carts_in(tx, survivor, merged, now).await?;
     for statement in MEMBER_MOVES {
         on_tx!(tx, |conn| {
             sqlx::query(*statement)

@@ -274,8 +274,8 @@ async fn confirming_races_the_hold_expiry_and_exactly_one_wins() {
             let order = NewOrder {
                 cart_id: cart,
                 contact_name: "A".into(),
-                contact_phone: "91234567".into(),
-                contact_email: String::new(),
+                phone: plusone::members::Phone::parse("91234567").unwrap(),
+                email: None,
                 fulfilment: "delivery".into(),
                 delivery_address: "x".into(),
                 pickup_store: String::new(),
@@ -635,4 +635,132 @@ async fn receipts_are_checked_for_type_and_size_and_kept() {
     assert_eq!(image.status(), 200);
     assert_eq!(image.headers()["content-type"], "image/png");
     assert_eq!(image.bytes().await.unwrap().len(), 2000);
+}
+
+/// The Linking proof over the checkout page: a buyer orders on Facebook and on Instagram
+/// (two guest members) and checks out from each link with the same phone; they end as
+/// one member with both identities, both orders and the points of both.
+#[tokio::test]
+async fn one_phone_at_checkout_makes_facebook_and_instagram_buyers_one_member() {
+    use crate::members::{fb_comment, ig_comment, IG_ACCOUNT, IG_LIVE};
+    let app = meta_app(TestDatabase::new(), 0).await;
+    let fb_live = setup_live(&app, 10).await;
+    let ig_live = app
+        .post("/api/v1/lives")
+        .json(&serde_json::json!({"title": "IG", "state": "live",
+            "bindings": [{"platform": "instagram", "page_id": IG_ACCOUNT, "object_id": IG_LIVE}],
+            "lineup": [{"keyword": "A01", "code": "A01"}], "current": "A01"}))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let fb = fb_comment(&app, fb_live, "fb-c1", "fb-user", "A01+1").await;
+    let ig = ig_comment(&app, ig_live, "ig-c1", "ig-user", "A01+2").await;
+    let (fb_member, ig_member) = (
+        fb["member_id"].as_i64().unwrap(),
+        ig["member_id"].as_i64().unwrap(),
+    );
+    assert_ne!(fb_member, ig_member);
+
+    let client = browser();
+    let fb_link = link_for(&app, fb_member, fb_live).await;
+    assert_eq!(
+        client
+            .post(&fb_link.url)
+            .form(&valid_form())
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        303
+    );
+    let ig_link = link_for(&app, ig_member, ig_live).await;
+    // The form is filled from nothing (a new guest), so the buyer types the phone again,
+    // written another way.
+    let html = client
+        .get(&ig_link.url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !html.contains("+85291234567"),
+        "another member's details are not shown"
+    );
+    let mut form = valid_form();
+    form.retain(|(k, _)| *k != "phone");
+    form.push(("phone", "+852 9123-4567"));
+    assert_eq!(
+        client
+            .post(&ig_link.url)
+            .form(&form)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        303
+    );
+
+    let member: Value = app
+        .get(&format!("/api/v1/members/{fb_member}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let platforms: Vec<&str> = member["identities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["platform"].as_str().unwrap())
+        .collect();
+    assert_eq!(platforms, ["facebook", "instagram"]);
+    assert_eq!(member["phone"], "+85291234567");
+    assert_eq!(
+        member["name"], "陳大文",
+        "the profile keeps what was typed at checkout"
+    );
+    let all = orders(&app, &format!("?member_id={fb_member}")).await;
+    assert_eq!(all.len(), 2, "both orders belong to the one member");
+    for order in &all {
+        let id = order["id"].as_i64().unwrap();
+        assert_eq!(
+            app.post(&format!("/api/v1/orders/{id}/mark-paid"))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
+    }
+    let member: Value = app
+        .get(&format!("/api/v1/members/{fb_member}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        member["points"],
+        299 * 3,
+        "points from both platforms on one balance"
+    );
+    // The Instagram link still opens the (moved) order.
+    let html = client
+        .get(&ig_link.url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains(r#"data-status="paid""#), "{html}");
 }

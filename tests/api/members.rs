@@ -10,8 +10,8 @@ use serde_json::{json, Value};
 use crate::helpers::{spawn_app, TestApp, TestDatabase};
 use crate::pipeline::{comment, events, feed, meta_app, post_signed, settle, setup_live};
 
-const IG_ACCOUNT: &str = "17841405793187218";
-const IG_LIVE: &str = "456456456";
+pub const IG_ACCOUNT: &str = "17841405793187218";
+pub const IG_LIVE: &str = "456456456";
 
 fn patch(app: &TestApp, path: &str) -> reqwest::RequestBuilder {
     app.client.patch(app.url(path)).bearer_auth(&app.token)
@@ -50,7 +50,7 @@ async fn event_of(app: &TestApp, live: i64, comment_id: &str) -> Value {
 }
 
 /// Sends one Facebook comment and waits for its outcome.
-async fn fb_comment(app: &TestApp, live: i64, id: &str, user: &str, text: &str) -> Value {
+pub async fn fb_comment(app: &TestApp, live: i64, id: &str, user: &str, text: &str) -> Value {
     let body = feed(vec![comment(id, user, text, 1_700_000_000)]);
     assert_eq!(post_signed(app, &body).await, 200);
     settle(app, Duration::from_secs(10)).await;
@@ -58,7 +58,7 @@ async fn fb_comment(app: &TestApp, live: i64, id: &str, user: &str, text: &str) 
 }
 
 /// Sends one Instagram live comment and waits for its outcome.
-async fn ig_comment(app: &TestApp, live: i64, id: &str, user: &str, text: &str) -> Value {
+pub async fn ig_comment(app: &TestApp, live: i64, id: &str, user: &str, text: &str) -> Value {
     let body = json!({"object": "instagram", "entry": [{"id": IG_ACCOUNT, "time": 1_700_000_000,
         "changes": [{"field": "live_comments", "value": {
             "from": {"id": user, "username": format!("ig_{user}")},
