@@ -764,3 +764,96 @@ async fn one_phone_at_checkout_makes_facebook_and_instagram_buyers_one_member() 
         .unwrap();
     assert!(html.contains(r#"data-status="paid""#), "{html}");
 }
+
+#[tokio::test]
+async fn a_hosted_checkout_is_paid_by_signed_webhook_only() {
+    use crate::fake_provider::{FakeProvider, API_KEY, WEBHOOK_SECRET};
+    use plusone::checkout::config::{PaymentKind, PaymentMethodConfig, ProviderKind};
+    let fake = FakeProvider::default();
+    let base = fake.start().await;
+    let app = crate::helpers::spawn_app_with(TestDatabase::new(), |c| {
+        c.meta.app_secret = Some(secrecy::SecretString::from(crate::pipeline::SECRET));
+        c.payments.provider = ProviderKind::Hosted;
+        c.payments.api_base = base.clone();
+        c.payments.api_key = Some(secrecy::SecretString::from(API_KEY));
+        c.payments.webhook_secret = Some(secrecy::SecretString::from(WEBHOOK_SECRET));
+        c.checkout.payment_methods.push(PaymentMethodConfig {
+            kind: PaymentKind::Hosted,
+            instructions: String::new(),
+        });
+    })
+    .await;
+    let live = setup_live(&app, 5).await;
+    let member = order_by_comment(&app, live, "c1", "u1", "A01+1").await;
+    let link = link_for(&app, member, live).await;
+    let client = browser();
+    let mut form = valid_form();
+    form.retain(|(k, _)| *k != "payment_method");
+    form.push(("payment_method", "hosted"));
+    assert_eq!(
+        client
+            .post(&link.url)
+            .form(&form)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        303
+    );
+    let html = client
+        .get(&link.url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains(r#"id="pay-online""#), "{html}");
+
+    // "Pay online" opens a session for the order's total and sends the buyer there.
+    let pay = client
+        .get(format!("{}/pay", link.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pay.status(), 303);
+    assert_eq!(
+        pay.headers()["location"],
+        format!("{base}/pay/cs_1").as_str()
+    );
+    let (request, key) = fake.sessions.lock().unwrap()[0].clone();
+    assert_eq!(request["amount"], 29900);
+    assert_eq!(request["currency"], "HKD");
+    assert_eq!(request["success_url"], link.url.as_str());
+    assert!(key.starts_with("PO-"), "sessions are idempotent per order");
+
+    let send = |body: Vec<u8>, signature: String| {
+        let client = client.clone();
+        let url = app.url("/webhooks/payments");
+        async move {
+            client
+                .post(url)
+                .header("content-type", "application/json")
+                .header("plusone-provider-signature", signature)
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    // A forged webhook changes nothing.
+    let (body, forged) = FakeProvider::paid_webhook("cs_1", 29900, "not-the-secret");
+    assert_eq!(send(body, forged).await, 401);
+    assert_eq!(orders(&app, "").await[0]["status"], "pending_payment");
+    // The real one pays the order, and a redelivery is harmless.
+    for _ in 0..2 {
+        let (body, signature) = FakeProvider::paid_webhook("cs_1", 29900, WEBHOOK_SECRET);
+        assert_eq!(send(body, signature).await, 200);
+    }
+    let order = orders(&app, "").await.remove(0);
+    assert_eq!(order["status"], "paid");
+    assert_eq!(order["points_earned"], 299);
+    assert_eq!(stock(&app).await, (4, 0));
+}

@@ -6,6 +6,7 @@ mod checkout;
 mod cli;
 mod crash;
 mod fake_graph;
+mod fake_provider;
 mod health;
 mod helpers;
 mod ledger;
