@@ -2,6 +2,7 @@
 //! Postgres when `PLUSONE_TEST_DATABASE` is set.
 
 mod auth;
+mod browser;
 mod checkout;
 mod cli;
 mod crash;
