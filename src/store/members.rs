@@ -363,6 +363,51 @@ pub async fn resolve_member_in(tx: &mut Tx, id: MemberId) -> StoreResult<Option<
     )))
 }
 
+/// Re-points identities found before a concurrent merge committed to the survivor, and
+/// keeps the members from being merged until `tx` ends.
+///
+/// Only Postgres needs it: there the pipeline reads identities without locks, so a merge
+/// committing between that read and the hold insert would leave the new hold on the merged
+/// member. `FOR KEY SHARE` waits for a merge in progress (which holds `FOR UPDATE`), then
+/// reads its `merged_into`; a merge starting later waits for this transaction and moves
+/// what it wrote. On SQLite the write lock already serialises the two.
+pub(crate) async fn follow_merges_in<K>(
+    tx: &mut Tx,
+    found: &mut HashMap<K, MemberId>,
+) -> StoreResult<()> {
+    let Tx::Postgres(t) = tx else {
+        return Ok(());
+    };
+    if found.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<MemberId> = found
+        .values()
+        .copied()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let rows: Vec<(MemberId, Option<MemberId>)> = sqlx::query_as(
+        "SELECT id, merged_into FROM members WHERE id = ANY($1) ORDER BY id FOR KEY SHARE",
+    )
+    .bind(&ids)
+    .fetch_all(&mut **t)
+    .await?;
+    let moved: HashMap<MemberId, MemberId> = rows
+        .into_iter()
+        .filter_map(|(id, into)| Some((id, into?)))
+        .collect();
+    if moved.is_empty() {
+        return Ok(());
+    }
+    for member in found.values_mut() {
+        if let Some(into) = moved.get(member) {
+            *member = *into;
+        }
+    }
+    Ok(())
+}
+
 /// The live member holding a (normalised) contact, if any.
 async fn member_with_contact_in(
     tx: &mut Tx,

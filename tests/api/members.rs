@@ -604,3 +604,60 @@ async fn an_email_held_by_another_member_folds_it_into_the_phone_holder() {
         "{shown}"
     );
 }
+
+/// A comment whose author is being merged at that moment ends on the survivor. On
+/// Postgres the sequencer reads identities without locks, so the merge is held open until
+/// the sequencer is seen waiting on it; on SQLite the write lock serialises the two, so the
+/// merge simply commits first.
+#[tokio::test]
+async fn a_comment_racing_a_merge_lands_on_the_survivor() {
+    let app = meta_app(TestDatabase::new(), 0).await;
+    let live = setup_live(&app, 10).await;
+    let survivor = fb_comment(&app, live, "c1", "u1", "A01+1").await["member_id"]
+        .as_i64()
+        .unwrap();
+    let merged = fb_comment(&app, live, "c2", "u2", "A01+1").await["member_id"]
+        .as_i64()
+        .unwrap();
+
+    let mut tx = app.store.begin_write().await.unwrap();
+    plusone::store::merge_members_in(&mut tx, survivor, merged, MergeReason::Staff, "test", 1)
+        .await
+        .unwrap();
+    if app.db.is_postgres() {
+        let body = feed(vec![comment("c3", "u2", "A01+1", 1_700_000_003)]);
+        assert_eq!(post_signed(&app, &body).await, 200);
+        let probe = sqlx::PgPool::connect(&app.db.url).await.unwrap();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let waiting: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM pg_locks WHERE NOT granted")
+                    .fetch_one(&probe)
+                    .await
+                    .unwrap();
+            if waiting > 0 {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the sequencer never waited on the merge"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        tx.commit().await.unwrap();
+        settle(&app, Duration::from_secs(10)).await;
+    } else {
+        tx.commit().await.unwrap();
+        let body = feed(vec![comment("c3", "u2", "A01+1", 1_700_000_003)]);
+        assert_eq!(post_signed(&app, &body).await, 200);
+        settle(&app, Duration::from_secs(10)).await;
+    }
+    let raced = event_of(&app, live, "c3").await;
+    assert_eq!(raced["outcome"], "reserved");
+    assert_eq!(raced["member_id"], survivor);
+    let hold = raced["hold_ids"][0].as_i64().unwrap();
+    assert_eq!(
+        app.store.hold(hold).await.unwrap().unwrap().member_id,
+        Some(survivor)
+    );
+}
