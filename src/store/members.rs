@@ -426,6 +426,23 @@ async fn member_with_contact_in(
     }))
 }
 
+/// Advisory-lock namespace for contacts (the two-key form, apart from other locks).
+const CONTACT_LOCK: i32 = 0x6d65_6d62;
+
+/// Serialises, on Postgres, transactions that may give the same phone or email to a member,
+/// so that two checkouts with one new phone link instead of one failing on the unique
+/// index. SQLite's single writer already does this.
+async fn lock_contact(tx: &mut Tx, value: &str) -> StoreResult<()> {
+    if let Tx::Postgres(t) = tx {
+        sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+            .bind(CONTACT_LOCK)
+            .bind(value)
+            .execute(&mut **t)
+            .await?;
+    }
+    Ok(())
+}
+
 #[derive(Clone, Copy)]
 enum ContactField {
     Phone,
@@ -611,6 +628,11 @@ pub async fn link_by_contact_in(
             MergeReason::CheckoutEmail,
         ),
     ];
+    for (_, value, _) in &contacts {
+        if let Some(value) = value {
+            lock_contact(tx, value).await?;
+        }
+    }
     for (field, value, reason) in contacts {
         let Some(value) = value else { continue };
         match member_with_contact_in(tx, field, value).await? {
@@ -784,12 +806,6 @@ impl Store {
     ) -> StoreResult<MemberChange<Member>> {
         let now = now_ms();
         let mut tx = self.begin_write().await?;
-        let Some(current) = lock_members(&mut tx, &[id]).await?.remove(&id) else {
-            return Ok(MemberChange::NotFound);
-        };
-        if let Some(into) = current.merged_into {
-            return Ok(MemberChange::Merged(into));
-        }
         let contacts = [
             (
                 "phone",
@@ -810,6 +826,18 @@ impl Store {
                     .map(Email::as_str),
             ),
         ];
+        for (_, _, value) in &contacts {
+            if let Some(value) = value {
+                lock_contact(&mut tx, value).await?;
+            }
+        }
+        // Contact locks before the member row, in the order link_by_contact_in takes them.
+        let Some(current) = lock_members(&mut tx, &[id]).await?.remove(&id) else {
+            return Ok(MemberChange::NotFound);
+        };
+        if let Some(into) = current.merged_into {
+            return Ok(MemberChange::Merged(into));
+        }
         for (name, field, value) in contacts {
             let Some(value) = value else { continue };
             if let Some(holder) = member_with_contact_in(&mut tx, field, value).await? {

@@ -661,3 +661,28 @@ async fn a_comment_racing_a_merge_lands_on_the_survivor() {
         Some(survivor)
     );
 }
+
+/// Two checkouts giving one new phone at the same moment link the two buyers instead of
+/// one of them failing on the unique phone index.
+#[tokio::test]
+async fn two_checkouts_with_one_new_phone_at_once_end_as_one_member() {
+    let app = spawn_app().await;
+    for round in 0..5 {
+        let a = app.store.create_member("a").await.unwrap();
+        let b = app.store.create_member("b").await.unwrap();
+        let phone = Phone::parse(&format!("+852 9000 000{round}")).unwrap();
+        let (x, y) = tokio::join!(
+            app.store.link_member_by_contact(a, Some(&phone), None),
+            app.store.link_member_by_contact(b, Some(&phone), None),
+        );
+        let (x, y) = (x.unwrap(), y.unwrap());
+        assert_eq!(x, y, "round {round}");
+        assert!(x == a || x == b);
+        let merged = if x == a { b } else { a };
+        assert_eq!(
+            app.store.member(merged).await.unwrap().unwrap().merged_into,
+            Some(x)
+        );
+        assert_eq!(app.store.member_by_phone(&phone).await.unwrap(), Some(x));
+    }
+}
