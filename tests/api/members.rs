@@ -229,6 +229,17 @@ async fn profiles_are_edited_validated_listed_and_guarded() {
         .unwrap();
     assert_eq!(no_reason.status(), 422);
 
+    let doc = json_of(app.get("/api/v1/openapi.json").send().await.unwrap(), 200).await;
+    for (path, method) in [
+        ("/members", "get"),
+        ("/members/{id}", "patch"),
+        ("/members/{id}/restrict", "post"),
+        ("/members/merge", "post"),
+        ("/members/{id}/merges", "get"),
+    ] {
+        assert!(doc["paths"][path][method].is_object(), "{path} {method}");
+    }
+
     let carol = app.store.create_member("Carol").await.unwrap();
     let first = json_of(
         app.get("/api/v1/members?limit=2").send().await.unwrap(),
