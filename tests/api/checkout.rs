@@ -281,6 +281,7 @@ async fn confirming_races_the_hold_expiry_and_exactly_one_wins() {
                 pickup_store: String::new(),
                 payment_method: "fps".into(),
                 payment_deadline_ms: expires + 86_400_000,
+                variant_picks: Vec::new(),
             };
             let (confirmed, _) = tokio::join!(
                 confirm_store.confirm_cart(&order, expires - 1),
@@ -304,7 +305,9 @@ async fn confirming_races_the_hold_expiry_and_exactly_one_wins() {
                 assert_eq!(status, "expired", "the sweeper won this one");
                 assert!(order.is_none());
             }
-            Confirmed::Existing(_) => panic!("one confirmation per cart"),
+            Confirmed::Existing(_) | Confirmed::OptionGone(_) => {
+                panic!("one confirmation per cart, no variants to pick")
+            }
         }
     }
     let (on_hand, reserved) = stock(&app).await;
@@ -856,4 +859,120 @@ async fn a_hosted_checkout_is_paid_by_signed_webhook_only() {
     assert_eq!(order["status"], "paid");
     assert_eq!(order["points_earned"], 299);
     assert_eq!(stock(&app).await, (4, 0));
+}
+
+/// A dress in black (1 left) and white (3 left), on sale in a live where `B01` is current.
+async fn two_colour_live(app: &TestApp) -> i64 {
+    let product = app
+        .post("/api/v1/products")
+        .json(
+            &serde_json::json!({"code": "B01", "name": "恤衫", "price": 10000, "currency": "HKD",
+            "skus": [{"sku": "B01-BLK", "options": ["黑"], "on_hand": 1},
+                     {"sku": "B01-WHT", "options": ["白"], "on_hand": 3}]}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(product.status(), 201);
+    let live = app
+        .post("/api/v1/lives")
+        .json(&serde_json::json!({"title": "顏色", "state": "live",
+            "bindings": [{"platform": "facebook", "page_id": crate::pipeline::PAGE, "object_id": crate::pipeline::POST}],
+            "lineup": [{"keyword": "B01", "code": "B01"}], "current": "B01"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(live.status(), 201);
+    live.json::<Value>().await.unwrap()["id"].as_i64().unwrap()
+}
+
+/// The first hold in the cart a link opens.
+async fn cart_hold(app: &TestApp, link: &CheckoutLink) -> i64 {
+    let token = link.url.rsplit('/').next().unwrap();
+    let cart = app
+        .store
+        .checkout_by_token(&plusone::auth::hash_token(token))
+        .await
+        .unwrap()
+        .unwrap();
+    app.store.cart_lines(cart.cart_id, now_ms()).await.unwrap()[0].hold_id
+}
+
+async fn level(app: &TestApp, sku: &str) -> (i64, i64) {
+    let s = app.store.stock(sku).await.unwrap().unwrap();
+    (s.on_hand, s.reserved)
+}
+
+#[tokio::test]
+async fn a_variant_left_open_is_picked_at_checkout_and_the_hold_moves() {
+    let app = meta_app(TestDatabase::new(), 0).await;
+    let live = two_colour_live(&app).await;
+    // No colour named: held on white, where most units are, until the buyer picks.
+    let first = order_by_comment(&app, live, "c1", "u1", "B01+1").await;
+    assert_eq!(level(&app, "B01-WHT").await, (3, 1));
+    let link = link_for(&app, first, live).await;
+    let client = browser();
+    let html = client
+        .get(&link.url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains(r#"<option value="B01-BLK">黑</option>"#),
+        "{html}"
+    );
+    assert!(html.contains(r#"<option value="B01-WHT" selected>白</option>"#));
+    let hold = cart_hold(&app, &link).await;
+
+    let mut form = valid_form();
+    let field = format!("option_{hold}");
+    form.push((&field, "B01-BLK"));
+    assert_eq!(
+        client
+            .post(&link.url)
+            .form(&form)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        303
+    );
+    assert_eq!(
+        level(&app, "B01-BLK").await,
+        (1, 1),
+        "the hold moved to black"
+    );
+    assert_eq!(level(&app, "B01-WHT").await, (3, 0));
+    let order = orders(&app, "").await.remove(0);
+    assert_eq!(order["lines"][0]["sku"], "B01-BLK");
+
+    // Black is gone now: the next buyer cannot pick it, and nothing changes.
+    let second = order_by_comment(&app, live, "c2", "u2", "B01+1").await;
+    let link = link_for(&app, second, live).await;
+    let html = client
+        .get(&link.url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !html.contains(r#"value="B01-BLK""#),
+        "a sold-out variant is not offered"
+    );
+    let field = format!("option_{}", cart_hold(&app, &link).await);
+    let mut form = valid_form();
+    form.push((&field, "B01-BLK"));
+    let refused = client.post(&link.url).form(&form).send().await.unwrap();
+    assert_eq!(refused.status(), 422);
+    assert!(refused.text().await.unwrap().contains("呢個款式已經冇貨"));
+    assert_eq!(orders(&app, "").await.len(), 1);
+    assert_eq!(level(&app, "B01-WHT").await, (3, 1));
+    assert_eq!(level(&app, "B01-BLK").await, (1, 1));
+    let sku = app.store.sku_id("B01-BLK").await.unwrap().unwrap();
+    assert_eq!(app.store.movement_totals(sku).await.unwrap(), (1, 1));
 }
