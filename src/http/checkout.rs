@@ -263,7 +263,7 @@ async fn confirm(
         Ok(contact) => contact,
         Err(errors) => {
             if state.store.order_for_cart(cart.cart_id).await?.is_some() {
-                return Ok(Redirect::to(&format!("/c/{token}")).into_response());
+                return Ok(back_to(&token));
             }
             return cart_page(
                 &state,
@@ -285,63 +285,80 @@ async fn confirm(
     // The variant picked for each line that still needed one, by SKU code.
     let lines = state.store.cart_lines(cart.cart_id, now).await?;
     let mut variant_picks = Vec::new();
+    // A line whose picked variant cannot be had: the page says so and nothing changes.
+    let mut gone = None;
     for choice in variant_choices(&state, &lines).await? {
         let picked = values.get(&format!("option_{}", choice.hold_id));
         if let Some((_, sku_id, _)) = choice.skus.iter().find(|(sku, _, _)| Some(sku) == picked) {
             variant_picks.push((choice.hold_id, *sku_id));
         } else if picked.is_some() {
-            let gone = BTreeMap::from([(choice.hold_id, "err_option_gone")]);
-            return cart_page(
-                &state,
-                &token,
-                lang,
-                &cart,
-                &values,
-                &FieldErrors::new(),
-                &gone,
-            )
-            .await;
+            gone = Some(choice.hold_id);
+            break;
         }
     }
-    let order = NewOrder {
-        cart_id: cart.cart_id,
-        contact_name: contact.name.clone(),
-        phone: contact.phone.clone(),
-        email: contact.email.clone(),
-        fulfilment: contact.fulfilment.kind().to_string(),
-        delivery_address: address,
-        pickup_store: store,
-        payment_method: contact.payment.as_str().to_string(),
-        payment_deadline_ms: now + state.config.checkout.payment_deadline_minutes * 60_000,
-        variant_picks,
-    };
-    match state.store.confirm_cart(&order, now).await? {
-        Confirmed::Created(id) => {
-            tracing::info!(order = id, cart = cart.cart_id, "order confirmed");
+    if gone.is_none() {
+        let order = NewOrder {
+            cart_id: cart.cart_id,
+            contact_name: contact.name.clone(),
+            phone: contact.phone.clone(),
+            email: contact.email.clone(),
+            fulfilment: contact.fulfilment.kind().to_string(),
+            delivery_address: address,
+            pickup_store: store,
+            payment_method: contact.payment.as_str().to_string(),
+            payment_deadline_ms: now + state.config.checkout.payment_deadline_minutes * 60_000,
+            variant_picks,
+        };
+        match state.store.confirm_cart(&order, now).await? {
+            Confirmed::Created(id) => {
+                tracing::info!(order = id, cart = cart.cart_id, "order confirmed");
+            }
+            Confirmed::Existing(_) => {}
+            Confirmed::NothingHeld => {
+                return Ok(html(
+                    StatusCode::GONE,
+                    page::message(lang, Message::Expired),
+                ));
+            }
+            Confirmed::OptionGone(hold) => gone = Some(hold),
         }
-        Confirmed::Existing(_) => {}
-        Confirmed::NothingHeld => {
-            return Ok(html(
-                StatusCode::GONE,
-                page::message(lang, Message::Expired),
-            ));
-        }
-        Confirmed::OptionGone(hold) => {
-            let gone = BTreeMap::from([(hold, "err_option_gone")]);
-            return cart_page(
-                &state,
-                &token,
-                lang,
-                &cart,
-                &values,
-                &FieldErrors::new(),
-                &gone,
-            )
-            .await;
-        }
+    }
+    if let Some(hold) = gone {
+        let errors = BTreeMap::from([(hold, "err_option_gone")]);
+        return cart_page(
+            &state,
+            &token,
+            lang,
+            &cart,
+            &values,
+            &FieldErrors::new(),
+            &errors,
+        )
+        .await;
     }
     // Post/redirect/get: a reload shows the order instead of confirming again.
-    Ok(Redirect::to(&format!("/c/{token}")).into_response())
+    Ok(back_to(&token))
+}
+
+/// The order behind a link; otherwise the page to show instead (gone, or back to the
+/// cart when nothing is ordered yet).
+async fn open_order(
+    state: &AppState,
+    token: &str,
+    lang: PageLang,
+) -> Result<Result<OrderView, Response>, ApiError> {
+    let cart = match open(state, token, lang).await? {
+        Opened::Cart(cart) => cart,
+        Opened::Gone(page) => return Ok(Err(page)),
+    };
+    Ok(match state.store.order_for_cart(cart.cart_id).await? {
+        Some(order) => Ok(order),
+        None => Err(back_to(token)),
+    })
+}
+
+fn back_to(token: &str) -> Response {
+    Redirect::to(&format!("/c/{token}")).into_response()
 }
 
 /// Sends the buyer to the hosted checkout for their order.
@@ -351,18 +368,15 @@ async fn pay_online(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let lang = page_lang(&state, &headers);
-    let cart = match open(&state, &token, lang).await? {
-        Opened::Cart(cart) => cart,
-        Opened::Gone(page) => return Ok(page),
-    };
-    let Some(order) = state.store.order_for_cart(cart.cart_id).await? else {
-        return Ok(Redirect::to(&format!("/c/{token}")).into_response());
+    let order = match open_order(&state, &token, lang).await? {
+        Ok(order) => order,
+        Err(page) => return Ok(page),
     };
     let Some(provider) = state.checkout.provider.as_ref() else {
-        return Ok(Redirect::to(&format!("/c/{token}")).into_response());
+        return Ok(back_to(&token));
     };
     if order.status != "pending_payment" || order.payment_method != PaymentKind::Hosted.as_str() {
-        return Ok(Redirect::to(&format!("/c/{token}")).into_response());
+        return Ok(back_to(&token));
     }
     let back = format!("{}/c/{token}", state.config.public_base_url());
     let session = provider
@@ -409,12 +423,9 @@ async fn upload_receipt(
     mut multipart: Multipart,
 ) -> Result<Response, ApiError> {
     let lang = page_lang(&state, &headers);
-    let cart = match open(&state, &token, lang).await? {
-        Opened::Cart(cart) => cart,
-        Opened::Gone(page) => return Ok(page),
-    };
-    let Some(order) = state.store.order_for_cart(cart.cart_id).await? else {
-        return Ok(Redirect::to(&format!("/c/{token}")).into_response());
+    let order = match open_order(&state, &token, lang).await? {
+        Ok(order) => order,
+        Err(page) => return Ok(page),
     };
     let mut image = None;
     let mut too_big = false;
@@ -442,7 +453,7 @@ async fn upload_receipt(
     };
     let kind = PaymentKind::parse(&order.payment_method);
     if order.status != "pending_payment" || !kind.is_some_and(PaymentKind::takes_receipt) {
-        return Ok(Redirect::to(&format!("/c/{token}")).into_response());
+        return Ok(back_to(&token));
     }
     if let Some(problem) = problem {
         return Ok(order_page(&state, &token, lang, &order, Some(problem)).await);
@@ -458,7 +469,7 @@ async fn upload_receipt(
         bytes = bytes.len(),
         "payment receipt uploaded"
     );
-    Ok(Redirect::to(&format!("/c/{token}")).into_response())
+    Ok(back_to(&token))
 }
 
 /// The hosted checkout tells us a session was paid.

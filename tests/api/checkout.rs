@@ -60,20 +60,38 @@ pub fn valid_form() -> Vec<(&'static str, &'static str)> {
     ]
 }
 
+async fn get_json(app: &TestApp, path: &str) -> Value {
+    app.get(path).send().await.unwrap().json().await.unwrap()
+}
+
+/// A staff action's status.
+async fn post_status(app: &TestApp, path: &str) -> u16 {
+    app.post(path).send().await.unwrap().status().as_u16()
+}
+
+/// Submits the checkout form as a browser would; returns the status.
+async fn submit(client: &reqwest::Client, url: &str, form: &[(&str, &str)]) -> u16 {
+    client
+        .post(url)
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+async fn page_text(client: &reqwest::Client, url: &str) -> String {
+    client.get(url).send().await.unwrap().text().await.unwrap()
+}
+
 async fn stock(app: &TestApp) -> (i64, i64) {
     let s = app.store.stock("A01-1").await.unwrap().unwrap();
     (s.on_hand, s.reserved)
 }
 
 async fn orders(app: &TestApp, query: &str) -> Vec<Value> {
-    let page: Value = app
-        .get(&format!("/api/v1/orders{query}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page: Value = get_json(app, &format!("/api/v1/orders{query}")).await;
     page["items"].as_array().unwrap().clone()
 }
 
@@ -127,14 +145,7 @@ async fn a_comment_becomes_a_paid_order_and_a_sale() {
         .await
         .unwrap();
     assert_eq!(confirmed.status(), 303);
-    let html = client
-        .get(&link.url)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = page_text(&client, &link.url).await;
     assert!(html.contains("PO-"), "{html}");
     assert!(html.contains(r#"data-status="pending_payment""#));
     assert!(
@@ -161,14 +172,7 @@ async fn a_comment_becomes_a_paid_order_and_a_sale() {
     assert_eq!(paid["status"], "paid");
     assert_eq!(paid["points_earned"], 598);
     assert_eq!(stock(&app).await, (3, 0), "the units were sold");
-    let html = client
-        .get(&link.url)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = page_text(&client, &link.url).await;
     assert!(html.contains(r#"data-status="paid""#));
     assert!(html.contains(r#"<span id="points">598</span>"#), "{html}");
 
@@ -423,14 +427,7 @@ async fn an_unpaid_order_expires_at_its_deadline_and_serves_the_waitlist() {
         1
     );
     let id = order["id"].as_i64().unwrap();
-    let expired: Value = app
-        .get(&format!("/api/v1/orders/{id}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let expired: Value = get_json(&app, &format!("/api/v1/orders/{id}")).await;
     assert_eq!(expired["status"], "expired");
     // The unit went to the next buyer in line, who now holds it.
     assert_eq!(stock(&app).await, (1, 1));
@@ -468,16 +465,7 @@ async fn cancelling_gives_units_back_and_the_csv_opens_in_excel() {
             form.retain(|(k, _)| *k != "name");
             form.push(("name", "=HYPERLINK(\"x\")"));
         }
-        assert_eq!(
-            client
-                .post(&link.url)
-                .form(&form)
-                .send()
-                .await
-                .unwrap()
-                .status(),
-            303
-        );
+        assert_eq!(submit(&client, &link.url, &form).await, 303);
     }
     assert_eq!(stock(&app).await, (5, 3));
     let all = orders(&app, "").await;
@@ -499,20 +487,12 @@ async fn cancelling_gives_units_back_and_the_csv_opens_in_excel() {
     );
 
     assert_eq!(
-        app.post(&format!("/api/v1/orders/{second}/mark-paid"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        post_status(&app, &format!("/api/v1/orders/{second}/mark-paid")).await,
         200
     );
     assert_eq!(stock(&app).await, (3, 0));
     assert_eq!(
-        app.post(&format!("/api/v1/orders/{second}/cancel"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        post_status(&app, &format!("/api/v1/orders/{second}/cancel")).await,
         200
     );
     assert_eq!(
@@ -521,11 +501,7 @@ async fn cancelling_gives_units_back_and_the_csv_opens_in_excel() {
         "a paid order's units go back on the shelf"
     );
     assert_eq!(
-        app.post(&format!("/api/v1/orders/{second}/cancel"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        post_status(&app, &format!("/api/v1/orders/{second}/cancel")).await,
         409
     );
 
@@ -610,24 +586,10 @@ async fn receipts_are_checked_for_type_and_size_and_kept() {
 
     let ok = upload(png(2000), "ok.png").await;
     assert_eq!(ok.status(), 303);
-    let html = client
-        .get(&link.url)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = page_text(&client, &link.url).await;
     assert!(html.contains(r#"id="receipt-ok""#));
     let id = order["id"].as_i64().unwrap();
-    let order: Value = app
-        .get(&format!("/api/v1/orders/{id}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let order: Value = get_json(&app, &format!("/api/v1/orders/{id}")).await;
     assert_eq!(order["receipts"], 1);
     // Staff can look at it (receipt ids start at 1 in a fresh database).
     let image = app
@@ -684,14 +646,7 @@ async fn one_phone_at_checkout_makes_facebook_and_instagram_buyers_one_member() 
     let ig_link = link_for(&app, ig_member, ig_live).await;
     // The form is filled from nothing (a new guest), so the buyer types the phone again,
     // written another way.
-    let html = client
-        .get(&ig_link.url)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = page_text(&client, &ig_link.url).await;
     assert!(
         !html.contains("+85291234567"),
         "another member's details are not shown"
@@ -699,25 +654,9 @@ async fn one_phone_at_checkout_makes_facebook_and_instagram_buyers_one_member() 
     let mut form = valid_form();
     form.retain(|(k, _)| *k != "phone");
     form.push(("phone", "+852 9123-4567"));
-    assert_eq!(
-        client
-            .post(&ig_link.url)
-            .form(&form)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        303
-    );
+    assert_eq!(submit(&client, &ig_link.url, &form).await, 303);
 
-    let member: Value = app
-        .get(&format!("/api/v1/members/{fb_member}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let member: Value = get_json(&app, &format!("/api/v1/members/{fb_member}")).await;
     let platforms: Vec<&str> = member["identities"]
         .as_array()
         .unwrap()
@@ -735,36 +674,18 @@ async fn one_phone_at_checkout_makes_facebook_and_instagram_buyers_one_member() 
     for order in &all {
         let id = order["id"].as_i64().unwrap();
         assert_eq!(
-            app.post(&format!("/api/v1/orders/{id}/mark-paid"))
-                .send()
-                .await
-                .unwrap()
-                .status(),
+            post_status(&app, &format!("/api/v1/orders/{id}/mark-paid")).await,
             200
         );
     }
-    let member: Value = app
-        .get(&format!("/api/v1/members/{fb_member}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let member: Value = get_json(&app, &format!("/api/v1/members/{fb_member}")).await;
     assert_eq!(
         member["points"],
         299 * 3,
         "points from both platforms on one balance"
     );
     // The Instagram link still opens the (moved) order.
-    let html = client
-        .get(&ig_link.url)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = page_text(&client, &ig_link.url).await;
     assert!(html.contains(r#"data-status="paid""#), "{html}");
 }
 
@@ -793,24 +714,8 @@ async fn a_hosted_checkout_is_paid_by_signed_webhook_only() {
     let mut form = valid_form();
     form.retain(|(k, _)| *k != "payment_method");
     form.push(("payment_method", "hosted"));
-    assert_eq!(
-        client
-            .post(&link.url)
-            .form(&form)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        303
-    );
-    let html = client
-        .get(&link.url)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    assert_eq!(submit(&client, &link.url, &form).await, 303);
+    let html = page_text(&client, &link.url).await;
     assert!(html.contains(r#"id="pay-online""#), "{html}");
 
     // "Pay online" opens a session for the order's total and sends the buyer there.
@@ -912,14 +817,7 @@ async fn a_variant_left_open_is_picked_at_checkout_and_the_hold_moves() {
     assert_eq!(level(&app, "B01-WHT").await, (3, 1));
     let link = link_for(&app, first, live).await;
     let client = browser();
-    let html = client
-        .get(&link.url)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = page_text(&client, &link.url).await;
     assert!(
         html.contains(r#"<option value="B01-BLK">黑</option>"#),
         "{html}"
@@ -930,16 +828,7 @@ async fn a_variant_left_open_is_picked_at_checkout_and_the_hold_moves() {
     let mut form = valid_form();
     let field = format!("option_{hold}");
     form.push((&field, "B01-BLK"));
-    assert_eq!(
-        client
-            .post(&link.url)
-            .form(&form)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        303
-    );
+    assert_eq!(submit(&client, &link.url, &form).await, 303);
     assert_eq!(
         level(&app, "B01-BLK").await,
         (1, 1),
@@ -952,14 +841,7 @@ async fn a_variant_left_open_is_picked_at_checkout_and_the_hold_moves() {
     // Black is gone now: the next buyer cannot pick it, and nothing changes.
     let second = order_by_comment(&app, live, "c2", "u2", "B01+1").await;
     let link = link_for(&app, second, live).await;
-    let html = client
-        .get(&link.url)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = page_text(&client, &link.url).await;
     assert!(
         !html.contains(r#"value="B01-BLK""#),
         "a sold-out variant is not offered"
