@@ -9,8 +9,8 @@ use crate::members::{Email, Phone};
 /// A field's problem, as a key into the page's texts (`err_required`, `err_phone`…).
 pub type FieldErrors = BTreeMap<&'static str, &'static str>;
 
-/// A valid confirmation.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A valid confirmation. `Debug` leaves out the name and address (personal data).
+#[derive(Clone, PartialEq, Eq)]
 pub struct Contact {
     pub name: String,
     pub phone: Phone,
@@ -19,10 +19,28 @@ pub struct Contact {
     pub payment: PaymentKind,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum Fulfilment {
     Delivery { address: String },
     Pickup { store: String },
+}
+
+impl std::fmt::Debug for Contact {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Contact")
+            .field("fulfilment", &self.fulfilment)
+            .field("payment", &self.payment)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for Fulfilment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Fulfilment::Delivery { .. } => f.write_str("Delivery(<address redacted>)"),
+            Fulfilment::Pickup { store } => write!(f, "Pickup({store})"),
+        }
+    }
 }
 
 impl Fulfilment {
@@ -174,6 +192,11 @@ mod tests {
         assert_eq!(contact.name, "陳大文");
         assert_eq!(contact.phone.as_str(), "+85291234567");
         assert_eq!(contact.email.unwrap().as_str(), "tai.man@example.com");
+        let debug = format!("{contact:?}");
+        assert!(
+            !debug.contains("陳大文") && !debug.contains("9123") && !debug.contains("example"),
+            "no personal data in Debug: {debug}"
+        );
         assert_eq!(
             contact.fulfilment,
             Fulfilment::Pickup {

@@ -58,7 +58,8 @@ pub struct OrderLineView {
     pub unit_price: i64,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+/// `Debug` leaves out the buyer's contact details and address.
+#[derive(Clone, Serialize, ToSchema)]
 pub struct OrderView {
     pub id: i64,
     /// What the buyer and staff call the order, e.g. `PO-000042`.
@@ -87,13 +88,25 @@ pub struct OrderView {
     pub lines: Vec<OrderLineView>,
 }
 
+impl std::fmt::Debug for OrderView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OrderView")
+            .field("id", &self.id)
+            .field("status", &self.status)
+            .field("member_id", &self.member_id)
+            .field("total", &self.total)
+            .field("lines", &self.lines.len())
+            .finish_non_exhaustive()
+    }
+}
+
 /// The order number shown to people.
 pub fn order_number(id: i64) -> String {
     format!("PO-{id:06}")
 }
 
-/// What a buyer confirmed on the checkout page.
-#[derive(Debug, Clone)]
+/// What a buyer confirmed on the checkout page. `Debug` leaves out contact details.
+#[derive(Clone)]
 pub struct NewOrder {
     pub cart_id: i64,
     pub contact_name: String,
@@ -107,6 +120,16 @@ pub struct NewOrder {
     pub payment_deadline_ms: i64,
     /// (hold id, SKU id) the buyer picked for lines ordered without a variant.
     pub variant_picks: Vec<(i64, i64)>,
+}
+
+impl std::fmt::Debug for NewOrder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewOrder")
+            .field("cart_id", &self.cart_id)
+            .field("fulfilment", &self.fulfilment)
+            .field("payment_method", &self.payment_method)
+            .finish_non_exhaustive()
+    }
 }
 
 pub enum Confirmed {
