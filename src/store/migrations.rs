@@ -40,6 +40,11 @@ macro_rules! sources {
                     "/0004_outbox_dispatch.sql"
                 )),
             ),
+            (
+                7,
+                "templates",
+                include_str!(concat!("../../migrations/", $backend, "/0007_templates.sql")),
+            ),
         ]
     };
 }

@@ -13,6 +13,7 @@ mod inbox;
 mod lives;
 mod migrations;
 mod outbox;
+mod replies;
 mod stock;
 mod tokens;
 mod tx;
@@ -26,6 +27,10 @@ pub use inbox::{
 };
 pub use lives::{Binding, LineupEntry, Live, LivePatch, LiveState, NewLive, PageView};
 pub use outbox::{ClaimedReply, QueueStats, ReplyRecord};
+pub use replies::{
+    cart_has_checkout_in, insert_planned_in, latest_event_in, open_window_in, unused_comment_in,
+    CartHold, HoldGroup, OpenWindow, PlannedReply, Promotion, TemplateRow, UnusedComment,
+};
 pub use stock::{
     cancel_member_units_in, promote_waitlists_in, release_holds_in, reserve_batch_in, AdjustResult,
     HoldChange, HoldRef, HoldView, IdempotencyKey, Idempotent, ReserveOutcome, StockLevel, WaitRef,
