@@ -10,6 +10,7 @@ mod lives;
 mod observe;
 mod parse;
 mod stock;
+mod templates;
 mod tokens;
 mod webhooks;
 
@@ -71,6 +72,7 @@ fn api_v1() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(parse::router())
         .merge(lives::router())
         .merge(events::router())
+        .merge(templates::router())
         .split_for_parts()
 }
 

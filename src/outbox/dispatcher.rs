@@ -228,6 +228,7 @@ impl Dispatcher {
             }
             Err(SendError::Skipped(why)) => {
                 tracing::info!(%why, "reply skipped");
+                self.metrics.reply_skipped();
                 recorded(store.outbox_skipped(claim, &why, now).await?, Step::Skipped)
             }
             Err(err @ (SendError::AlreadyReplied { .. } | SendError::Final { .. })) => {
