@@ -255,22 +255,27 @@ impl Dispatcher {
         });
         match (topic, cart) {
             (Some("checkout" | "reserved" | "merged" | "promoted" | "expiring"), Some((live, member))) => {
-                ctx.cart = self
-                    .store
-                    .cart(member, live)
-                    .await
-                    .map_err(unreadable)?
-                    .into_iter()
-                    .map(|h| CartLine {
-                        code: h.code,
-                        name: h.name,
-                        options: h.options,
-                        qty: h.qty,
-                        price: h.price,
-                        currency: h.currency,
-                        expires_at_ms: h.expires_at_ms,
-                    })
-                    .collect();
+                // Several orders of one SKU read as one line; the first expiry counts.
+                for h in self.store.cart(member, live).await.map_err(unreadable)? {
+                    let same = ctx.cart.iter_mut().find(|l| {
+                        l.code == h.code && l.options == h.options && l.price == h.price
+                    });
+                    match same {
+                        Some(line) => {
+                            line.qty += h.qty;
+                            line.expires_at_ms = line.expires_at_ms.min(h.expires_at_ms);
+                        }
+                        None => ctx.cart.push(CartLine {
+                            code: h.code,
+                            name: h.name,
+                            options: h.options,
+                            qty: h.qty,
+                            price: h.price,
+                            currency: h.currency,
+                            expires_at_ms: h.expires_at_ms,
+                        }),
+                    }
+                }
                 ctx.checkout_url = checkout_url(&self.store, &self.app, member, live, now_ms())
                     .await
                     .map_err(unreadable)?;

@@ -136,12 +136,13 @@ pub enum Channel {
     None,
 }
 
-/// Writes one notice where a channel to the buyer is open, or records why not. None when
-/// the notice was written before (its dedupe key exists).
+/// Writes one notice where a channel to the buyer is open at `now`, due at `due`, or
+/// records why not. None when the notice was written before (its dedupe key exists).
 pub async fn enqueue_notice_in(
     tx: &mut Tx,
     notice: &Notice,
     now: i64,
+    due: i64,
 ) -> StoreResult<Option<Channel>> {
     let mut body = json!({
         "topic": notice.topic, "outcome": notice.topic, "reason": null,
@@ -206,7 +207,7 @@ pub async fn enqueue_notice_in(
             body: body.to_string(),
             ..reply
         }],
-        now,
+        due,
     )
     .await?;
     Ok((inserted == 1).then_some(channel))
@@ -233,6 +234,7 @@ pub async fn enqueue_order_paid_in(
             dedupe_key: format!("paid:{order_ref}"),
             priority: CONFIRMATION,
         },
+        now,
         now,
     )
     .await

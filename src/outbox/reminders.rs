@@ -56,8 +56,9 @@ fn items(holds: &[CartHold]) -> serde_json::Value {
         .collect::<Vec<_>>())
 }
 
-/// One pass at `now`: promotions, holds expiring within `expiring_notice_minutes`, and
-/// holds expired in the last hour.
+/// One pass judging holds at `now`: promotions, holds expiring within
+/// `expiring_notice_minutes`, and holds expired in the last hour. The notices are due at
+/// once (tests move `now` forward; the dispatcher runs on the wall clock).
 pub async fn scan_once(
     store: &Store,
     config: &OutboxConfig,
@@ -108,9 +109,10 @@ pub async fn scan_once(
     if notices.is_empty() {
         return Ok(report);
     }
+    let due = now.min(chrono::Utc::now().timestamp_millis());
     let mut tx = store.begin_write().await?;
     for notice in &notices {
-        let Some(channel) = enqueue_notice_in(&mut tx, notice, now).await? else {
+        let Some(channel) = enqueue_notice_in(&mut tx, notice, now, due).await? else {
             continue;
         };
         counts.push(notice.topic);
