@@ -25,6 +25,8 @@ pub struct Config {
     pub meta: MetaConfig,
     pub outbox: OutboxConfig,
     pub telegram: TelegramConfig,
+    pub checkout: crate::checkout::CheckoutConfig,
+    pub payments: crate::checkout::PaymentsConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -161,11 +163,14 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-fn invalid(key: &str, why: impl fmt::Display) -> ConfigError {
+pub(crate) fn invalid(key: &str, why: impl fmt::Display) -> ConfigError {
     ConfigError(format!("config key `{key}` is invalid: {why}"))
 }
 
-fn mask_secret<S: Serializer>(value: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn mask_secret<S: Serializer>(
+    value: &Option<SecretString>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
     match value {
         Some(_) => s.serialize_some("********"),
         None => s.serialize_none(),
@@ -332,6 +337,7 @@ impl Config {
         if outbox.reminder_interval_ms == 0 {
             return Err(invalid("outbox.reminder_interval_ms", "it must be at least 1"));
         }
+        crate::checkout::config::validate(&self.checkout, &self.payments)?;
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .map_err(|e| invalid("log.level", e))?;
         Ok(())

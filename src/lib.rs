@@ -3,11 +3,13 @@
 
 pub mod auth;
 pub mod bench;
+pub mod checkout;
 pub mod cli;
 pub mod config;
 pub mod http;
 pub mod ingest;
 pub mod ledger;
+pub mod members;
 pub mod metrics;
 pub mod outbox;
 pub mod parse;

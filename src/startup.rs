@@ -32,7 +32,7 @@ pub struct Application {
 }
 
 impl Application {
-    pub async fn build(config: Config) -> anyhow::Result<Application> {
+    pub async fn build(mut config: Config) -> anyhow::Result<Application> {
         let store = Store::connect(&config.database.url, config.database.max_connections)
             .await
             .with_context(|| "could not open the database at `database.url`".to_string())?;
@@ -54,6 +54,10 @@ impl Application {
             .with_context(|| {
                 format!("could not listen on `metrics.addr` {}", config.metrics.addr)
             })?;
+        if config.http.public_base_url.is_none() {
+            // Links sent to buyers need the real port when the config asked for any (0).
+            config.http.public_base_url = Some(base_url_for(listener.local_addr()?));
+        }
         let background = CancellationToken::new();
         let wake = Arc::new(tokio::sync::Notify::new());
         let inbox = crate::pipeline::InboxWriter::spawn(
@@ -62,7 +66,9 @@ impl Application {
             Arc::clone(&wake),
             background.clone(),
         );
+        let checkout = Arc::new(crate::checkout::CheckoutServices::new(&config));
         let state = AppState {
+            checkout,
             inbox,
             tokens: TokenVerifier::new(config.admin.api_token.as_ref()),
             store,
@@ -100,6 +106,11 @@ impl Application {
         self.first_owner_token.as_ref()
     }
 
+    /// The effective configuration, with the bound address filled in.
+    pub fn config(&self) -> &Config {
+        &self.state.config
+    }
+
     pub fn store(&self) -> &Store {
         &self.state.store
     }
@@ -125,10 +136,7 @@ impl Application {
 
     /// The address buyers' links use: configured, or derived from the bound port.
     pub fn public_base_url(&self) -> String {
-        match &self.state.config.http.public_base_url {
-            Some(_) => self.state.config.public_base_url(),
-            None => base_url_for(self.local_addr()),
-        }
+        self.state.config.public_base_url()
     }
 
     /// Serves until `shutdown` is cancelled, then lets in-flight requests finish.

@@ -1,6 +1,7 @@
-//! The background sweeper: releases expired holds (serving the waitlist) and forgets old
-//! idempotency keys. Several replicas may sweep at once; the store's row locks keep them
-//! from touching the same hold.
+//! The background sweeper: releases expired holds (serving the waitlist), expires orders
+//! unpaid by their deadline (releasing their units) and forgets old idempotency keys.
+//! Several replicas may sweep at once; the store's row locks keep them from touching the
+//! same hold.
 
 use std::time::Duration;
 
@@ -22,6 +23,7 @@ pub async fn run(store: Store, config: LedgerConfig, shutdown: CancellationToken
             _ = tick.tick() => {}
         }
         sweep_expired(&store, config.sweep_batch).await;
+        expire_unpaid_orders(&store, config.sweep_batch).await;
         if last_purge.elapsed() >= PURGE_EVERY {
             last_purge = tokio::time::Instant::now();
             let before =
@@ -57,4 +59,21 @@ pub async fn sweep_expired(store: &Store, batch: i64) -> usize {
         tracing::info!(expired = total, "released expired holds");
     }
     total
+}
+
+/// Orders still unpaid at their payment deadline: expired, units back on sale.
+pub async fn expire_unpaid_orders(store: &Store, batch: i64) -> usize {
+    let now = chrono::Utc::now().timestamp_millis();
+    match store.expire_unpaid_orders(now, batch).await {
+        Ok(n) => {
+            if n > 0 {
+                tracing::info!(expired = n, "orders unpaid by their deadline expired");
+            }
+            n
+        }
+        Err(err) => {
+            tracing::warn!(error = ?err, "order expiry failed; will retry");
+            0
+        }
+    }
 }

@@ -2,12 +2,15 @@
 
 pub mod auth;
 mod catalog;
+mod checkout;
 pub mod error;
 mod events;
 mod health;
 mod json;
 mod lives;
+mod members;
 mod observe;
+mod orders;
 mod parse;
 mod stock;
 mod templates;
@@ -40,6 +43,7 @@ pub struct AppState {
     pub tokens: TokenVerifier,
     pub metrics: Arc<Metrics>,
     pub inbox: crate::pipeline::InboxWriter,
+    pub checkout: Arc<crate::checkout::CheckoutServices>,
 }
 
 #[derive(OpenApi)]
@@ -73,6 +77,8 @@ fn api_v1() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(lives::router())
         .merge(events::router())
         .merge(templates::router())
+        .merge(orders::router())
+        .merge(members::router())
         .split_for_parts()
 }
 
@@ -98,10 +104,12 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router())
         .merge(webhooks::router())
         .nest("/api/v1", api)
-        .fallback(not_found)
         .layer(RequestBodyLimitLayer::new(
             state.config.http.body_limit_bytes,
         ))
+        // Added after the body limit: receipt uploads have their own, larger one.
+        .merge(checkout::router(state.config.checkout.receipt_max_bytes))
+        .fallback(not_found)
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             timeout,

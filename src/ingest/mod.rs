@@ -23,7 +23,7 @@ mod fields;
 mod graph;
 mod handshake;
 mod meta;
-mod signature;
+pub(crate) mod signature;
 mod telegram;
 
 pub use event::{EventKind, IgnoreReason, Inbound, InboundEvent, Platform, Verb};

@@ -75,7 +75,7 @@ pub(crate) fn same_secret(expected: &[u8], given: &[u8]) -> bool {
 
 const COMPARE_KEY: &[u8] = b"plusone shared secret comparison";
 
-fn mac_for(key: &[u8]) -> HmacSha256 {
+pub(crate) fn mac_for(key: &[u8]) -> HmacSha256 {
     // HMAC takes keys of any length, so this cannot fail.
     match <HmacSha256 as KeyInit>::new_from_slice(key) {
         Ok(mac) => mac,

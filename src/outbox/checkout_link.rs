@@ -4,9 +4,8 @@ use crate::config::Config;
 use crate::store::{Store, StoreResult};
 
 /// The buyer's checkout link for their cart in a live, or None when there is none (the
-/// reply then leaves its link line out). The one call into the checkout room: wiring
-/// `plusone::checkout::issue_link(store, config, member_id, live_id, now_ms)` is a change
-/// here only.
+/// reply then leaves its link line out). Each call issues a new token (the checkout room
+/// stores it hashed), so a retried reply carries a fresh, equally valid link.
 pub async fn checkout_url(
     store: &Store,
     config: &Config,
@@ -14,6 +13,9 @@ pub async fn checkout_url(
     live_id: i64,
     now_ms: i64,
 ) -> StoreResult<Option<String>> {
-    let _ = (store, config, member_id, live_id, now_ms);
-    Ok(None)
+    Ok(
+        crate::checkout::issue_link(store, config, member_id, live_id, now_ms)
+            .await?
+            .map(|link| link.url),
+    )
 }

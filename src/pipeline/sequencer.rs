@@ -20,8 +20,8 @@ use crate::config::PipelineConfig;
 use crate::parse::{self, Limits};
 use crate::store::{
     cancel_member_units_in, finish_event_in, members_for_identities_in,
-    next_batch_in, original_of_in, release_holds_in, EventOutcome, Identity, NewOutboxRow,
-    PendingEvent, Store, StoreResult, Tx,
+    next_batch_in, original_of_in, release_holds_in, restricted_members_in, EventOutcome, Identity,
+    NewOutboxRow, PendingEvent, Store, StoreResult, Tx,
 };
 
 #[derive(Clone)]
@@ -306,6 +306,23 @@ impl Sequencer {
         decided: &mut [Option<Decided>],
         now: i64,
     ) -> StoreResult<()> {
+        if orders.is_empty() {
+            return Ok(());
+        }
+        // A restricted member's orders are held back for staff review before the ledger
+        // sees them; accepting the review reserves them (review::accept skips this check).
+        let authors: Vec<i64> = orders.iter().filter_map(|(i, _)| members[*i]).collect();
+        let restricted = restricted_members_in(tx, &authors).await?;
+        orders.retain(|(i, _)| {
+            if !members[*i].is_some_and(|m| restricted.contains(&m)) {
+                return true;
+            }
+            let entry = decided[*i].get_or_insert_with(|| Decided::plain("needs_review", None));
+            entry.outcome = "needs_review";
+            entry.reason = Some("member_restricted".to_string());
+            entry.reply = None;
+            false
+        });
         if orders.is_empty() {
             return Ok(());
         }

@@ -41,6 +41,16 @@ macro_rules! sources {
                 )),
             ),
             (
+                5,
+                "members",
+                include_str!(concat!("../../migrations/", $backend, "/0005_members.sql")),
+            ),
+            (
+                6,
+                "checkout",
+                include_str!(concat!("../../migrations/", $backend, "/0006_checkout.sql")),
+            ),
+            (
                 7,
                 "templates",
                 include_str!(concat!("../../migrations/", $backend, "/0007_templates.sql")),

@@ -7,10 +7,12 @@
 //! on the backend and says why. The conformance tests run every method on both.
 
 mod catalog;
+mod checkout;
 pub mod connect;
 mod error;
 mod inbox;
 mod lives;
+mod members;
 mod migrations;
 mod outbox;
 mod replies;
@@ -19,6 +21,10 @@ mod tokens;
 mod tx;
 
 pub use catalog::{NewProduct, NewSku, Product, ProductPatch, SkuStock};
+pub use checkout::{
+    open_cart_in, order_number, CartLine, CheckoutRef, Confirmed, NewOrder, OrderChange,
+    OrderFilter, OrderLineView, OrderView,
+};
 pub use error::{StoreError, StoreResult};
 pub use inbox::{
     finish_event_in, insert_inbox_in, insert_outbox_in, members_for_identities_in, next_batch_in,
@@ -26,14 +32,20 @@ pub use inbox::{
     InsertReport, NewInboxRow, NewOutboxRow, OutboxView, PendingEvent,
 };
 pub use lives::{Binding, LineupEntry, Live, LivePatch, LiveState, NewLive, PageView};
+pub use members::{
+    add_points_in, link_by_contact_in, member_in, merge_members_in, resolve_member_in,
+    restricted_members_in, Member, MemberChange, MemberFilter, MemberFlag, MemberIdentity,
+    MemberPatch, MergeError, MergeReason, MergeRecord,
+};
 pub use outbox::{ClaimedReply, QueueStats, ReplyRecord};
 pub use replies::{
     cart_has_checkout_in, insert_planned_in, latest_event_in, open_window_in, unused_comment_in,
     CartHold, HoldGroup, OpenWindow, PlannedReply, Promotion, TemplateRow, UnusedComment,
 };
 pub use stock::{
-    cancel_member_units_in, promote_waitlists_in, release_holds_in, reserve_batch_in, AdjustResult,
-    HoldChange, HoldRef, HoldView, IdempotencyKey, Idempotent, ReserveOutcome, StockLevel, WaitRef,
+    cancel_member_units_in, commit_holds_in, promote_waitlists_in, release_holds_in,
+    reserve_batch_in, AdjustResult, HoldChange, HoldRef, HoldView, IdempotencyKey, Idempotent,
+    ReserveOutcome, StockLevel, WaitRef,
 };
 pub use tokens::{TokenRecord, TokenRole};
 pub(crate) use tx::on_tx;

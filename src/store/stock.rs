@@ -1308,3 +1308,86 @@ async fn release_parts_in(tx: &mut Tx, parts: &[HoldPart], now: i64) -> StoreRes
     promote_waitlists_in(tx, &skus, now).await?;
     Ok(per_sku.values().sum())
 }
+
+/// Turns active holds into a sale, all or none: the units leave `on_hand` and `reserved`.
+/// Returns the first hold that is no longer active (expired or released), in which case the
+/// caller must roll back.
+pub async fn commit_holds_in(
+    tx: &mut Tx,
+    ids: &[i64],
+    reference: &str,
+    now: i64,
+) -> StoreResult<Result<(), i64>> {
+    let mut taken = Vec::with_capacity(ids.len());
+    for &id in ids {
+        let row = on_tx!(tx, |conn| {
+            sqlx::query(
+                "UPDATE holds SET status = 'committed', updated_at_ms = $1 \
+                 WHERE id = $2 AND status = 'active' RETURNING sku_id, qty, channel",
+            )
+            .bind(now)
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?
+            .map(|r| -> StoreResult<(SkuId, i64, String)> {
+                Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))
+            })
+            .transpose()?
+        });
+        match row {
+            Some(part) => taken.push(part),
+            None => return Ok(Err(id)),
+        }
+    }
+    let skus: BTreeSet<SkuId> = taken.iter().map(|t| t.0).collect();
+    lock_levels(tx, &skus).await?;
+    for (sku, qty, _) in &taken {
+        change_level(tx, *sku, -qty, -qty, now).await?;
+    }
+    let movements: Vec<Movement> = taken
+        .iter()
+        .map(|(sku, qty, channel)| Movement {
+            sku_id: *sku,
+            kind: "sale",
+            on_hand_delta: -qty,
+            reserved_delta: -qty,
+            channel,
+            reference,
+            idempotency_key: None,
+        })
+        .collect();
+    insert_movements(tx, &movements, now).await?;
+    Ok(Ok(()))
+}
+
+/// Puts sold units back on the shelf (a paid order cancelled) and serves the waitlist.
+pub async fn return_units_in(
+    tx: &mut Tx,
+    units: &[(SkuId, i64)],
+    reference: &str,
+    now: i64,
+) -> StoreResult<()> {
+    if units.is_empty() {
+        return Ok(());
+    }
+    let skus: BTreeSet<SkuId> = units.iter().map(|u| u.0).collect();
+    lock_levels(tx, &skus).await?;
+    for (sku, qty) in units {
+        change_level(tx, *sku, *qty, 0, now).await?;
+    }
+    let movements: Vec<Movement> = units
+        .iter()
+        .map(|(sku, qty)| Movement {
+            sku_id: *sku,
+            kind: "return",
+            on_hand_delta: *qty,
+            reserved_delta: 0,
+            channel: "checkout",
+            reference,
+            idempotency_key: None,
+        })
+        .collect();
+    insert_movements(tx, &movements, now).await?;
+    promote_waitlists_in(tx, &skus, now).await?;
+    Ok(())
+}

@@ -44,6 +44,15 @@ impl Tx {
 }
 
 impl Store {
+    /// Opens a transaction that only reads, so several statements see one snapshot
+    /// (on SQLite a deferred transaction, which takes no write lock).
+    pub async fn begin_read(&self) -> StoreResult<Tx> {
+        Ok(match &self.backend {
+            Backend::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
+            Backend::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+
     /// Opens a transaction that will write. On SQLite it takes the write lock at once
     /// (`BEGIN IMMEDIATE`), so a read-then-write inside it cannot be refused half-way.
     pub async fn begin_write(&self) -> StoreResult<Tx> {

@@ -83,6 +83,8 @@ pub struct TestApp {
     /// The owner token printed on first start.
     pub token: String,
     pub store: Store,
+    /// The app's effective configuration.
+    pub config: Config,
     /// Polls the Graph API on demand, as the app's own backstop does on its interval.
     pub backstop: plusone::pipeline::Backstop,
     /// Drains the outbox on demand, as the app's own dispatcher does on its tick.
@@ -155,6 +157,7 @@ pub async fn spawn_app_with(db: TestDatabase, adjust: impl FnOnce(&mut Config)) 
         .or(admin)
         .unwrap_or_default();
     let store = app.store().clone();
+    let app_config = app.config().clone();
     let backstop = app.backstop();
     let dispatcher = app.dispatcher();
     let shutdown = CancellationToken::new();
@@ -164,6 +167,7 @@ pub async fn spawn_app_with(db: TestDatabase, adjust: impl FnOnce(&mut Config)) 
         metrics_address,
         token,
         store,
+        config: app_config,
         backstop,
         dispatcher,
         // A request the server never answers fails the test instead of hanging it.

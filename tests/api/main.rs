@@ -2,6 +2,7 @@
 //! Postgres when `PLUSONE_TEST_DATABASE` is set.
 
 mod auth;
+mod checkout;
 mod cli;
 mod crash;
 mod fake_graph;
@@ -11,6 +12,7 @@ mod helpers;
 mod ledger;
 mod ledger_engine;
 mod ledger_storm;
+mod members;
 mod outbox_store;
 mod parse;
 mod pipeline;

@@ -106,6 +106,16 @@ async fn an_order_gets_one_public_and_one_private_reply_carrying_its_items() {
         text.contains("前完成付款"),
         "the hold's expiry is stated: {text}"
     );
+    // The link opens the buyer's cart.
+    let url = text
+        .lines()
+        .find_map(|l| l.split_once("http").map(|(_, rest)| format!("http{rest}")))
+        .unwrap_or_else(|| panic!("a checkout link: {text}"));
+    assert!(url.starts_with(&app.address), "{url}");
+    let page = app.client.get(&url).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let page = page.text().await.unwrap();
+    assert!(page.contains("連身裙"), "{page}");
     let public = graph.posts_to("/c1/comments");
     assert_eq!(public.len(), 1);
     assert!(public[0].body["message"].as_str().unwrap().contains("私訊"));

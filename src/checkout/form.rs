@@ -1,0 +1,262 @@
+//! The checkout form: what the buyer typed, checked field by field so each message can
+//! sit next to its field. Pure: no IO.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::config::{CheckoutConfig, PaymentKind};
+
+/// A field's problem, as a key into the page's texts (`err_required`, `err_phone`…).
+pub type FieldErrors = BTreeMap<&'static str, &'static str>;
+
+/// A valid confirmation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Contact {
+    pub name: String,
+    /// Digits, with a leading `+` when the buyer gave one.
+    pub phone: String,
+    /// Lowercase; empty when not given.
+    pub email: String,
+    pub fulfilment: Fulfilment,
+    pub payment: PaymentKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fulfilment {
+    Delivery { address: String },
+    Pickup { store: String },
+}
+
+impl Fulfilment {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Fulfilment::Delivery { .. } => "delivery",
+            Fulfilment::Pickup { .. } => "pickup",
+        }
+    }
+}
+
+const MAX_TEXT: usize = 200;
+
+fn field<'a>(form: &'a HashMap<String, String>, name: &str) -> &'a str {
+    form.get(name).map(|v| v.trim()).unwrap_or("")
+}
+
+/// Checks the form against the shop's settings.
+pub fn validate(
+    form: &HashMap<String, String>,
+    config: &CheckoutConfig,
+) -> Result<Contact, FieldErrors> {
+    let mut errors = FieldErrors::new();
+    let name = field(form, "name");
+    if name.is_empty() {
+        errors.insert("name", "err_required");
+    } else if name.chars().count() > MAX_TEXT {
+        errors.insert("name", "err_required");
+    }
+    let phone = normalise_phone(field(form, "phone"));
+    if field(form, "phone").is_empty() {
+        errors.insert("phone", "err_required");
+    } else if phone.is_none() {
+        errors.insert("phone", "err_phone");
+    }
+    let email = field(form, "email").to_lowercase();
+    if !email.is_empty() && !looks_like_email(&email) {
+        errors.insert("email", "err_email");
+    }
+    let fulfilment = match field(form, "fulfilment") {
+        "delivery" if config.delivery => {
+            let address = field(form, "address");
+            if address.is_empty() || address.chars().count() > MAX_TEXT * 2 {
+                errors.insert("address", "err_required");
+            }
+            Some(Fulfilment::Delivery {
+                address: address.to_string(),
+            })
+        }
+        "pickup" if !config.pickup_stores.is_empty() => {
+            let store = field(form, "pickup_store");
+            if !config.pickup_stores.iter().any(|s| s == store) {
+                errors.insert("pickup_store", "err_choice");
+            }
+            Some(Fulfilment::Pickup {
+                store: store.to_string(),
+            })
+        }
+        _ => {
+            errors.insert("fulfilment", "err_choice");
+            None
+        }
+    };
+    let payment = config
+        .payment_methods
+        .iter()
+        .map(|m| m.kind)
+        .find(|k| k.as_str() == field(form, "payment_method"));
+    match payment {
+        None => {
+            errors.insert("payment_method", "err_choice");
+        }
+        Some(PaymentKind::CashOnPickup)
+            if !matches!(fulfilment, Some(Fulfilment::Pickup { .. })) =>
+        {
+            errors.insert("payment_method", "err_choice");
+        }
+        Some(_) => {}
+    }
+    match (errors.is_empty(), phone, fulfilment, payment) {
+        (true, Some(phone), Some(fulfilment), Some(payment)) => Ok(Contact {
+            name: name.to_string(),
+            phone,
+            email,
+            fulfilment,
+            payment,
+        }),
+        _ => Err(errors),
+    }
+}
+
+/// Digits only (spaces, dashes, dots and brackets dropped), keeping a leading `+`;
+/// 8 to 15 digits, as Hong Kong (8) and Taiwan (10) numbers and E.164 need.
+pub fn normalise_phone(raw: &str) -> Option<String> {
+    let raw = raw.trim();
+    let (plus, rest) = match raw.strip_prefix('+') {
+        Some(rest) => ("+", rest),
+        None => ("", raw),
+    };
+    let mut digits = String::new();
+    for c in rest.chars() {
+        match c {
+            '0'..='9' => digits.push(c),
+            ' ' | '-' | '.' | '(' | ')' => {}
+            _ => return None,
+        }
+    }
+    (8..=15)
+        .contains(&digits.len())
+        .then(|| format!("{plus}{digits}"))
+}
+
+fn looks_like_email(email: &str) -> bool {
+    let Some((local, domain)) = email.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && email.len() <= 254
+        && !email.chars().any(char::is_whitespace)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checkout::config::PaymentMethodConfig;
+
+    fn shop() -> CheckoutConfig {
+        CheckoutConfig {
+            language: "zh-HK".into(),
+            payment_deadline_minutes: 60,
+            link_ttl_hours: 24,
+            delivery: true,
+            pickup_stores: vec!["旺角店".into()],
+            points_per_unit: 1,
+            receipt_max_bytes: 1 << 20,
+            unknown_token_per_minute: 10,
+            payment_methods: vec![
+                PaymentMethodConfig {
+                    kind: PaymentKind::Fps,
+                    instructions: String::new(),
+                },
+                PaymentMethodConfig {
+                    kind: PaymentKind::CashOnPickup,
+                    instructions: String::new(),
+                },
+            ],
+        }
+    }
+
+    fn form(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn a_complete_form_is_accepted_and_tidied() {
+        let contact = validate(
+            &form(&[
+                ("name", " 陳大文 "),
+                ("phone", "9123 4567"),
+                ("email", "Tai.Man@Example.com"),
+                ("fulfilment", "pickup"),
+                ("pickup_store", "旺角店"),
+                ("payment_method", "cash_on_pickup"),
+            ]),
+            &shop(),
+        )
+        .unwrap();
+        assert_eq!(contact.name, "陳大文");
+        assert_eq!(contact.phone, "91234567");
+        assert_eq!(contact.email, "tai.man@example.com");
+        assert_eq!(
+            contact.fulfilment,
+            Fulfilment::Pickup {
+                store: "旺角店".into()
+            }
+        );
+    }
+
+    #[test]
+    fn each_bad_field_gets_its_own_message() {
+        let errors = validate(
+            &form(&[
+                ("phone", "12ab"),
+                ("email", "nope"),
+                ("fulfilment", "delivery"),
+                ("payment_method", "cash_on_pickup"),
+            ]),
+            &shop(),
+        )
+        .unwrap_err();
+        assert_eq!(errors.get("name"), Some(&"err_required"));
+        assert_eq!(errors.get("phone"), Some(&"err_phone"));
+        assert_eq!(errors.get("email"), Some(&"err_email"));
+        assert_eq!(errors.get("address"), Some(&"err_required"));
+        // Cash is only taken at the counter.
+        assert_eq!(errors.get("payment_method"), Some(&"err_choice"));
+    }
+
+    #[test]
+    fn unknown_stores_and_methods_are_refused() {
+        let errors = validate(
+            &form(&[
+                ("name", "A"),
+                ("phone", "+852 9123 4567"),
+                ("fulfilment", "pickup"),
+                ("pickup_store", "nowhere"),
+                ("payment_method", "bitcoin"),
+            ]),
+            &shop(),
+        )
+        .unwrap_err();
+        assert_eq!(errors.get("pickup_store"), Some(&"err_choice"));
+        assert_eq!(errors.get("payment_method"), Some(&"err_choice"));
+        assert!(!errors.contains_key("phone"));
+    }
+
+    #[test]
+    fn phones_keep_digits_and_a_leading_plus() {
+        assert_eq!(
+            normalise_phone("+886 912-345-678").as_deref(),
+            Some("+886912345678")
+        );
+        assert_eq!(
+            normalise_phone("(852) 9123.4567").as_deref(),
+            Some("85291234567")
+        );
+        assert_eq!(normalise_phone("1234567"), None);
+        assert_eq!(normalise_phone("9123x4567"), None);
+    }
+}

@@ -1,0 +1,778 @@
+//! Carts, checkout links and the orders carts become.
+//!
+//! A cart is a member's open basket in one live session: the member's active holds there
+//! that no order has taken yet. Confirming a cart turns those holds into an order in one
+//! transaction and stretches them to the payment deadline; paying commits them as a sale,
+//! the deadline passing releases them and serves the waitlist.
+//!
+//! Races are settled by row locks on Postgres (the cart row, then the holds, `FOR UPDATE`)
+//! and by SQLite's single writer (`BEGIN IMMEDIATE`): two tabs confirming one cart find
+//! the first one's order, and a hold the sweeper expired first is not in the order.
+
+use serde::Serialize;
+use sqlx::{QueryBuilder, Row};
+use utoipa::ToSchema;
+
+use super::stock::{commit_holds_in, release_holds_in, return_units_in};
+use super::{on_pool, on_tx, Store, StoreResult, Tx};
+
+/// What a checkout token opens.
+#[derive(Debug, Clone)]
+pub struct CheckoutRef {
+    pub cart_id: i64,
+    pub member_id: i64,
+    pub live_id: i64,
+    pub token_expires_at_ms: i64,
+}
+
+/// One hold in a cart, priced.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CartLine {
+    pub hold_id: i64,
+    pub sku_id: i64,
+    pub sku: String,
+    pub product_id: i64,
+    pub product_code: String,
+    pub name: String,
+    pub options: Vec<String>,
+    pub qty: i64,
+    /// Minor units.
+    pub unit_price: i64,
+    pub currency: String,
+    pub expires_at_ms: i64,
+}
+
+/// An order line as stored: what was bought at what price.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OrderLineView {
+    pub hold_id: i64,
+    pub sku: String,
+    pub name: String,
+    pub options: Vec<String>,
+    pub qty: i64,
+    /// Minor units.
+    pub unit_price: i64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OrderView {
+    pub id: i64,
+    /// What the buyer and staff call the order, e.g. `PO-000042`.
+    pub number: String,
+    pub cart_id: i64,
+    pub member_id: i64,
+    pub live_id: i64,
+    /// pending_payment, paid, fulfilled, cancelled or expired.
+    pub status: String,
+    pub currency: String,
+    /// Minor units.
+    pub total: i64,
+    pub contact_name: String,
+    pub contact_phone: String,
+    pub contact_email: String,
+    /// delivery or pickup.
+    pub fulfilment: String,
+    pub delivery_address: String,
+    pub pickup_store: String,
+    pub payment_method: String,
+    pub payment_deadline_ms: i64,
+    pub points_earned: i64,
+    pub receipts: i64,
+    pub created_at_ms: i64,
+    pub paid_at_ms: Option<i64>,
+    pub lines: Vec<OrderLineView>,
+}
+
+/// The order number shown to people.
+pub fn order_number(id: i64) -> String {
+    format!("PO-{id:06}")
+}
+
+/// What a buyer confirmed on the checkout page.
+#[derive(Debug, Clone)]
+pub struct NewOrder {
+    pub cart_id: i64,
+    pub contact_name: String,
+    pub contact_phone: String,
+    pub contact_email: String,
+    pub fulfilment: String,
+    pub delivery_address: String,
+    pub pickup_store: String,
+    pub payment_method: String,
+    pub payment_deadline_ms: i64,
+}
+
+pub enum Confirmed {
+    /// This confirmation made the order.
+    Created(i64),
+    /// The cart already had one (a second tab, a double submit).
+    Existing(i64),
+    /// Nothing in the cart is still held.
+    NothingHeld,
+}
+
+/// Why an order could not change state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OrderChange {
+    Done,
+    NotFound,
+    /// The order is in a state that does not allow the change.
+    WrongStatus(String),
+    /// A hold of the order was already released (the deadline passed first).
+    HoldGone(i64),
+}
+
+/// Filters for the orders list.
+#[derive(Debug, Clone, Default)]
+pub struct OrderFilter {
+    pub live_id: Option<i64>,
+    pub status: Option<String>,
+    pub member_id: Option<i64>,
+    /// Orders with an id above this one (paging).
+    pub after: Option<i64>,
+    pub limit: i64,
+}
+
+const ORDER_COLUMNS: &str = "o.id, o.cart_id, o.member_id, o.live_id, o.status, o.currency, o.total, \
+     o.contact_name, o.contact_phone, o.contact_email, o.fulfilment, o.delivery_address, o.pickup_store, \
+     o.payment_method, o.payment_deadline_ms, o.points_earned, o.created_at_ms, o.paid_at_ms, \
+     (SELECT COUNT(*) FROM payment_receipts r WHERE r.order_id = o.id)";
+
+fn order_from_row<R: Row>(row: &R) -> StoreResult<OrderView>
+where
+    for<'c> &'c str: sqlx::ColumnIndex<R>,
+    for<'q> i64: sqlx::Decode<'q, R::Database> + sqlx::Type<R::Database>,
+    for<'q> Option<i64>: sqlx::Decode<'q, R::Database> + sqlx::Type<R::Database>,
+    for<'q> String: sqlx::Decode<'q, R::Database> + sqlx::Type<R::Database>,
+    usize: sqlx::ColumnIndex<R>,
+{
+    let id: i64 = row.try_get(0)?;
+    Ok(OrderView {
+        id,
+        number: order_number(id),
+        cart_id: row.try_get(1)?,
+        member_id: row.try_get(2)?,
+        live_id: row.try_get(3)?,
+        status: row.try_get(4)?,
+        currency: row.try_get(5)?,
+        total: row.try_get(6)?,
+        contact_name: row.try_get(7)?,
+        contact_phone: row.try_get(8)?,
+        contact_email: row.try_get(9)?,
+        fulfilment: row.try_get(10)?,
+        delivery_address: row.try_get(11)?,
+        pickup_store: row.try_get(12)?,
+        payment_method: row.try_get(13)?,
+        payment_deadline_ms: row.try_get(14)?,
+        points_earned: row.try_get(15)?,
+        created_at_ms: row.try_get(16)?,
+        paid_at_ms: row.try_get(17)?,
+        receipts: row.try_get(18)?,
+        lines: Vec::new(),
+    })
+}
+
+fn options_from(text: &str) -> Vec<String> {
+    serde_json::from_str(text).unwrap_or_default()
+}
+
+/// The open cart of a member in a live, made when missing. Returns its id.
+pub async fn open_cart_in(tx: &mut Tx, member_id: i64, live_id: i64, now: i64) -> StoreResult<i64> {
+    let id = on_tx!(tx, |conn| {
+        sqlx::query(
+            "INSERT INTO carts (member_id, live_id, status, created_at_ms, updated_at_ms) \
+             VALUES ($1, $2, 'open', $3, $3) \
+             ON CONFLICT (member_id, live_id) WHERE status = 'open' DO UPDATE SET updated_at_ms = $3 \
+             RETURNING id",
+        )
+        .bind(member_id)
+        .bind(live_id)
+        .bind(now)
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get::<i64, _>(0)?
+    });
+    Ok(id)
+}
+
+impl Store {
+    /// Stores a checkout token (its hash) for the member's open cart in the live.
+    /// Returns the cart id.
+    pub async fn issue_checkout_token(
+        &self,
+        member_id: i64,
+        live_id: i64,
+        token_hash: &str,
+        expires_at_ms: i64,
+        now: i64,
+    ) -> StoreResult<i64> {
+        let mut tx = self.begin_write().await?;
+        let cart = open_cart_in(&mut tx, member_id, live_id, now).await?;
+        on_tx!(&mut tx, |conn| {
+            sqlx::query(
+                "INSERT INTO checkout_tokens (token_hash, cart_id, member_id, expires_at_ms, created_at_ms) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(token_hash)
+            .bind(cart)
+            .bind(member_id)
+            .bind(expires_at_ms)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+        });
+        tx.commit().await?;
+        Ok(cart)
+    }
+
+    /// The cart a token opens, whatever its expiry (the caller decides what expiry means).
+    pub async fn checkout_by_token(&self, token_hash: &str) -> StoreResult<Option<CheckoutRef>> {
+        on_pool!(self, |pool| {
+            let row = sqlx::query(
+                "SELECT c.id, c.member_id, c.live_id, t.expires_at_ms FROM checkout_tokens t \
+                 JOIN carts c ON c.id = t.cart_id WHERE t.token_hash = $1",
+            )
+            .bind(token_hash)
+            .fetch_optional(pool)
+            .await?;
+            row.map(|r| -> StoreResult<CheckoutRef> {
+                Ok(CheckoutRef {
+                    cart_id: r.try_get(0)?,
+                    member_id: r.try_get(1)?,
+                    live_id: r.try_get(2)?,
+                    token_expires_at_ms: r.try_get(3)?,
+                })
+            })
+            .transpose()
+        })
+    }
+
+    /// The holds a cart holds now: its member's active holds in its live that no order
+    /// has taken, oldest first. A closed (ordered) cart holds nothing.
+    pub async fn cart_lines(&self, cart_id: i64, now: i64) -> StoreResult<Vec<CartLine>> {
+        on_pool!(self, |pool| {
+            let rows = sqlx::query(
+                "SELECT h.id, s.id, s.sku, p.id, p.code, p.name, s.options, h.qty, p.price, p.currency, \
+                 h.expires_at_ms FROM carts c \
+                 JOIN holds h ON h.member_id = c.member_id AND h.live_id = c.live_id \
+                 JOIN skus s ON s.id = h.sku_id JOIN products p ON p.id = s.product_id \
+                 WHERE c.id = $1 AND c.status = 'open' AND h.status = 'active' AND h.expires_at_ms > $2 \
+                 AND NOT EXISTS (SELECT 1 FROM order_lines l WHERE l.hold_id = h.id) \
+                 ORDER BY h.id",
+            )
+            .bind(cart_id)
+            .bind(now)
+            .fetch_all(pool)
+            .await?;
+            rows.iter()
+                .map(|r| -> StoreResult<CartLine> {
+                    Ok(CartLine {
+                        hold_id: r.try_get(0)?,
+                        sku_id: r.try_get(1)?,
+                        sku: r.try_get(2)?,
+                        product_id: r.try_get(3)?,
+                        product_code: r.try_get(4)?,
+                        name: r.try_get(5)?,
+                        options: options_from(&r.try_get::<String, _>(6)?),
+                        qty: r.try_get(7)?,
+                        unit_price: r.try_get(8)?,
+                        currency: r.try_get(9)?,
+                        expires_at_ms: r.try_get(10)?,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    /// The order a cart became, if it did.
+    pub async fn order_for_cart(&self, cart_id: i64) -> StoreResult<Option<OrderView>> {
+        let id = on_pool!(self, |pool| {
+            sqlx::query("SELECT id FROM orders WHERE cart_id = $1")
+                .bind(cart_id)
+                .fetch_optional(pool)
+                .await?
+                .map(|r| r.try_get::<i64, _>(0))
+                .transpose()?
+        });
+        match id {
+            Some(id) => self.order(id).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Turns the cart's held lines into an order in `pending_payment`, and keeps their
+    /// holds until the payment deadline. Exactly one confirmation of a cart makes an order.
+    pub async fn confirm_cart(&self, order: &NewOrder, now: i64) -> StoreResult<Confirmed> {
+        let mut tx = self.begin_write().await?;
+        // The cart row serialises confirmations of one cart on Postgres.
+        let lock_cart = if tx.is_postgres() {
+            "SELECT member_id, live_id FROM carts WHERE id = $1 FOR UPDATE"
+        } else {
+            "SELECT member_id, live_id FROM carts WHERE id = $1"
+        };
+        let cart = on_tx!(&mut tx, |conn| {
+            sqlx::query(lock_cart)
+                .bind(order.cart_id)
+                .fetch_optional(&mut *conn)
+                .await?
+                .map(|r| -> StoreResult<(i64, i64)> { Ok((r.try_get(0)?, r.try_get(1)?)) })
+                .transpose()?
+        });
+        let Some((member_id, live_id)) = cart else {
+            return Ok(Confirmed::NothingHeld);
+        };
+        let existing = on_tx!(&mut tx, |conn| {
+            sqlx::query("SELECT id FROM orders WHERE cart_id = $1")
+                .bind(order.cart_id)
+                .fetch_optional(&mut *conn)
+                .await?
+                .map(|r| r.try_get::<i64, _>(0))
+                .transpose()?
+        });
+        if let Some(id) = existing {
+            return Ok(Confirmed::Existing(id));
+        }
+        // Holds the sweeper has not reached but whose time is up are not sold: the sweeper
+        // and this check agree on `expires_at_ms > now`, so exactly one side wins a hold.
+        let lines_sql = if tx.is_postgres() {
+            "SELECT h.id, s.id, s.sku, p.name, s.options, h.qty, p.price, p.currency, h.expires_at_ms \
+             FROM holds h JOIN skus s ON s.id = h.sku_id JOIN products p ON p.id = s.product_id \
+             WHERE h.member_id = $1 AND h.live_id = $2 AND h.status = 'active' AND h.expires_at_ms > $3 \
+             AND NOT EXISTS (SELECT 1 FROM order_lines l WHERE l.hold_id = h.id) \
+             ORDER BY h.id FOR UPDATE OF h"
+        } else {
+            "SELECT h.id, s.id, s.sku, p.name, s.options, h.qty, p.price, p.currency, h.expires_at_ms \
+             FROM holds h JOIN skus s ON s.id = h.sku_id JOIN products p ON p.id = s.product_id \
+             WHERE h.member_id = $1 AND h.live_id = $2 AND h.status = 'active' AND h.expires_at_ms > $3 \
+             AND NOT EXISTS (SELECT 1 FROM order_lines l WHERE l.hold_id = h.id) \
+             ORDER BY h.id"
+        };
+        type Line = (i64, i64, String, String, String, i64, i64, String, i64);
+        let lines: Vec<Line> = on_tx!(&mut tx, |conn| {
+            let rows = sqlx::query(lines_sql)
+                .bind(member_id)
+                .bind(live_id)
+                .bind(now)
+                .fetch_all(&mut *conn)
+                .await?;
+            rows.iter()
+                .map(|r| -> StoreResult<Line> {
+                    Ok((
+                        r.try_get(0)?,
+                        r.try_get(1)?,
+                        r.try_get(2)?,
+                        r.try_get(3)?,
+                        r.try_get(4)?,
+                        r.try_get(5)?,
+                        r.try_get(6)?,
+                        r.try_get(7)?,
+                        r.try_get(8)?,
+                    ))
+                })
+                .collect::<StoreResult<Vec<_>>>()?
+        });
+        if lines.is_empty() {
+            return Ok(Confirmed::NothingHeld);
+        }
+        let currency = lines[0].7.clone();
+        let total: i64 = lines.iter().map(|l| l.5 * l.6).sum();
+        let order_id = on_tx!(&mut tx, |conn| {
+            sqlx::query(
+                "INSERT INTO orders (cart_id, member_id, live_id, status, currency, total, contact_name, \
+                 contact_phone, contact_email, fulfilment, delivery_address, pickup_store, payment_method, \
+                 payment_deadline_ms, created_at_ms, updated_at_ms) \
+                 VALUES ($1, $2, $3, 'pending_payment', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14) \
+                 RETURNING id",
+            )
+            .bind(order.cart_id)
+            .bind(member_id)
+            .bind(live_id)
+            .bind(&currency)
+            .bind(total)
+            .bind(&order.contact_name)
+            .bind(&order.contact_phone)
+            .bind(&order.contact_email)
+            .bind(&order.fulfilment)
+            .bind(&order.delivery_address)
+            .bind(&order.pickup_store)
+            .bind(&order.payment_method)
+            .bind(order.payment_deadline_ms)
+            .bind(now)
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get::<i64, _>(0)?
+        });
+        for (hold, sku_id, sku, name, options, qty, price, _, expires) in &lines {
+            on_tx!(&mut tx, |conn| {
+                sqlx::query(
+                    "INSERT INTO order_lines (order_id, hold_id, sku_id, sku, name, options, qty, unit_price) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(order_id)
+                .bind(hold)
+                .bind(sku_id)
+                .bind(sku)
+                .bind(name)
+                .bind(options)
+                .bind(qty)
+                .bind(price)
+                .execute(&mut *conn)
+                .await?;
+                sqlx::query(
+                    "UPDATE holds SET expires_at_ms = $1, updated_at_ms = $2 WHERE id = $3",
+                )
+                .bind(order.payment_deadline_ms.max(*expires))
+                .bind(now)
+                .bind(hold)
+                .execute(&mut *conn)
+                .await?;
+            });
+        }
+        on_tx!(&mut tx, |conn| {
+            sqlx::query("UPDATE carts SET status = 'ordered', updated_at_ms = $1 WHERE id = $2")
+                .bind(now)
+                .bind(order.cart_id)
+                .execute(&mut *conn)
+                .await?;
+        });
+        tx.commit().await?;
+        Ok(Confirmed::Created(order_id))
+    }
+
+    pub async fn order(&self, id: i64) -> StoreResult<Option<OrderView>> {
+        let order = on_pool!(self, |pool| {
+            let mut query = QueryBuilder::new(format!(
+                "SELECT {ORDER_COLUMNS} FROM orders o WHERE o.id = "
+            ));
+            query.push_bind(id);
+            query
+                .build()
+                .fetch_optional(pool)
+                .await?
+                .map(|r| order_from_row(&r))
+                .transpose()?
+        });
+        let Some(mut order) = order else {
+            return Ok(None);
+        };
+        order.lines = self
+            .order_lines(&[id])
+            .await?
+            .into_iter()
+            .map(|l| l.1)
+            .collect();
+        Ok(Some(order))
+    }
+
+    async fn order_lines(&self, ids: &[i64]) -> StoreResult<Vec<(i64, OrderLineView)>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        on_pool!(self, |pool| {
+            let mut query = QueryBuilder::new(
+                "SELECT order_id, hold_id, sku, name, options, qty, unit_price FROM order_lines WHERE order_id IN (",
+            );
+            let mut list = query.separated(", ");
+            for id in ids {
+                list.push_bind(*id);
+            }
+            query.push(") ORDER BY order_id, hold_id");
+            let rows = query.build().fetch_all(pool).await?;
+            rows.iter()
+                .map(|r| -> StoreResult<(i64, OrderLineView)> {
+                    Ok((
+                        r.try_get(0)?,
+                        OrderLineView {
+                            hold_id: r.try_get(1)?,
+                            sku: r.try_get(2)?,
+                            name: r.try_get(3)?,
+                            options: options_from(&r.try_get::<String, _>(4)?),
+                            qty: r.try_get(5)?,
+                            unit_price: r.try_get(6)?,
+                        },
+                    ))
+                })
+                .collect()
+        })
+    }
+
+    /// Orders matching the filter, oldest first, with their lines.
+    pub async fn list_orders(&self, filter: &OrderFilter) -> StoreResult<Vec<OrderView>> {
+        let mut orders = on_pool!(self, |pool| {
+            let mut query =
+                QueryBuilder::new(format!("SELECT {ORDER_COLUMNS} FROM orders o WHERE 1 = 1"));
+            if let Some(live) = filter.live_id {
+                query.push(" AND o.live_id = ").push_bind(live);
+            }
+            if let Some(status) = &filter.status {
+                query.push(" AND o.status = ").push_bind(status.clone());
+            }
+            if let Some(member) = filter.member_id {
+                query.push(" AND o.member_id = ").push_bind(member);
+            }
+            if let Some(after) = filter.after {
+                query.push(" AND o.id > ").push_bind(after);
+            }
+            query.push(" ORDER BY o.id LIMIT ").push_bind(filter.limit);
+            let rows = query.build().fetch_all(pool).await?;
+            rows.iter()
+                .map(order_from_row)
+                .collect::<StoreResult<Vec<_>>>()?
+        });
+        let ids: Vec<i64> = orders.iter().map(|o| o.id).collect();
+        let mut lines = self.order_lines(&ids).await?.into_iter().peekable();
+        for order in &mut orders {
+            while let Some((_, line)) = lines.next_if(|(id, _)| *id == order.id) {
+                order.lines.push(line);
+            }
+        }
+        Ok(orders)
+    }
+
+    /// Payment received: the order becomes `paid`, its holds become a sale, and the member
+    /// earns `points`. All or nothing.
+    pub async fn mark_order_paid(
+        &self,
+        id: i64,
+        points: i64,
+        now: i64,
+    ) -> StoreResult<OrderChange> {
+        let mut tx = self.begin_write().await?;
+        let Some((status, member_id)) = lock_order(&mut tx, id).await? else {
+            return Ok(OrderChange::NotFound);
+        };
+        if status != "pending_payment" {
+            return Ok(OrderChange::WrongStatus(status));
+        }
+        let holds = order_holds(&mut tx, id).await?;
+        if let Err(gone) = commit_holds_in(&mut tx, &holds, &order_number(id), now).await? {
+            return Ok(OrderChange::HoldGone(gone));
+        }
+        on_tx!(&mut tx, |conn| {
+            sqlx::query(
+                "UPDATE orders SET status = 'paid', paid_at_ms = $1, updated_at_ms = $1, points_earned = $2 \
+                 WHERE id = $3",
+            )
+            .bind(now)
+            .bind(points)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+            sqlx::query("UPDATE members SET points = points + $1 WHERE id = $2")
+                .bind(points)
+                .bind(member_id)
+                .execute(&mut *conn)
+                .await?;
+        });
+        tx.commit().await?;
+        Ok(OrderChange::Done)
+    }
+
+    /// A paid order handed over.
+    pub async fn fulfil_order(&self, id: i64, now: i64) -> StoreResult<OrderChange> {
+        let mut tx = self.begin_write().await?;
+        let Some((status, _)) = lock_order(&mut tx, id).await? else {
+            return Ok(OrderChange::NotFound);
+        };
+        if status != "paid" {
+            return Ok(OrderChange::WrongStatus(status));
+        }
+        set_order_status(&mut tx, id, "fulfilled", now).await?;
+        tx.commit().await?;
+        Ok(OrderChange::Done)
+    }
+
+    /// Cancels an unfulfilled order: held units are released, sold units go back on the
+    /// shelf (and points earned are taken back); either way the waitlist is served.
+    pub async fn cancel_order(&self, id: i64, now: i64) -> StoreResult<OrderChange> {
+        let mut tx = self.begin_write().await?;
+        let Some((status, member_id)) = lock_order(&mut tx, id).await? else {
+            return Ok(OrderChange::NotFound);
+        };
+        match status.as_str() {
+            "pending_payment" => {
+                let holds = order_holds(&mut tx, id).await?;
+                release_holds_in(&mut tx, &holds, now).await?;
+            }
+            "paid" => {
+                let units = on_tx!(&mut tx, |conn| {
+                    let rows =
+                        sqlx::query("SELECT sku_id, qty FROM order_lines WHERE order_id = $1")
+                            .bind(id)
+                            .fetch_all(&mut *conn)
+                            .await?;
+                    rows.iter()
+                        .map(|r| -> StoreResult<(i64, i64)> { Ok((r.try_get(0)?, r.try_get(1)?)) })
+                        .collect::<StoreResult<Vec<_>>>()?
+                });
+                return_units_in(&mut tx, &units, &order_number(id), now).await?;
+                on_tx!(&mut tx, |conn| {
+                    sqlx::query(
+                        "UPDATE members SET points = points - (SELECT points_earned FROM orders WHERE id = $1) \
+                         WHERE id = $2",
+                    )
+                    .bind(id)
+                    .bind(member_id)
+                    .execute(&mut *conn)
+                    .await?;
+                });
+            }
+            _ => return Ok(OrderChange::WrongStatus(status)),
+        }
+        set_order_status(&mut tx, id, "cancelled", now).await?;
+        tx.commit().await?;
+        Ok(OrderChange::Done)
+    }
+
+    /// Orders whose payment deadline passed: `expired`, their units released and the
+    /// waitlist served. Returns how many expired.
+    pub async fn expire_unpaid_orders(&self, now: i64, limit: i64) -> StoreResult<usize> {
+        let mut tx = self.begin_write().await?;
+        let sql = if tx.is_postgres() {
+            "SELECT id FROM orders WHERE status = 'pending_payment' AND payment_deadline_ms <= $1 \
+             ORDER BY payment_deadline_ms LIMIT $2 FOR UPDATE SKIP LOCKED"
+        } else {
+            "SELECT id FROM orders WHERE status = 'pending_payment' AND payment_deadline_ms <= $1 \
+             ORDER BY payment_deadline_ms LIMIT $2"
+        };
+        let due = on_tx!(&mut tx, |conn| {
+            let rows = sqlx::query(sql)
+                .bind(now)
+                .bind(limit)
+                .fetch_all(&mut *conn)
+                .await?;
+            rows.iter()
+                .map(|r| r.try_get::<i64, _>(0))
+                .collect::<Result<Vec<_>, _>>()?
+        });
+        for id in &due {
+            let holds = order_holds(&mut tx, *id).await?;
+            release_holds_in(&mut tx, &holds, now).await?;
+            set_order_status(&mut tx, *id, "expired", now).await?;
+        }
+        tx.commit().await?;
+        Ok(due.len())
+    }
+
+    /// Keeps a buyer's receipt image with the order.
+    pub async fn add_payment_receipt(
+        &self,
+        order_id: i64,
+        content_type: &str,
+        bytes: &[u8],
+        now: i64,
+    ) -> StoreResult<i64> {
+        on_pool!(self, |pool| {
+            Ok(sqlx::query(
+                "INSERT INTO payment_receipts (order_id, content_type, bytes, uploaded_at_ms) \
+                 VALUES ($1, $2, $3, $4) RETURNING id",
+            )
+            .bind(order_id)
+            .bind(content_type)
+            .bind(bytes)
+            .bind(now)
+            .fetch_one(pool)
+            .await?
+            .try_get::<i64, _>(0)?)
+        })
+    }
+
+    /// A receipt's type and bytes, for staff.
+    pub async fn payment_receipt(
+        &self,
+        order_id: i64,
+        receipt_id: i64,
+    ) -> StoreResult<Option<(String, Vec<u8>)>> {
+        on_pool!(self, |pool| {
+            sqlx::query(
+                "SELECT content_type, bytes FROM payment_receipts WHERE order_id = $1 AND id = $2",
+            )
+            .bind(order_id)
+            .bind(receipt_id)
+            .fetch_optional(pool)
+            .await?
+            .map(|r| -> StoreResult<(String, Vec<u8>)> { Ok((r.try_get(0)?, r.try_get(1)?)) })
+            .transpose()
+        })
+    }
+
+    /// A member's points balance.
+    pub async fn member_points(&self, member_id: i64) -> StoreResult<Option<i64>> {
+        on_pool!(self, |pool| {
+            Ok(sqlx::query("SELECT points FROM members WHERE id = $1")
+                .bind(member_id)
+                .fetch_optional(pool)
+                .await?
+                .map(|r| r.try_get::<i64, _>(0))
+                .transpose()?)
+        })
+    }
+
+    /// Remembers the hosted-checkout session made for an order.
+    pub async fn set_provider_session(&self, order_id: i64, session: &str) -> StoreResult<()> {
+        on_pool!(self, |pool| {
+            sqlx::query("UPDATE orders SET provider_session = $1 WHERE id = $2")
+                .bind(session)
+                .bind(order_id)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// The order a hosted-checkout session belongs to.
+    pub async fn order_by_provider_session(&self, session: &str) -> StoreResult<Option<i64>> {
+        on_pool!(self, |pool| {
+            Ok(
+                sqlx::query("SELECT id FROM orders WHERE provider_session = $1")
+                    .bind(session)
+                    .fetch_optional(pool)
+                    .await?
+                    .map(|r| r.try_get::<i64, _>(0))
+                    .transpose()?,
+            )
+        })
+    }
+}
+
+/// The order's status and member, locked for the rest of the transaction on Postgres.
+async fn lock_order(tx: &mut Tx, id: i64) -> StoreResult<Option<(String, i64)>> {
+    let sql = if tx.is_postgres() {
+        "SELECT status, member_id FROM orders WHERE id = $1 FOR UPDATE"
+    } else {
+        "SELECT status, member_id FROM orders WHERE id = $1"
+    };
+    Ok(on_tx!(tx, |conn| {
+        sqlx::query(sql)
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?
+            .map(|r| -> StoreResult<(String, i64)> { Ok((r.try_get(0)?, r.try_get(1)?)) })
+            .transpose()?
+    }))
+}
+
+async fn order_holds(tx: &mut Tx, id: i64) -> StoreResult<Vec<i64>> {
+    Ok(on_tx!(tx, |conn| {
+        let rows =
+            sqlx::query("SELECT hold_id FROM order_lines WHERE order_id = $1 ORDER BY hold_id")
+                .bind(id)
+                .fetch_all(&mut *conn)
+                .await?;
+        rows.iter()
+            .map(|r| r.try_get::<i64, _>(0))
+            .collect::<Result<Vec<_>, _>>()?
+    }))
+}
+
+async fn set_order_status(tx: &mut Tx, id: i64, status: &str, now: i64) -> StoreResult<()> {
+    on_tx!(tx, |conn| {
+        sqlx::query("UPDATE orders SET status = $1, updated_at_ms = $2 WHERE id = $3")
+            .bind(status)
+            .bind(now)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+    });
+    Ok(())
+}

@@ -1,0 +1,638 @@
+//! Checkout over HTTP: from a comment's hold to the checkout page, a confirmed order,
+//! payment and committed stock; and the races, tokens and payments around it.
+
+use std::time::Duration;
+
+use plusone::checkout::{issue_link, CheckoutLink};
+use plusone::ledger::{Channel, PartialPolicy, ReserveRequest};
+use plusone::store::{Confirmed, NewOrder};
+use serde_json::Value;
+
+use crate::helpers::{TestApp, TestDatabase};
+use crate::pipeline::{comment, events, feed, meta_app, post_signed, settle, setup_live};
+
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// A client that shows redirects instead of following them.
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+/// Viewer `user` comments `text` on the live; returns the member the pipeline made.
+pub async fn order_by_comment(app: &TestApp, live: i64, id: &str, user: &str, text: &str) -> i64 {
+    let created = 1_700_000_000 + events(app, live).await.len() as i64;
+    assert_eq!(
+        post_signed(app, &feed(vec![comment(id, user, text, created)])).await,
+        200
+    );
+    settle(app, Duration::from_secs(20)).await;
+    let all = events(app, live).await;
+    let event = all
+        .iter()
+        .find(|e| e["external_id"].as_str().is_some_and(|x| x.contains(id)))
+        .unwrap_or_else(|| panic!("event {id} in {all:?}"));
+    event["member_id"]
+        .as_i64()
+        .expect("the comment has a member")
+}
+
+pub async fn link_for(app: &TestApp, member: i64, live: i64) -> CheckoutLink {
+    issue_link(&app.store, &app.config, member, live, now_ms())
+        .await
+        .unwrap()
+        .expect("a link")
+}
+
+pub fn valid_form() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("name", "陳大文"),
+        ("phone", "9123 4567"),
+        ("email", "taiman@example.com"),
+        ("fulfilment", "delivery"),
+        ("address", "九龍旺角彌敦道 1 號"),
+        ("payment_method", "fps"),
+    ]
+}
+
+async fn stock(app: &TestApp) -> (i64, i64) {
+    let s = app.store.stock("A01-1").await.unwrap().unwrap();
+    (s.on_hand, s.reserved)
+}
+
+async fn orders(app: &TestApp, query: &str) -> Vec<Value> {
+    let page: Value = app
+        .get(&format!("/api/v1/orders{query}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    page["items"].as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn a_comment_becomes_a_paid_order_and_a_sale() {
+    let app = meta_app(TestDatabase::new(), 0).await;
+    let live = setup_live(&app, 5).await;
+    let member = order_by_comment(&app, live, "c1", "u1", "A01+2").await;
+    assert_eq!(stock(&app).await, (5, 2));
+    let link = link_for(&app, member, live).await;
+    assert!(
+        link.url.starts_with(&format!("{}/c/", app.address)),
+        "{}",
+        link.url
+    );
+    let client = browser();
+
+    // The cart page: items, total, time left, the shop's choices.
+    let page = client.get(&link.url).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("連身裙"), "{html}");
+    assert!(html.contains("× 2"));
+    assert!(html.contains("HK$598"), "the total is shown");
+    assert!(html.contains(r#"id="timer""#));
+
+    // A bad form is shown again with a message next to each wrong field; nothing is ordered.
+    let bad = client
+        .post(&link.url)
+        .form(&[
+            ("name", ""),
+            ("phone", "12"),
+            ("fulfilment", "delivery"),
+            ("payment_method", "fps"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 422);
+    let html = bad.text().await.unwrap();
+    assert!(html.contains(r#"id="name-error""#), "{html}");
+    assert!(html.contains(r#"id="phone-error""#));
+    assert!(html.contains(r#"id="address-error""#));
+    assert!(orders(&app, "").await.is_empty());
+
+    // Confirming redirects to the same link, which now shows the order.
+    let confirmed = client
+        .post(&link.url)
+        .form(&valid_form())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(confirmed.status(), 303);
+    let html = client
+        .get(&link.url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("PO-"), "{html}");
+    assert!(html.contains(r#"data-status="pending_payment""#));
+    assert!(
+        html.contains("FPS: please set"),
+        "payment instructions are shown"
+    );
+
+    let listed = orders(&app, &format!("?live_id={live}&status=pending_payment")).await;
+    assert_eq!(listed.len(), 1);
+    let order = &listed[0];
+    assert_eq!(order["total"], 59800);
+    assert_eq!(order["member_id"], member);
+    assert_eq!(order["lines"][0]["qty"], 2);
+    assert_eq!(stock(&app).await, (5, 2), "still reserved until paid");
+
+    let id = order["id"].as_i64().unwrap();
+    let paid = app
+        .post(&format!("/api/v1/orders/{id}/mark-paid"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(paid.status(), 200);
+    let paid: Value = paid.json().await.unwrap();
+    assert_eq!(paid["status"], "paid");
+    assert_eq!(paid["points_earned"], 598);
+    assert_eq!(stock(&app).await, (3, 0), "the units were sold");
+    let html = client
+        .get(&link.url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains(r#"data-status="paid""#));
+    assert!(html.contains(r#"<span id="points">598</span>"#), "{html}");
+
+    let again = app
+        .post(&format!("/api/v1/orders/{id}/mark-paid"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 409);
+    let fulfilled = app
+        .post(&format!("/api/v1/orders/{id}/fulfil"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fulfilled.status(), 200);
+    assert_eq!(
+        fulfilled.json::<Value>().await.unwrap()["status"],
+        "fulfilled"
+    );
+}
+
+#[tokio::test]
+async fn two_tabs_confirming_one_cart_make_one_order() {
+    let app = meta_app(TestDatabase::new(), 0).await;
+    let live = setup_live(&app, 5).await;
+    let member = order_by_comment(&app, live, "c1", "u1", "A01+1").await;
+    let link = link_for(&app, member, live).await;
+    // A second link to the same cart, as if sent twice.
+    let other = link_for(&app, member, live).await;
+    let client = browser();
+    let tabs: Vec<_> = (0..6)
+        .map(|i| {
+            let client = client.clone();
+            let url = if i % 2 == 0 {
+                link.url.clone()
+            } else {
+                other.url.clone()
+            };
+            tokio::spawn(async move {
+                client
+                    .post(&url)
+                    .form(&valid_form())
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            })
+        })
+        .collect();
+    for tab in tabs {
+        assert_eq!(tab.await.unwrap(), 303);
+    }
+    assert_eq!(orders(&app, "").await.len(), 1);
+    assert_eq!(stock(&app).await, (5, 1));
+}
+
+#[tokio::test]
+async fn confirming_races_the_hold_expiry_and_exactly_one_wins() {
+    let app = meta_app(TestDatabase::new(), 0).await;
+    let live = setup_live(&app, 100).await;
+    let sku = app.store.sku_id("A01-1").await.unwrap().unwrap();
+    let mut carts = Vec::new();
+    for i in 0..16 {
+        let member = app
+            .store
+            .create_member(&format!("buyer {i}"))
+            .await
+            .unwrap();
+        let out = app
+            .store
+            .reserve_batch(&[ReserveRequest {
+                sku_id: sku,
+                qty: 1,
+                member_id: Some(member),
+                live_id: Some(live),
+                channel: Channel::Live,
+                reference: format!("race-{i}"),
+                ttl_seconds: 60,
+                partial: PartialPolicy::FillThenWaitlist,
+                waitlist: true,
+                limit_per_member: None,
+            }])
+            .await
+            .unwrap();
+        let hold = out[0].hold.clone().expect("held");
+        let cart = app
+            .store
+            .issue_checkout_token(member, live, &format!("race-token-{i}"), i64::MAX, now_ms())
+            .await
+            .unwrap();
+        carts.push((cart, hold));
+    }
+    // Each hold's last valid moment is `expires_at_ms - 1`; the sweeper runs at the
+    // expiry itself. Both start together for every cart.
+    let mut tasks = Vec::new();
+    for (cart, hold) in &carts {
+        let store = app.store.clone();
+        let confirm_store = app.store.clone();
+        let expires = hold.expires_at_ms;
+        let cart = *cart;
+        tasks.push(tokio::spawn(async move {
+            let order = NewOrder {
+                cart_id: cart,
+                contact_name: "A".into(),
+                contact_phone: "91234567".into(),
+                contact_email: String::new(),
+                fulfilment: "delivery".into(),
+                delivery_address: "x".into(),
+                pickup_store: String::new(),
+                payment_method: "fps".into(),
+                payment_deadline_ms: expires + 86_400_000,
+            };
+            let (confirmed, _) = tokio::join!(
+                confirm_store.confirm_cart(&order, expires - 1),
+                store.expire_holds(expires, 1)
+            );
+            confirmed.unwrap()
+        }));
+    }
+    let mut won = 0;
+    for ((cart, hold), task) in carts.iter().zip(tasks) {
+        let confirmed = task.await.unwrap();
+        let status = app.store.hold(hold.id).await.unwrap().unwrap().status;
+        let order = app.store.order_for_cart(*cart).await.unwrap();
+        match confirmed {
+            Confirmed::Created(_) => {
+                won += 1;
+                assert_eq!(status, "active", "an ordered hold is kept");
+                assert!(order.is_some());
+            }
+            Confirmed::NothingHeld => {
+                assert_eq!(status, "expired", "the sweeper won this one");
+                assert!(order.is_none());
+            }
+            Confirmed::Existing(_) => panic!("one confirmation per cart"),
+        }
+    }
+    let (on_hand, reserved) = stock(&app).await;
+    assert_eq!(on_hand, 100);
+    assert_eq!(
+        reserved, won,
+        "reserved units are exactly the ordered holds"
+    );
+    let totals = app.store.movement_totals(sku).await.unwrap();
+    assert_eq!(totals, (on_hand, reserved), "movements sum to the level");
+}
+
+#[tokio::test]
+async fn unknown_and_expired_links_get_friendly_pages_and_guessing_is_limited() {
+    let app = crate::helpers::spawn_app_with(TestDatabase::new(), |c| {
+        c.meta.app_secret = Some(secrecy::SecretString::from(crate::pipeline::SECRET));
+        c.checkout.unknown_token_per_minute = 3;
+    })
+    .await;
+    let live = setup_live(&app, 5).await;
+    let client = browser();
+    let member = order_by_comment(&app, live, "c1", "u1", "A01+1").await;
+    let good = link_for(&app, member, live).await;
+
+    // A link whose own lifetime ran out.
+    let stale = issue_link(
+        &app.store,
+        &app.config,
+        member,
+        live,
+        now_ms() - 400 * 3_600_000,
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let gone = client.get(&stale.url).send().await.unwrap();
+    assert_eq!(gone.status(), 410);
+    assert!(gone.text().await.unwrap().contains("連結已過期"));
+
+    // A cart with nothing held any more.
+    let empty_member = app.store.create_member("nobody").await.unwrap();
+    let empty = link_for(&app, empty_member, live).await;
+    let gone = client
+        .get(&empty.url)
+        .header("accept-language", "en-GB,en;q=0.9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), 410);
+    assert!(gone.text().await.unwrap().contains("This link has expired"));
+
+    let mut statuses = Vec::new();
+    for guess in [
+        "0123456789abcdef0123456789abcdef01234567",
+        "not-a-token",
+        "ffffffffffffffffffffffffffffffffffffffff",
+        "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee",
+    ] {
+        let response = client
+            .get(app.url(&format!("/c/{guess}")))
+            .header("accept-language", "zh-TW")
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let html = response.text().await.unwrap();
+        assert!(
+            html.contains("<!doctype html>"),
+            "a page, not an error body"
+        );
+        if status == 404 {
+            assert!(html.contains("找不到此連結"), "{html}");
+        }
+        statuses.push(status);
+    }
+    assert_eq!(statuses, [404, 404, 404, 429]);
+    // Guessing does not lock out buyers with real links.
+    assert_eq!(client.get(&good.url).send().await.unwrap().status(), 200);
+}
+
+#[tokio::test]
+async fn an_unpaid_order_expires_at_its_deadline_and_serves_the_waitlist() {
+    let app = meta_app(TestDatabase::new(), 0).await;
+    let live = setup_live(&app, 1).await;
+    let first = order_by_comment(&app, live, "c1", "u1", "A01+1").await;
+    let second = order_by_comment(&app, live, "c2", "u2", "A01+1").await;
+    assert_eq!(stock(&app).await, (1, 1));
+    let link = link_for(&app, first, live).await;
+    let client = browser();
+    assert_eq!(
+        client
+            .post(&link.url)
+            .form(&valid_form())
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        303
+    );
+    let order = orders(&app, "").await.remove(0);
+    let deadline = order["payment_deadline_ms"].as_i64().unwrap();
+    // The hold sweeper at the old hold expiry leaves an ordered hold alone.
+    plusone::sweeper::sweep_expired(&app.store, 100).await;
+    assert_eq!(
+        app.store
+            .expire_unpaid_orders(deadline - 1, 100)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        app.store.expire_unpaid_orders(deadline, 100).await.unwrap(),
+        1
+    );
+    let id = order["id"].as_i64().unwrap();
+    let expired: Value = app
+        .get(&format!("/api/v1/orders/{id}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(expired["status"], "expired");
+    // The unit went to the next buyer in line, who now holds it.
+    assert_eq!(stock(&app).await, (1, 1));
+    let lines = app
+        .store
+        .cart_lines(
+            app.store
+                .issue_checkout_token(second, live, "second-token", i64::MAX, now_ms())
+                .await
+                .unwrap(),
+            now_ms(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(lines.len(), 1, "the waitlisted buyer was promoted");
+    let late = app
+        .post(&format!("/api/v1/orders/{id}/mark-paid"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(late.status(), 409);
+}
+
+#[tokio::test]
+async fn cancelling_gives_units_back_and_the_csv_opens_in_excel() {
+    let app = meta_app(TestDatabase::new(), 0).await;
+    let live = setup_live(&app, 5).await;
+    let client = browser();
+    let a = order_by_comment(&app, live, "c1", "u1", "A01+1").await;
+    let b = order_by_comment(&app, live, "c2", "u2", "A01+2").await;
+    for member in [a, b] {
+        let link = link_for(&app, member, live).await;
+        let mut form = valid_form();
+        if member == b {
+            form.retain(|(k, _)| *k != "name");
+            form.push(("name", "=HYPERLINK(\"x\")"));
+        }
+        assert_eq!(
+            client
+                .post(&link.url)
+                .form(&form)
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            303
+        );
+    }
+    assert_eq!(stock(&app).await, (5, 3));
+    let all = orders(&app, "").await;
+    let (first, second) = (
+        all[0]["id"].as_i64().unwrap(),
+        all[1]["id"].as_i64().unwrap(),
+    );
+
+    let cancelled = app
+        .post(&format!("/api/v1/orders/{first}/cancel"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cancelled.status(), 200);
+    assert_eq!(
+        stock(&app).await,
+        (5, 2),
+        "a pending order's hold is released"
+    );
+
+    assert_eq!(
+        app.post(&format!("/api/v1/orders/{second}/mark-paid"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(stock(&app).await, (3, 0));
+    assert_eq!(
+        app.post(&format!("/api/v1/orders/{second}/cancel"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        stock(&app).await,
+        (5, 0),
+        "a paid order's units go back on the shelf"
+    );
+    assert_eq!(
+        app.post(&format!("/api/v1/orders/{second}/cancel"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        409
+    );
+
+    let csv = app.get("/api/v1/orders.csv").send().await.unwrap();
+    assert_eq!(csv.status(), 200);
+    assert!(csv.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let bytes = csv.bytes().await.unwrap();
+    assert_eq!(&bytes[..3], b"\xEF\xBB\xBF", "UTF-8 with a byte-order mark");
+    let text = std::str::from_utf8(&bytes[3..]).unwrap();
+    let rows: Vec<&str> = text.split("\r\n").filter(|r| !r.is_empty()).collect();
+    assert_eq!(rows.len(), 3, "a header and one row per line: {text}");
+    assert!(rows[0].starts_with("order,status,"));
+    assert!(rows[1].contains("連身裙") && rows[1].contains(",299.00,"));
+    assert!(
+        rows[2].contains("\"'=HYPERLINK(\"\"x\"\")\""),
+        "formulas are neutralised: {}",
+        rows[2]
+    );
+    let filtered = app
+        .get("/api/v1/orders?status=nonsense")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(filtered.status(), 422);
+}
+
+fn png(size: usize) -> Vec<u8> {
+    let mut bytes = vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
+    bytes.resize(size, 7);
+    bytes
+}
+
+#[tokio::test]
+async fn receipts_are_checked_for_type_and_size_and_kept() {
+    let app = crate::helpers::spawn_app_with(TestDatabase::new(), |c| {
+        c.meta.app_secret = Some(secrecy::SecretString::from(crate::pipeline::SECRET));
+        c.checkout.receipt_max_bytes = 4096;
+    })
+    .await;
+    let live = setup_live(&app, 5).await;
+    let member = order_by_comment(&app, live, "c1", "u1", "A01+1").await;
+    let link = link_for(&app, member, live).await;
+    let client = browser();
+    assert_eq!(
+        client
+            .post(&link.url)
+            .form(&valid_form())
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        303
+    );
+    let upload = |bytes: Vec<u8>, name: &'static str| {
+        let client = client.clone();
+        let url = format!("{}/receipt", link.url);
+        async move {
+            let part = reqwest::multipart::Part::bytes(bytes).file_name(name);
+            client
+                .post(url)
+                .multipart(reqwest::multipart::Form::new().part("receipt", part))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let text = upload(b"hello, not an image".to_vec(), "a.png").await;
+    assert_eq!(text.status(), 422);
+    assert!(text
+        .text()
+        .await
+        .unwrap()
+        .contains("只接受 JPEG、PNG 或 WebP 圖片"));
+    let big = upload(png(8192), "big.png").await;
+    assert_eq!(big.status(), 422);
+    assert!(big.text().await.unwrap().contains("檔案太大"));
+    let order = orders(&app, "").await.remove(0);
+    assert_eq!(order["receipts"], 0, "refused uploads are not kept");
+
+    let ok = upload(png(2000), "ok.png").await;
+    assert_eq!(ok.status(), 303);
+    let html = client
+        .get(&link.url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains(r#"id="receipt-ok""#));
+    let id = order["id"].as_i64().unwrap();
+    let order: Value = app
+        .get(&format!("/api/v1/orders/{id}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(order["receipts"], 1);
+    // Staff can look at it (receipt ids start at 1 in a fresh database).
+    let image = app
+        .get(&format!("/api/v1/orders/{id}/receipts/1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(image.status(), 200);
+    assert_eq!(image.headers()["content-type"], "image/png");
+    assert_eq!(image.bytes().await.unwrap().len(), 2000);
+}
