@@ -335,7 +335,10 @@ impl Config {
             ));
         }
         if outbox.reminder_interval_ms == 0 {
-            return Err(invalid("outbox.reminder_interval_ms", "it must be at least 1"));
+            return Err(invalid(
+                "outbox.reminder_interval_ms",
+                "it must be at least 1",
+            ));
         }
         crate::checkout::config::validate(&self.checkout, &self.payments)?;
         tracing_subscriber::EnvFilter::try_new(&self.log.level)

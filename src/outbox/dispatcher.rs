@@ -248,18 +248,21 @@ impl Dispatcher {
         let unreadable = |err: crate::store::StoreError| SendError::Unsendable(format!("{err}"));
         let topic = body["topic"].as_str().or(body["outcome"].as_str());
         let mut ctx = Context::default();
-        let cart = claim.live_id.zip(claim.member_id).or_else(|| {
-            body["live_id"]
-                .as_i64()
-                .zip(body["member_id"].as_i64())
-        });
+        let cart = claim
+            .live_id
+            .zip(claim.member_id)
+            .or_else(|| body["live_id"].as_i64().zip(body["member_id"].as_i64()));
         match (topic, cart) {
-            (Some("checkout" | "reserved" | "merged" | "promoted" | "expiring"), Some((live, member))) => {
+            (
+                Some("checkout" | "reserved" | "merged" | "promoted" | "expiring"),
+                Some((live, member)),
+            ) => {
                 // Several orders of one SKU read as one line; the first expiry counts.
                 for h in self.store.cart(member, live).await.map_err(unreadable)? {
-                    let same = ctx.cart.iter_mut().find(|l| {
-                        l.code == h.code && l.options == h.options && l.price == h.price
-                    });
+                    let same = ctx
+                        .cart
+                        .iter_mut()
+                        .find(|l| l.code == h.code && l.options == h.options && l.price == h.price);
                     match same {
                         Some(line) => {
                             line.qty += h.qty;
@@ -293,29 +296,51 @@ impl Dispatcher {
         Ok(ctx)
     }
 
-    async fn products_asked(&self, live_id: i64, asked: &Value) -> StoreResult<Vec<(String, Option<ProductFacts>)>> {
-        let lineup = self.store.live(live_id).await?.map(|l| l.lineup).unwrap_or_default();
+    async fn products_asked(
+        &self,
+        live_id: i64,
+        asked: &Value,
+    ) -> StoreResult<Vec<(String, Option<ProductFacts>)>> {
+        let lineup = self
+            .store
+            .live(live_id)
+            .await?
+            .map(|l| l.lineup)
+            .unwrap_or_default();
         let mut out = Vec::new();
-        for keyword in asked.as_array().into_iter().flatten().filter_map(Value::as_str) {
+        for keyword in asked
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+        {
             let code = lineup
                 .iter()
                 .find(|e| e.keyword.eq_ignore_ascii_case(keyword))
                 .map(|e| e.code.as_str())
                 .unwrap_or(keyword);
-            let facts = self.store.product_by_code(code).await?.map(|p| ProductFacts {
-                keyword: keyword.to_string(),
-                name: p.name,
-                price: p.price,
-                currency: p.currency,
-                available: p.skus.iter().map(|s| s.available).sum(),
-            });
+            let facts = self
+                .store
+                .product_by_code(code)
+                .await?
+                .map(|p| ProductFacts {
+                    keyword: keyword.to_string(),
+                    name: p.name,
+                    price: p.price,
+                    currency: p.currency,
+                    available: p.skus.iter().map(|s| s.available).sum(),
+                });
             out.push((keyword.to_string(), facts));
         }
         Ok(out)
     }
 
     /// Renders and sends one row. A Page under a pause or out of budget is not called.
-    async fn send(&self, claim: &ClaimedReply, templates: &Templates) -> Result<Option<String>, SendError> {
+    async fn send(
+        &self,
+        claim: &ClaimedReply,
+        templates: &Templates,
+    ) -> Result<Option<String>, SendError> {
         let kind = ReplyKind::parse(&claim.kind)
             .ok_or_else(|| final_error(format!("unknown reply kind `{}`", claim.kind)))?;
         let body: Value = serde_json::from_str(&claim.body)
@@ -328,8 +353,15 @@ impl Dispatcher {
         }
         let ctx = self.context(claim, &body).await?;
         let now = now_ms();
-        let text = render(kind, claim.inbox_id.unwrap_or(claim.id), &body, templates, &ctx, now)
-            .ok_or_else(|| final_error("no template says anything for this outcome".into()))?;
+        let text = render(
+            kind,
+            claim.inbox_id.unwrap_or(claim.id),
+            &body,
+            templates,
+            &ctx,
+            now,
+        )
+        .ok_or_else(|| final_error("no template says anything for this outcome".into()))?;
         if claim.platform.as_deref() == Some("telegram") {
             return self.send_telegram(claim, kind, &text).await;
         }

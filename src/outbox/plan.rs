@@ -56,8 +56,8 @@ pub async fn insert_replies_in(tx: &mut Tx, rows: &[NewOutboxRow], now: i64) -> 
         };
         match (row.kind, outcome.as_str(), cart) {
             ("private_reply" | "send_api", "reserved", Some((live, member))) => {
-                let spent =
-                    carts.contains(&(live, member)) || cart_has_checkout_in(tx, live, member).await?;
+                let spent = carts.contains(&(live, member))
+                    || cart_has_checkout_in(tx, live, member).await?;
                 if !spent {
                     carts.insert((live, member));
                     reply.topic = Some("checkout".into());
@@ -74,10 +74,7 @@ pub async fn insert_replies_in(tx: &mut Tx, rows: &[NewOutboxRow], now: i64) -> 
                             kind: "send_api".into(),
                             target: window.recipient,
                             body: body.to_string(),
-                            dedupe_key: format!(
-                                "{}:send_api",
-                                row.inbox_id.unwrap_or_default()
-                            ),
+                            dedupe_key: format!("{}:send_api", row.inbox_id.unwrap_or_default()),
                             topic: Some("merged".into()),
                             ..reply
                         });

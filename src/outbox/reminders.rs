@@ -50,9 +50,11 @@ pub async fn run(store: Store, config: OutboxConfig, shutdown: CancellationToken
 fn items(holds: &[CartHold]) -> serde_json::Value {
     json!(holds
         .iter()
-        .map(|h| json!({"keyword": h.code, "variant": h.options, "qty": h.qty, "held": h.qty,
+        .map(
+            |h| json!({"keyword": h.code, "variant": h.options, "qty": h.qty, "held": h.qty,
                         "hold_id": h.hold_id, "expires_at_ms": h.expires_at_ms,
-                        "waitlisted": 0, "position": null, "rejection": null}))
+                        "waitlisted": 0, "position": null, "rejection": null})
+        )
         .collect::<Vec<_>>())
 }
 
@@ -82,7 +84,12 @@ pub async fn scan_once(
         let lead = config.expiring_notice_minutes * 60_000;
         // A hold shorter than twice the lead would be reminded as soon as it is made.
         for group in store.holds_expiring(now, now + lead, 2 * lead).await? {
-            let first = group.holds.iter().map(|h| h.hold_id).min().unwrap_or_default();
+            let first = group
+                .holds
+                .iter()
+                .map(|h| h.hold_id)
+                .min()
+                .unwrap_or_default();
             notices.push(Notice {
                 topic: "expiring",
                 live_id: group.live_id,

@@ -55,11 +55,7 @@ impl TelegramSender {
     }
 
     /// Sends one message; returns Telegram's message id.
-    pub async fn send(
-        &self,
-        to: &TelegramTarget,
-        text: &str,
-    ) -> Result<Option<String>, SendError> {
+    pub async fn send(&self, to: &TelegramTarget, text: &str) -> Result<Option<String>, SendError> {
         let token = self
             .token
             .as_ref()

@@ -112,11 +112,7 @@ pub fn variables_in(text: &str) -> Vec<&str> {
         match after.find('}') {
             Some(close) => {
                 let name = &after[..close];
-                if !name.is_empty()
-                    && name
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '_')
-                {
+                if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
                     found.push(name);
                     rest = &after[close + 1..];
                 } else {
@@ -133,7 +129,10 @@ pub fn variables_in(text: &str) -> Vec<&str> {
 pub fn check(name: &str, text: &str) -> Result<(), TemplateError> {
     let accepted =
         variables_of(name).ok_or_else(|| TemplateError::UnknownTemplate(name.to_string()))?;
-    match variables_in(text).into_iter().find(|v| !accepted.contains(v)) {
+    match variables_in(text)
+        .into_iter()
+        .find(|v| !accepted.contains(v))
+    {
         Some(variable) => Err(TemplateError::UnknownVariable {
             template: name.to_string(),
             variable: variable.to_string(),
@@ -709,7 +708,11 @@ mod tests {
                 check(name, text).unwrap_or_else(|e| panic!("{}: {e}", lang.tag()));
             }
             for name in texts.keys() {
-                assert!(variables_of(name).is_some(), "{}: stray `{name}`", lang.tag());
+                assert!(
+                    variables_of(name).is_some(),
+                    "{}: stray `{name}`",
+                    lang.tag()
+                );
             }
         }
     }
@@ -867,7 +870,10 @@ mod tests {
     fn a_question_is_answered_with_price_and_stock() {
         let (_, body, ctx) = sample("question", 0);
         let text = render(ReplyKind::PrivateReply, 1, &body, &hk(), &ctx, 0).unwrap();
-        assert!(text.contains("A01 Linen shirt：HK$120，尚有 4 件"), "{text}");
+        assert!(
+            text.contains("A01 Linen shirt：HK$120，尚有 4 件"),
+            "{text}"
+        );
         assert!(text.contains("B02 Tote bag：HK$85.50，暫時售罄"), "{text}");
         assert!(text.contains("Z99：搵唔到"), "{text}");
     }

@@ -8,9 +8,7 @@ use super::decide::OrderLine;
 use super::orders::{reserve_orders_in, EventOrder};
 use super::sequencer::{event_members, reply_rows};
 use crate::parse::Line;
-use crate::store::{
-    resolve_review_in, review_event_in, EventOutcome, Store, StoreError,
-};
+use crate::store::{resolve_review_in, review_event_in, EventOutcome, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReviewError {

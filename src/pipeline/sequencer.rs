@@ -19,9 +19,9 @@ use super::orders::{reserve_orders_in, EventOrder};
 use crate::config::PipelineConfig;
 use crate::parse::{self, Limits};
 use crate::store::{
-    cancel_member_units_in, finish_event_in, members_for_identities_in,
-    next_batch_in, original_of_in, release_holds_in, restricted_members_in, EventOutcome, Identity,
-    NewOutboxRow, PendingEvent, Store, StoreResult, Tx,
+    cancel_member_units_in, finish_event_in, members_for_identities_in, next_batch_in,
+    original_of_in, release_holds_in, restricted_members_in, EventOutcome, Identity, NewOutboxRow,
+    PendingEvent, Store, StoreResult, Tx,
 };
 
 #[derive(Clone)]

@@ -53,7 +53,11 @@ macro_rules! sources {
             (
                 7,
                 "templates",
-                include_str!(concat!("../../migrations/", $backend, "/0007_templates.sql")),
+                include_str!(concat!(
+                    "../../migrations/",
+                    $backend,
+                    "/0007_templates.sql"
+                )),
             ),
         ]
     };

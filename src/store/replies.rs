@@ -216,32 +216,6 @@ impl Store {
         Ok(())
     }
 
-    /// Records that a platform user is a known member (a buyer who wrote to the page from
-    /// Messenger is the same person who commented). A stopgap for the members room, which
-    /// owns identity linking; tests use it to open a buyer's Send API window.
-    pub async fn link_identity(
-        &self,
-        platform: &str,
-        user_id: &str,
-        member_id: i64,
-        now: i64,
-    ) -> StoreResult<()> {
-        on_pool!(self, |pool| {
-            sqlx::query(
-                "INSERT INTO identities (platform, platform_user_id, member_id, created_at_ms) \
-                 VALUES ($1, $2, $3, $4) ON CONFLICT (platform, platform_user_id) \
-                 DO UPDATE SET member_id = excluded.member_id",
-            )
-            .bind(platform)
-            .bind(user_id)
-            .bind(member_id)
-            .bind(now)
-            .execute(pool)
-            .await?;
-        });
-        Ok(())
-    }
-
     /// What is held for a buyer in a live now, oldest first.
     pub async fn cart(&self, member_id: i64, live_id: i64) -> StoreResult<Vec<CartHold>> {
         let sql = hold_sql!(
@@ -476,7 +450,11 @@ pub async fn unused_comment_in(
 }
 
 /// The buyer's newest event in the live, so a skipped reminder shows beside it.
-pub async fn latest_event_in(tx: &mut Tx, member_id: i64, live_id: i64) -> StoreResult<Option<i64>> {
+pub async fn latest_event_in(
+    tx: &mut Tx,
+    member_id: i64,
+    live_id: i64,
+) -> StoreResult<Option<i64>> {
     Ok(on_tx!(tx, |conn| {
         sqlx::query_scalar::<_, i64>(
             "SELECT id FROM inbox WHERE member_id = $1 AND live_id = $2 ORDER BY id DESC LIMIT 1",

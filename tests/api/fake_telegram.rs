@@ -56,7 +56,9 @@ async fn send_message(
         )
             .into_response();
     }
-    Json(json!({"ok": true, "result": {"message_id": 1000 + n, "chat": {"id": body["chat_id"]},
-                                        "text": body["text"]}}))
+    Json(
+        json!({"ok": true, "result": {"message_id": 1000 + n, "chat": {"id": body["chat_id"]},
+                                        "text": body["text"]}}),
+    )
     .into_response()
 }

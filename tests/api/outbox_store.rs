@@ -189,25 +189,33 @@ async fn checkout_links_are_claimed_before_confirmations_and_reminders() {
     let db = TestDatabase::new();
     let store = db.store().await;
     // Written in the worst order: reminders first, the checkout link last.
-    let planned: Vec<PlannedReply> = [(2, "expiring"), (1, "waitlisted"), (2, "expired"), (0, "checkout")]
-        .iter()
-        .enumerate()
-        .map(|(i, (priority, topic))| PlannedReply {
-            inbox_id: None,
-            kind: "private_reply".into(),
-            target: format!("comment-{i}"),
-            body: format!(r#"{{"topic":"{topic}"}}"#),
-            dedupe_key: format!("{i}:{topic}"),
-            priority: *priority,
-            live_id: None,
-            member_id: None,
-            topic: Some(topic.to_string()),
-            status: "pending",
-            note: None,
-        })
-        .collect();
+    let planned: Vec<PlannedReply> = [
+        (2, "expiring"),
+        (1, "waitlisted"),
+        (2, "expired"),
+        (0, "checkout"),
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, (priority, topic))| PlannedReply {
+        inbox_id: None,
+        kind: "private_reply".into(),
+        target: format!("comment-{i}"),
+        body: format!(r#"{{"topic":"{topic}"}}"#),
+        dedupe_key: format!("{i}:{topic}"),
+        priority: *priority,
+        live_id: None,
+        member_id: None,
+        topic: Some(topic.to_string()),
+        status: "pending",
+        note: None,
+    })
+    .collect();
     let mut tx = store.begin_write().await.unwrap();
-    assert_eq!(insert_planned_in(&mut tx, &planned, 1_000).await.unwrap(), 4);
+    assert_eq!(
+        insert_planned_in(&mut tx, &planned, 1_000).await.unwrap(),
+        4
+    );
     assert_eq!(
         insert_planned_in(&mut tx, &planned, 1_000).await.unwrap(),
         0,

@@ -47,6 +47,26 @@ async fn send_dm(app: &TestApp, psid: &str, mid: &str, text: &str) {
     settle(app, Duration::from_secs(10)).await;
 }
 
+/// The buyer writes to the page from Messenger, and staff merge that member into the
+/// commenter: the buyer's 24-hour window is open.
+async fn open_window(app: &TestApp, live: i64, comment_id: &str, psid: &str) {
+    send_dm(app, psid, &format!("m-{psid}"), "你好").await;
+    let commenter = member_of(app, live, comment_id).await;
+    let writer = events(app, live)
+        .await
+        .iter()
+        .find(|e| e["author_id"] == psid)
+        .and_then(|e| e["member_id"].as_i64())
+        .expect("the message has a member");
+    let merged = app
+        .post("/api/v1/members/merge")
+        .json(&json!({"survivor_id": commenter, "merged_id": writer}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(merged.status(), 200);
+}
+
 async fn member_of(app: &TestApp, live: i64, comment_id: &str) -> i64 {
     events(app, live)
         .await
@@ -149,12 +169,7 @@ async fn a_buyer_who_wrote_to_the_page_gets_later_orders_by_the_send_api() {
     let live = setup_live(&app, 10).await;
     register_page(&app).await;
     send_comments(&app, &[("c1", "u1", "A01+1")]).await;
-    let member = member_of(&app, live, "c1").await;
-    app.store
-        .link_identity("messenger", "PSID-u1", member, now_ms())
-        .await
-        .unwrap();
-    send_dm(&app, "PSID-u1", "m_1", "你好").await;
+    open_window(&app, live, "c1", "PSID-u1").await;
     send_comments(&app, &[("c2", "u1", "A01+2")]).await;
     drain(&app).await;
 
@@ -194,12 +209,7 @@ async fn reminders_and_promotions_go_where_a_channel_is_open_or_are_skipped_with
         ],
     )
     .await;
-    let u2 = member_of(&app, live, "c2").await;
-    app.store
-        .link_identity("messenger", "PSID-u2", u2, now_ms())
-        .await
-        .unwrap();
-    send_dm(&app, "PSID-u2", "m_2", "你好").await;
+    open_window(&app, live, "c2", "PSID-u2").await;
     drain(&app).await;
     let config = plusone::config::Config::defaults().outbox;
     assert_eq!(config.expiring_notice_minutes, 10);
@@ -241,10 +251,17 @@ async fn reminders_and_promotions_go_where_a_channel_is_open_or_are_skipped_with
         .find(|(to, _)| *to == json!({"id": "PSID-u2"}))
         .expect("u2's window is open");
     assert!(promoted.1.contains("候補貨品到咗"), "{}", promoted.1);
-    assert!(promoted.1.contains("A01 連身裙 × 1　HK$299"), "{}", promoted.1);
+    assert!(
+        promoted.1.contains("A01 連身裙 × 1　HK$299"),
+        "{}",
+        promoted.1
+    );
 
     let expiring = rows_of(&rows, "expiring");
-    assert_eq!((expiring[0].priority, expiring[0].status.as_str()), (2, "sent"));
+    assert_eq!(
+        (expiring[0].priority, expiring[0].status.as_str()),
+        (2, "sent")
+    );
     assert_eq!(rows_of(&rows, "promoted")[0].priority, 0);
     let expired = rows_of(&rows, "expired");
     assert_eq!(expired.len(), 1);
@@ -349,7 +366,11 @@ async fn a_review_notice_is_public_so_the_private_reply_is_kept_for_the_accept()
     assert_eq!(accepted.status(), 200);
     let rows = drain(&app).await;
     let private = graph.posts_to("/messages");
-    assert_eq!(private.len(), 1, "the accepted order still gets its private reply");
+    assert_eq!(
+        private.len(),
+        1,
+        "the accepted order still gets its private reply"
+    );
     assert_eq!(private[0].status, 200);
     assert!(rows.iter().all(|r| r.status == "sent"), "{rows:?}");
 }
@@ -379,7 +400,10 @@ async fn without_the_review_notice_the_row_is_skipped_and_says_why() {
         .text()
         .await
         .unwrap();
-    assert!(metrics.contains("plusone_replies_skipped_total 1"), "{metrics}");
+    assert!(
+        metrics.contains("plusone_replies_skipped_total 1"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]
@@ -439,8 +463,10 @@ async fn telegram_orders_are_answered_in_the_group_and_in_the_buyers_chat() {
     .await;
     let product = app
         .post("/api/v1/products")
-        .json(&json!({"code": "A01", "name": "裙", "price": 15000, "currency": "HKD",
-                      "skus": [{"sku": "A01-1", "on_hand": 3}]}))
+        .json(
+            &json!({"code": "A01", "name": "裙", "price": 15000, "currency": "HKD",
+                      "skus": [{"sku": "A01-1", "on_hand": 3}]}),
+        )
         .send()
         .await
         .unwrap();
@@ -473,7 +499,9 @@ async fn telegram_orders_are_answered_in_the_group_and_in_the_buyers_chat() {
 
     let calls = telegram.calls();
     assert_eq!(calls.len(), 4, "{calls:?}");
-    assert!(calls.iter().all(|(bot, _)| bot == "bot123456:bot-token-secret"));
+    assert!(calls
+        .iter()
+        .all(|(bot, _)| bot == "bot123456:bot-token-secret"));
     let group: Vec<&Value> = calls
         .iter()
         .map(|(_, b)| b)

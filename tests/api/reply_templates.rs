@@ -62,10 +62,7 @@ async fn an_edit_with_an_unknown_variable_is_refused_naming_it() {
     let error: Value = refused.json().await.unwrap();
     assert_eq!(error["error"]["code"], "unknown_variable", "{error}");
     assert_eq!(error["error"]["variable"], "totl", "{error}");
-    assert!(error["error"]["message"]
-        .as_str()
-        .unwrap()
-        .contains("totl"));
+    assert!(error["error"]["message"].as_str().unwrap().contains("totl"));
     let missing = app
         .client
         .put(app.url("/api/v1/templates/zh-HK/no_such"))
