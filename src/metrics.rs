@@ -197,8 +197,8 @@ impl Metrics {
             .inc();
     }
 
-    pub fn reply_skipped(&self) {
-        self.replies.skipped.inc();
+    pub fn replies_skipped(&self, count: u64) {
+        self.replies.skipped.inc_by(count);
     }
 
     pub fn reply_retried(&self) {

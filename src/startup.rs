@@ -161,6 +161,7 @@ impl Application {
         let reminders = tokio::spawn(crate::outbox::reminders::run(
             store.clone(),
             self.state.config.outbox.clone(),
+            Arc::clone(&self.state.metrics),
             self.background.clone(),
         ));
         let sequencer = tokio::spawn(

@@ -228,7 +228,7 @@ impl Dispatcher {
             }
             Err(SendError::Skipped(why)) => {
                 tracing::info!(%why, "reply skipped");
-                self.metrics.reply_skipped();
+                self.metrics.replies_skipped(1);
                 recorded(store.outbox_skipped(claim, &why, now).await?, Step::Skipped)
             }
             Err(err @ (SendError::AlreadyReplied { .. } | SendError::Final { .. })) => {
@@ -351,7 +351,12 @@ impl Dispatcher {
                 "\"we will confirm shortly\" is off (outbox.review_notice)".into(),
             ));
         }
-        let ctx = self.context(claim, &body).await?;
+        // A public reply says only a phrase: no cart to read, no link to issue.
+        let ctx = if kind == ReplyKind::PublicReply {
+            Context::default()
+        } else {
+            self.context(claim, &body).await?
+        };
         let now = now_ms();
         let text = render(
             kind,

@@ -4,6 +4,7 @@
 //! Each pass looks back over a window and writes notices with dedupe keys, so a pass that
 //! sees the same promotion or hold again (or another replica's pass) writes nothing new.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
@@ -11,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::plan::{enqueue_notice_in, Channel, Notice, CHECKOUT, REMINDER};
 use crate::config::OutboxConfig;
+use crate::metrics::Metrics;
 use crate::store::{CartHold, Store, StoreResult};
 
 /// How far back a pass looks for promotions and expiries it has not announced. Longer
@@ -28,7 +30,12 @@ pub struct ReminderReport {
 }
 
 /// Runs a pass every `outbox.reminder_interval_ms` until `shutdown`.
-pub async fn run(store: Store, config: OutboxConfig, shutdown: CancellationToken) {
+pub async fn run(
+    store: Store,
+    config: OutboxConfig,
+    metrics: Arc<Metrics>,
+    shutdown: CancellationToken,
+) {
     let mut tick = tokio::time::interval(Duration::from_millis(config.reminder_interval_ms));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -39,6 +46,7 @@ pub async fn run(store: Store, config: OutboxConfig, shutdown: CancellationToken
         let now = chrono::Utc::now().timestamp_millis();
         match scan_once(&store, &config, now).await {
             Ok(report) if report != ReminderReport::default() => {
+                metrics.replies_skipped(report.skipped as u64);
                 tracing::info!(?report, "wrote buyer notices")
             }
             Ok(_) => {}
