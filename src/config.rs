@@ -410,6 +410,7 @@ mod tests {
     fn masked_toml_never_shows_the_secret() {
         let mut config = Config::defaults();
         config.admin.api_token = Some(SecretString::from("super-secret-token-value"));
+        config.telegram.bot_token = Some(SecretString::from("123:super-secret-bot"));
         let text = config.to_masked_toml();
         assert!(!text.contains("super-secret"), "{text}");
         assert!(text.contains("********"));

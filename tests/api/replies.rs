@@ -426,3 +426,54 @@ async fn two_dispatchers_draining_one_outbox_send_each_reply_once() {
     assert_eq!(graph.posts_to("/messages").len(), 8);
     assert_eq!(events(&app, live).await.len(), 8);
 }
+
+#[tokio::test]
+async fn a_buyer_who_blocked_the_page_or_a_closed_window_is_never_retried() {
+    let graph = FakeGraph::default();
+    let app = replies_app(TestDatabase::new(), &graph.start().await).await;
+    graph.fail_next(
+        "/messages",
+        Fault::Refused {
+            status: 400,
+            code: 551,
+            subcode: Some(1545041),
+        },
+    );
+    graph.fail_next(
+        "/c2/comments",
+        Fault::Refused {
+            status: 400,
+            code: 10,
+            subcode: Some(2018278),
+        },
+    );
+    ordered(
+        &app,
+        vec![
+            comment("c1", "u1", "A01+1", 1_700_000_001),
+            comment("c2", "u2", "A01+1", 1_700_000_002),
+        ],
+    )
+    .await;
+    let rows = drain(&app).await;
+    let failed: Vec<_> = rows.iter().filter(|r| r.status == "failed").collect();
+    assert_eq!(failed.len(), 2, "{rows:?}");
+    for row in &failed {
+        assert_eq!(row.attempts, 1, "never retried: {row:?}");
+    }
+    let errors: Vec<&str> = failed
+        .iter()
+        .map(|r| r.last_error.as_deref().unwrap())
+        .collect();
+    assert!(
+        errors.iter().any(|e| e.starts_with("user unavailable")),
+        "{errors:?}"
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.starts_with("outside the allowed window")),
+        "{errors:?}"
+    );
+    assert_eq!(rows.iter().filter(|r| r.status == "sent").count(), 2);
+}
