@@ -2,12 +2,14 @@
 -- become, their lines (each line is one hold) and uploaded payment receipts.
 
 -- A cart holds its member's active holds in its live session that no order has taken.
--- Once ordered it is closed; later holds in the same live open a new cart.
+-- Once ordered it is closed; later holds in the same live open a new cart. When two
+-- members merge, the merged one's open cart folds into the survivor's ('merged') and its
+-- links open the survivor's cart.
 CREATE TABLE carts (
     id            INTEGER PRIMARY KEY,
     member_id     INTEGER NOT NULL REFERENCES members (id),
     live_id       INTEGER NOT NULL REFERENCES live_sessions (id),
-    status        TEXT    NOT NULL CHECK (status IN ('open', 'ordered')),
+    status        TEXT    NOT NULL CHECK (status IN ('open', 'ordered', 'merged')),
     created_at_ms INTEGER NOT NULL,
     updated_at_ms INTEGER NOT NULL
 );

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::config::{CheckoutConfig, PaymentKind};
+use crate::members::{Email, Phone};
 
 /// A field's problem, as a key into the page's texts (`err_required`, `err_phone`…).
 pub type FieldErrors = BTreeMap<&'static str, &'static str>;
@@ -12,10 +13,8 @@ pub type FieldErrors = BTreeMap<&'static str, &'static str>;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Contact {
     pub name: String,
-    /// Digits, with a leading `+` when the buyer gave one.
-    pub phone: String,
-    /// Lowercase; empty when not given.
-    pub email: String,
+    pub phone: Phone,
+    pub email: Option<Email>,
     pub fulfilment: Fulfilment,
     pub payment: PaymentKind,
 }
@@ -53,16 +52,22 @@ pub fn validate(
     } else if name.chars().count() > MAX_TEXT {
         errors.insert("name", "err_required");
     }
-    let phone = normalise_phone(field(form, "phone"));
+    let phone = Phone::parse(field(form, "phone")).ok();
     if field(form, "phone").is_empty() {
         errors.insert("phone", "err_required");
     } else if phone.is_none() {
         errors.insert("phone", "err_phone");
     }
-    let email = field(form, "email").to_lowercase();
-    if !email.is_empty() && !looks_like_email(&email) {
-        errors.insert("email", "err_email");
-    }
+    let email = match field(form, "email") {
+        "" => None,
+        raw => {
+            let email = Email::parse(raw).ok();
+            if email.is_none() {
+                errors.insert("email", "err_email");
+            }
+            email
+        }
+    };
     let fulfilment = match field(form, "fulfilment") {
         "delivery" if config.delivery => {
             let address = field(form, "address");
@@ -115,39 +120,6 @@ pub fn validate(
     }
 }
 
-/// Digits only (spaces, dashes, dots and brackets dropped), keeping a leading `+`;
-/// 8 to 15 digits, as Hong Kong (8) and Taiwan (10) numbers and E.164 need.
-pub fn normalise_phone(raw: &str) -> Option<String> {
-    let raw = raw.trim();
-    let (plus, rest) = match raw.strip_prefix('+') {
-        Some(rest) => ("+", rest),
-        None => ("", raw),
-    };
-    let mut digits = String::new();
-    for c in rest.chars() {
-        match c {
-            '0'..='9' => digits.push(c),
-            ' ' | '-' | '.' | '(' | ')' => {}
-            _ => return None,
-        }
-    }
-    (8..=15)
-        .contains(&digits.len())
-        .then(|| format!("{plus}{digits}"))
-}
-
-fn looks_like_email(email: &str) -> bool {
-    let Some((local, domain)) = email.split_once('@') else {
-        return false;
-    };
-    !local.is_empty()
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && email.len() <= 254
-        && !email.chars().any(char::is_whitespace)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,8 +170,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(contact.name, "陳大文");
-        assert_eq!(contact.phone, "91234567");
-        assert_eq!(contact.email, "tai.man@example.com");
+        assert_eq!(contact.phone.as_str(), "+85291234567");
+        assert_eq!(contact.email.unwrap().as_str(), "tai.man@example.com");
         assert_eq!(
             contact.fulfilment,
             Fulfilment::Pickup {
@@ -244,19 +216,5 @@ mod tests {
         assert_eq!(errors.get("pickup_store"), Some(&"err_choice"));
         assert_eq!(errors.get("payment_method"), Some(&"err_choice"));
         assert!(!errors.contains_key("phone"));
-    }
-
-    #[test]
-    fn phones_keep_digits_and_a_leading_plus() {
-        assert_eq!(
-            normalise_phone("+886 912-345-678").as_deref(),
-            Some("+886912345678")
-        );
-        assert_eq!(
-            normalise_phone("(852) 9123.4567").as_deref(),
-            Some("85291234567")
-        );
-        assert_eq!(normalise_phone("1234567"), None);
-        assert_eq!(normalise_phone("9123x4567"), None);
     }
 }

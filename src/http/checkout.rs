@@ -87,7 +87,13 @@ async fn open(state: &AppState, token: &str, lang: PageLang) -> Result<Opened, A
 }
 
 async fn points_of(state: &AppState, member_id: i64) -> Option<i64> {
-    state.store.member_points(member_id).await.ok().flatten()
+    match state.store.member(member_id).await {
+        Ok(member) => member.map(|m| m.points),
+        Err(err) => {
+            tracing::warn!(error = ?err, "could not read a member's points");
+            None
+        }
+    }
 }
 
 fn instructions_for(state: &AppState, method: &str) -> String {
@@ -218,8 +224,8 @@ async fn confirm(
     let order = NewOrder {
         cart_id: cart.cart_id,
         contact_name: contact.name.clone(),
-        contact_phone: contact.phone.clone(),
-        contact_email: contact.email.clone(),
+        phone: contact.phone.clone(),
+        email: contact.email.clone(),
         fulfilment: contact.fulfilment.kind().to_string(),
         delivery_address: address,
         pickup_store: store,

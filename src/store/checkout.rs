@@ -13,8 +13,10 @@ use serde::Serialize;
 use sqlx::{QueryBuilder, Row};
 use utoipa::ToSchema;
 
+use super::members::{link_by_contact_in, MergeError};
 use super::stock::{commit_holds_in, release_holds_in, return_units_in};
-use super::{on_pool, on_tx, Store, StoreResult, Tx};
+use super::{on_pool, on_tx, Store, StoreError, StoreResult, Tx};
+use crate::members::{Email, Phone};
 
 /// What a checkout token opens.
 #[derive(Debug, Clone)]
@@ -93,8 +95,9 @@ pub fn order_number(id: i64) -> String {
 pub struct NewOrder {
     pub cart_id: i64,
     pub contact_name: String,
-    pub contact_phone: String,
-    pub contact_email: String,
+    /// Also links the buyer to the member who already has this phone or email.
+    pub phone: Phone,
+    pub email: Option<Email>,
     pub fulfilment: String,
     pub delivery_address: String,
     pub pickup_store: String,
@@ -193,6 +196,40 @@ pub async fn open_cart_in(tx: &mut Tx, member_id: i64, live_id: i64, now: i64) -
         .try_get::<i64, _>(0)?
     });
     Ok(id)
+}
+
+/// Moves a merged member's carts to the survivor. Where both have an open cart in the
+/// same live, the merged one's links are pointed at the survivor's and it is closed as
+/// `merged` (one open cart per member per live); the rest simply change hands.
+pub async fn fold_carts_in(tx: &mut Tx, survivor: i64, merged: i64, now: i64) -> StoreResult<()> {
+    on_tx!(tx, |conn| {
+        sqlx::query(
+            "UPDATE checkout_tokens SET cart_id = (SELECT s.id FROM carts s JOIN carts m ON m.live_id = s.live_id \
+             WHERE m.id = checkout_tokens.cart_id AND s.member_id = $1 AND s.status = 'open') \
+             WHERE cart_id IN (SELECT m.id FROM carts m JOIN carts s ON s.live_id = m.live_id \
+             WHERE m.member_id = $2 AND m.status = 'open' AND s.member_id = $1 AND s.status = 'open')",
+        )
+        .bind(survivor)
+        .bind(merged)
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query(
+            "UPDATE carts SET status = 'merged', updated_at_ms = $3 WHERE member_id = $2 AND status = 'open' \
+             AND live_id IN (SELECT live_id FROM carts WHERE member_id = $1 AND status = 'open')",
+        )
+        .bind(survivor)
+        .bind(merged)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query("UPDATE carts SET member_id = $1, updated_at_ms = $3 WHERE member_id = $2")
+            .bind(survivor)
+            .bind(merged)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+    });
+    Ok(())
 }
 
 impl Store {
@@ -390,8 +427,8 @@ impl Store {
             .bind(&currency)
             .bind(total)
             .bind(&order.contact_name)
-            .bind(&order.contact_phone)
-            .bind(&order.contact_email)
+            .bind(order.phone.as_str())
+            .bind(order.email.as_ref().map_or("", Email::as_str))
             .bind(&order.fulfilment)
             .bind(&order.delivery_address)
             .bind(&order.pickup_store)
@@ -435,6 +472,21 @@ impl Store {
                 .execute(&mut *conn)
                 .await?;
         });
+        // The same person may have commented from another platform, or bought before:
+        // their phone or email joins the two members (order and cart move along).
+        let member = link_by_contact_in(
+            &mut tx,
+            member_id,
+            Some(&order.phone),
+            order.email.as_ref(),
+            now,
+        )
+        .await
+        .map_err(|e| match e {
+            MergeError::Store(e) => e,
+            other => StoreError::Invariant(format!("linking the buyer at checkout: {other}")),
+        })?;
+        remember_contact_in(&mut tx, member, order, now).await?;
         tx.commit().await?;
         Ok(Confirmed::Created(order_id))
     }
@@ -696,18 +748,6 @@ impl Store {
         })
     }
 
-    /// A member's points balance.
-    pub async fn member_points(&self, member_id: i64) -> StoreResult<Option<i64>> {
-        on_pool!(self, |pool| {
-            Ok(sqlx::query("SELECT points FROM members WHERE id = $1")
-                .bind(member_id)
-                .fetch_optional(pool)
-                .await?
-                .map(|r| r.try_get::<i64, _>(0))
-                .transpose()?)
-        })
-    }
-
     /// Remembers the hosted-checkout session made for an order.
     pub async fn set_provider_session(&self, order_id: i64, session: &str) -> StoreResult<()> {
         on_pool!(self, |pool| {
@@ -733,6 +773,31 @@ impl Store {
             )
         })
     }
+}
+
+/// Keeps what the buyer typed as the member's defaults, where the profile has none yet.
+async fn remember_contact_in(
+    tx: &mut Tx,
+    member: i64,
+    order: &NewOrder,
+    now: i64,
+) -> StoreResult<()> {
+    let address = Some(order.delivery_address.as_str()).filter(|a| !a.is_empty());
+    let store = Some(order.pickup_store.as_str()).filter(|s| !s.is_empty());
+    on_tx!(tx, |conn| {
+        sqlx::query(
+            "UPDATE members SET name = COALESCE(name, $1), delivery_address = COALESCE(delivery_address, $2), \
+             pickup_store = COALESCE(pickup_store, $3), updated_at_ms = $4 WHERE id = $5",
+        )
+        .bind(&order.contact_name)
+        .bind(address)
+        .bind(store)
+        .bind(now)
+        .bind(member)
+        .execute(&mut *conn)
+        .await?;
+    });
+    Ok(())
 }
 
 /// The order's status and member, locked for the rest of the transaction on Postgres.

@@ -544,6 +544,7 @@ pub async fn members_for_identities_in(
             found.insert((platform, user), member);
         }
     }
+    super::members::follow_merges_in(tx, &mut found).await?;
     let mut missing: Vec<&Identity> = Vec::new();
     for id in identities {
         let key = (id.platform.clone(), id.user_id.clone());

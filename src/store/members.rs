@@ -31,6 +31,8 @@ const MEMBER_MOVES: &[&str] = &[
     "UPDATE waitlist SET member_id = $1 WHERE member_id = $2",
     "UPDATE inbox SET member_id = $1 WHERE member_id = $2",
     "UPDATE ledger_events SET member_id = $1 WHERE member_id = $2",
+    "UPDATE orders SET member_id = $1 WHERE member_id = $2",
+    "UPDATE checkout_tokens SET member_id = $1 WHERE member_id = $2",
     // Members merged earlier into the merged one now resolve in one hop.
     "UPDATE members SET merged_into = $1 WHERE merged_into = $2",
 ];
@@ -363,6 +365,51 @@ pub async fn resolve_member_in(tx: &mut Tx, id: MemberId) -> StoreResult<Option<
     )))
 }
 
+/// Re-points identities found before a concurrent merge committed to the survivor, and
+/// keeps the members from being merged until `tx` ends.
+///
+/// Only Postgres needs it: there the pipeline reads identities without locks, so a merge
+/// committing between that read and the hold insert would leave the new hold on the merged
+/// member. `FOR KEY SHARE` waits for a merge in progress (which holds `FOR UPDATE`), then
+/// reads its `merged_into`; a merge starting later waits for this transaction and moves
+/// what it wrote. On SQLite the write lock already serialises the two.
+pub(crate) async fn follow_merges_in<K>(
+    tx: &mut Tx,
+    found: &mut HashMap<K, MemberId>,
+) -> StoreResult<()> {
+    let Tx::Postgres(t) = tx else {
+        return Ok(());
+    };
+    if found.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<MemberId> = found
+        .values()
+        .copied()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let rows: Vec<(MemberId, Option<MemberId>)> = sqlx::query_as(
+        "SELECT id, merged_into FROM members WHERE id = ANY($1) ORDER BY id FOR KEY SHARE",
+    )
+    .bind(&ids)
+    .fetch_all(&mut **t)
+    .await?;
+    let moved: HashMap<MemberId, MemberId> = rows
+        .into_iter()
+        .filter_map(|(id, into)| Some((id, into?)))
+        .collect();
+    if moved.is_empty() {
+        return Ok(());
+    }
+    for member in found.values_mut() {
+        if let Some(into) = moved.get(member) {
+            *member = *into;
+        }
+    }
+    Ok(())
+}
+
 /// The live member holding a (normalised) contact, if any.
 async fn member_with_contact_in(
     tx: &mut Tx,
@@ -379,6 +426,23 @@ async fn member_with_contact_in(
             .fetch_optional(&mut *conn)
             .await?
     }))
+}
+
+/// Advisory-lock namespace for contacts (the two-key form, apart from other locks).
+const CONTACT_LOCK: i32 = 0x6d65_6d62;
+
+/// Serialises, on Postgres, transactions that may give the same phone or email to a member,
+/// so that two checkouts with one new phone link instead of one failing on the unique
+/// index. SQLite's single writer already does this.
+async fn lock_contact(tx: &mut Tx, value: &str) -> StoreResult<()> {
+    if let Tx::Postgres(t) = tx {
+        sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+            .bind(CONTACT_LOCK)
+            .bind(value)
+            .execute(&mut **t)
+            .await?;
+    }
+    Ok(())
 }
 
 #[derive(Clone, Copy)]
@@ -498,6 +562,7 @@ pub async fn merge_members_in(
         .execute(&mut *conn)
         .await?;
     });
+    super::checkout::fold_carts_in(tx, survivor, merged, now).await?;
     for statement in MEMBER_MOVES {
         on_tx!(tx, |conn| {
             sqlx::query(*statement)
@@ -566,6 +631,11 @@ pub async fn link_by_contact_in(
             MergeReason::CheckoutEmail,
         ),
     ];
+    for (_, value, _) in &contacts {
+        if let Some(value) = value {
+            lock_contact(tx, value).await?;
+        }
+    }
     for (field, value, reason) in contacts {
         let Some(value) = value else { continue };
         match member_with_contact_in(tx, field, value).await? {
@@ -739,12 +809,6 @@ impl Store {
     ) -> StoreResult<MemberChange<Member>> {
         let now = now_ms();
         let mut tx = self.begin_write().await?;
-        let Some(current) = lock_members(&mut tx, &[id]).await?.remove(&id) else {
-            return Ok(MemberChange::NotFound);
-        };
-        if let Some(into) = current.merged_into {
-            return Ok(MemberChange::Merged(into));
-        }
         let contacts = [
             (
                 "phone",
@@ -765,6 +829,18 @@ impl Store {
                     .map(Email::as_str),
             ),
         ];
+        for (_, _, value) in &contacts {
+            if let Some(value) = value {
+                lock_contact(&mut tx, value).await?;
+            }
+        }
+        // Contact locks before the member row, in the order link_by_contact_in takes them.
+        let Some(current) = lock_members(&mut tx, &[id]).await?.remove(&id) else {
+            return Ok(MemberChange::NotFound);
+        };
+        if let Some(into) = current.merged_into {
+            return Ok(MemberChange::Merged(into));
+        }
         for (name, field, value) in contacts {
             let Some(value) = value else { continue };
             if let Some(holder) = member_with_contact_in(&mut tx, field, value).await? {

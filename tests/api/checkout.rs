@@ -274,8 +274,8 @@ async fn confirming_races_the_hold_expiry_and_exactly_one_wins() {
             let order = NewOrder {
                 cart_id: cart,
                 contact_name: "A".into(),
-                contact_phone: "91234567".into(),
-                contact_email: String::new(),
+                phone: plusone::members::Phone::parse("91234567").unwrap(),
+                email: None,
                 fulfilment: "delivery".into(),
                 delivery_address: "x".into(),
                 pickup_store: String::new(),
@@ -635,4 +635,225 @@ async fn receipts_are_checked_for_type_and_size_and_kept() {
     assert_eq!(image.status(), 200);
     assert_eq!(image.headers()["content-type"], "image/png");
     assert_eq!(image.bytes().await.unwrap().len(), 2000);
+}
+
+/// The Linking proof over the checkout page: a buyer orders on Facebook and on Instagram
+/// (two guest members) and checks out from each link with the same phone; they end as
+/// one member with both identities, both orders and the points of both.
+#[tokio::test]
+async fn one_phone_at_checkout_makes_facebook_and_instagram_buyers_one_member() {
+    use crate::members::{fb_comment, ig_comment, IG_ACCOUNT, IG_LIVE};
+    let app = meta_app(TestDatabase::new(), 0).await;
+    let fb_live = setup_live(&app, 10).await;
+    let ig_live = app
+        .post("/api/v1/lives")
+        .json(&serde_json::json!({"title": "IG", "state": "live",
+            "bindings": [{"platform": "instagram", "page_id": IG_ACCOUNT, "object_id": IG_LIVE}],
+            "lineup": [{"keyword": "A01", "code": "A01"}], "current": "A01"}))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let fb = fb_comment(&app, fb_live, "fb-c1", "fb-user", "A01+1").await;
+    let ig = ig_comment(&app, ig_live, "ig-c1", "ig-user", "A01+2").await;
+    let (fb_member, ig_member) = (
+        fb["member_id"].as_i64().unwrap(),
+        ig["member_id"].as_i64().unwrap(),
+    );
+    assert_ne!(fb_member, ig_member);
+
+    let client = browser();
+    let fb_link = link_for(&app, fb_member, fb_live).await;
+    assert_eq!(
+        client
+            .post(&fb_link.url)
+            .form(&valid_form())
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        303
+    );
+    let ig_link = link_for(&app, ig_member, ig_live).await;
+    // The form is filled from nothing (a new guest), so the buyer types the phone again,
+    // written another way.
+    let html = client
+        .get(&ig_link.url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !html.contains("+85291234567"),
+        "another member's details are not shown"
+    );
+    let mut form = valid_form();
+    form.retain(|(k, _)| *k != "phone");
+    form.push(("phone", "+852 9123-4567"));
+    assert_eq!(
+        client
+            .post(&ig_link.url)
+            .form(&form)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        303
+    );
+
+    let member: Value = app
+        .get(&format!("/api/v1/members/{fb_member}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let platforms: Vec<&str> = member["identities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["platform"].as_str().unwrap())
+        .collect();
+    assert_eq!(platforms, ["facebook", "instagram"]);
+    assert_eq!(member["phone"], "+85291234567");
+    assert_eq!(
+        member["name"], "陳大文",
+        "the profile keeps what was typed at checkout"
+    );
+    let all = orders(&app, &format!("?member_id={fb_member}")).await;
+    assert_eq!(all.len(), 2, "both orders belong to the one member");
+    for order in &all {
+        let id = order["id"].as_i64().unwrap();
+        assert_eq!(
+            app.post(&format!("/api/v1/orders/{id}/mark-paid"))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
+    }
+    let member: Value = app
+        .get(&format!("/api/v1/members/{fb_member}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        member["points"],
+        299 * 3,
+        "points from both platforms on one balance"
+    );
+    // The Instagram link still opens the (moved) order.
+    let html = client
+        .get(&ig_link.url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains(r#"data-status="paid""#), "{html}");
+}
+
+#[tokio::test]
+async fn a_hosted_checkout_is_paid_by_signed_webhook_only() {
+    use crate::fake_provider::{FakeProvider, API_KEY, WEBHOOK_SECRET};
+    use plusone::checkout::config::{PaymentKind, PaymentMethodConfig, ProviderKind};
+    let fake = FakeProvider::default();
+    let base = fake.start().await;
+    let app = crate::helpers::spawn_app_with(TestDatabase::new(), |c| {
+        c.meta.app_secret = Some(secrecy::SecretString::from(crate::pipeline::SECRET));
+        c.payments.provider = ProviderKind::Hosted;
+        c.payments.api_base = base.clone();
+        c.payments.api_key = Some(secrecy::SecretString::from(API_KEY));
+        c.payments.webhook_secret = Some(secrecy::SecretString::from(WEBHOOK_SECRET));
+        c.checkout.payment_methods.push(PaymentMethodConfig {
+            kind: PaymentKind::Hosted,
+            instructions: String::new(),
+        });
+    })
+    .await;
+    let live = setup_live(&app, 5).await;
+    let member = order_by_comment(&app, live, "c1", "u1", "A01+1").await;
+    let link = link_for(&app, member, live).await;
+    let client = browser();
+    let mut form = valid_form();
+    form.retain(|(k, _)| *k != "payment_method");
+    form.push(("payment_method", "hosted"));
+    assert_eq!(
+        client
+            .post(&link.url)
+            .form(&form)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        303
+    );
+    let html = client
+        .get(&link.url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains(r#"id="pay-online""#), "{html}");
+
+    // "Pay online" opens a session for the order's total and sends the buyer there.
+    let pay = client
+        .get(format!("{}/pay", link.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pay.status(), 303);
+    assert_eq!(
+        pay.headers()["location"],
+        format!("{base}/pay/cs_1").as_str()
+    );
+    let (request, key) = fake.sessions.lock().unwrap()[0].clone();
+    assert_eq!(request["amount"], 29900);
+    assert_eq!(request["currency"], "HKD");
+    assert_eq!(request["success_url"], link.url.as_str());
+    assert!(key.starts_with("PO-"), "sessions are idempotent per order");
+
+    let send = |body: Vec<u8>, signature: String| {
+        let client = client.clone();
+        let url = app.url("/webhooks/payments");
+        async move {
+            client
+                .post(url)
+                .header("content-type", "application/json")
+                .header("plusone-provider-signature", signature)
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    // A forged webhook changes nothing.
+    let (body, forged) = FakeProvider::paid_webhook("cs_1", 29900, "not-the-secret");
+    assert_eq!(send(body, forged).await, 401);
+    assert_eq!(orders(&app, "").await[0]["status"], "pending_payment");
+    // The real one pays the order, and a redelivery is harmless.
+    for _ in 0..2 {
+        let (body, signature) = FakeProvider::paid_webhook("cs_1", 29900, WEBHOOK_SECRET);
+        assert_eq!(send(body, signature).await, 200);
+    }
+    let order = orders(&app, "").await.remove(0);
+    assert_eq!(order["status"], "paid");
+    assert_eq!(order["points_earned"], 299);
+    assert_eq!(stock(&app).await, (4, 0));
 }

@@ -2,10 +2,12 @@
 //! Postgres when `PLUSONE_TEST_DATABASE` is set.
 
 mod auth;
+mod browser;
 mod checkout;
 mod cli;
 mod crash;
 mod fake_graph;
+mod fake_provider;
 mod fake_telegram;
 mod health;
 mod helpers;

@@ -10,8 +10,8 @@ use serde_json::{json, Value};
 use crate::helpers::{spawn_app, TestApp, TestDatabase};
 use crate::pipeline::{comment, events, feed, meta_app, post_signed, settle, setup_live};
 
-const IG_ACCOUNT: &str = "17841405793187218";
-const IG_LIVE: &str = "456456456";
+pub const IG_ACCOUNT: &str = "17841405793187218";
+pub const IG_LIVE: &str = "456456456";
 
 fn patch(app: &TestApp, path: &str) -> reqwest::RequestBuilder {
     app.client.patch(app.url(path)).bearer_auth(&app.token)
@@ -50,7 +50,7 @@ async fn event_of(app: &TestApp, live: i64, comment_id: &str) -> Value {
 }
 
 /// Sends one Facebook comment and waits for its outcome.
-async fn fb_comment(app: &TestApp, live: i64, id: &str, user: &str, text: &str) -> Value {
+pub async fn fb_comment(app: &TestApp, live: i64, id: &str, user: &str, text: &str) -> Value {
     let body = feed(vec![comment(id, user, text, 1_700_000_000)]);
     assert_eq!(post_signed(app, &body).await, 200);
     settle(app, Duration::from_secs(10)).await;
@@ -58,7 +58,7 @@ async fn fb_comment(app: &TestApp, live: i64, id: &str, user: &str, text: &str) 
 }
 
 /// Sends one Instagram live comment and waits for its outcome.
-async fn ig_comment(app: &TestApp, live: i64, id: &str, user: &str, text: &str) -> Value {
+pub async fn ig_comment(app: &TestApp, live: i64, id: &str, user: &str, text: &str) -> Value {
     let body = json!({"object": "instagram", "entry": [{"id": IG_ACCOUNT, "time": 1_700_000_000,
         "changes": [{"field": "live_comments", "value": {
             "from": {"id": user, "username": format!("ig_{user}")},
@@ -228,6 +228,17 @@ async fn profiles_are_edited_validated_listed_and_guarded() {
         .await
         .unwrap();
     assert_eq!(no_reason.status(), 422);
+
+    let doc = json_of(app.get("/api/v1/openapi.json").send().await.unwrap(), 200).await;
+    for (path, method) in [
+        ("/members", "get"),
+        ("/members/{id}", "patch"),
+        ("/members/{id}/restrict", "post"),
+        ("/members/merge", "post"),
+        ("/members/{id}/merges", "get"),
+    ] {
+        assert!(doc["paths"][path][method].is_object(), "{path} {method}");
+    }
 
     let carol = app.store.create_member("Carol").await.unwrap();
     let first = json_of(
@@ -603,4 +614,86 @@ async fn an_email_held_by_another_member_folds_it_into_the_phone_holder() {
         !shown.contains("886") && !shown.contains("example"),
         "{shown}"
     );
+}
+
+/// A comment whose author is being merged at that moment ends on the survivor. On
+/// Postgres the sequencer reads identities without locks, so the merge is held open until
+/// the sequencer is seen waiting on it; on SQLite the write lock serialises the two, so the
+/// merge simply commits first.
+#[tokio::test]
+async fn a_comment_racing_a_merge_lands_on_the_survivor() {
+    let app = meta_app(TestDatabase::new(), 0).await;
+    let live = setup_live(&app, 10).await;
+    let survivor = fb_comment(&app, live, "c1", "u1", "A01+1").await["member_id"]
+        .as_i64()
+        .unwrap();
+    let merged = fb_comment(&app, live, "c2", "u2", "A01+1").await["member_id"]
+        .as_i64()
+        .unwrap();
+
+    let mut tx = app.store.begin_write().await.unwrap();
+    plusone::store::merge_members_in(&mut tx, survivor, merged, MergeReason::Staff, "test", 1)
+        .await
+        .unwrap();
+    if app.db.is_postgres() {
+        let body = feed(vec![comment("c3", "u2", "A01+1", 1_700_000_003)]);
+        assert_eq!(post_signed(&app, &body).await, 200);
+        let probe = sqlx::PgPool::connect(&app.db.url).await.unwrap();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let waiting: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM pg_locks WHERE NOT granted")
+                    .fetch_one(&probe)
+                    .await
+                    .unwrap();
+            if waiting > 0 {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the sequencer never waited on the merge"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        tx.commit().await.unwrap();
+        settle(&app, Duration::from_secs(10)).await;
+    } else {
+        tx.commit().await.unwrap();
+        let body = feed(vec![comment("c3", "u2", "A01+1", 1_700_000_003)]);
+        assert_eq!(post_signed(&app, &body).await, 200);
+        settle(&app, Duration::from_secs(10)).await;
+    }
+    let raced = event_of(&app, live, "c3").await;
+    assert_eq!(raced["outcome"], "reserved");
+    assert_eq!(raced["member_id"], survivor);
+    let hold = raced["hold_ids"][0].as_i64().unwrap();
+    assert_eq!(
+        app.store.hold(hold).await.unwrap().unwrap().member_id,
+        Some(survivor)
+    );
+}
+
+/// Two checkouts giving one new phone at the same moment link the two buyers instead of
+/// one of them failing on the unique phone index.
+#[tokio::test]
+async fn two_checkouts_with_one_new_phone_at_once_end_as_one_member() {
+    let app = spawn_app().await;
+    for round in 0..5 {
+        let a = app.store.create_member("a").await.unwrap();
+        let b = app.store.create_member("b").await.unwrap();
+        let phone = Phone::parse(&format!("+852 9000 000{round}")).unwrap();
+        let (x, y) = tokio::join!(
+            app.store.link_member_by_contact(a, Some(&phone), None),
+            app.store.link_member_by_contact(b, Some(&phone), None),
+        );
+        let (x, y) = (x.unwrap(), y.unwrap());
+        assert_eq!(x, y, "round {round}");
+        assert!(x == a || x == b);
+        let merged = if x == a { b } else { a };
+        assert_eq!(
+            app.store.member(merged).await.unwrap().unwrap().merged_into,
+            Some(x)
+        );
+        assert_eq!(app.store.member_by_phone(&phone).await.unwrap(), Some(x));
+    }
 }
