@@ -74,3 +74,7 @@ CREATE TABLE payment_receipts (
     uploaded_at_ms BIGINT  NOT NULL
 );
 CREATE INDEX payment_receipts_order ON payment_receipts (order_id);
+
+-- A hold taken for a comment that named no variant of a product with several: it sits on
+-- a stand-in SKU until the buyer picks one on the checkout page.
+ALTER TABLE holds ADD COLUMN choose_variant BOOLEAN NOT NULL DEFAULT FALSE;

@@ -50,7 +50,7 @@ pub fn validate(
     if name.is_empty() {
         errors.insert("name", "err_required");
     } else if name.chars().count() > MAX_TEXT {
-        errors.insert("name", "err_required");
+        errors.insert("name", "err_too_long");
     }
     let phone = Phone::parse(field(form, "phone")).ok();
     if field(form, "phone").is_empty() {
@@ -71,8 +71,10 @@ pub fn validate(
     let fulfilment = match field(form, "fulfilment") {
         "delivery" if config.delivery => {
             let address = field(form, "address");
-            if address.is_empty() || address.chars().count() > MAX_TEXT * 2 {
+            if address.is_empty() {
                 errors.insert("address", "err_required");
+            } else if address.chars().count() > MAX_TEXT * 2 {
+                errors.insert("address", "err_too_long");
             }
             Some(Fulfilment::Delivery {
                 address: address.to_string(),

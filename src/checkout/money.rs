@@ -30,6 +30,13 @@ fn cents_part(cents: u64) -> String {
     }
 }
 
+/// Minor units as a plain decimal for spreadsheets: `123450` → `1234.50`.
+pub fn plain(minor: i64) -> String {
+    let sign = if minor < 0 { "-" } else { "" };
+    let minor = minor.unsigned_abs();
+    format!("{sign}{}.{:02}", minor / 100, minor % 100)
+}
+
 #[cfg(test)]
 mod tests {
     use super::format;
@@ -42,11 +49,4 @@ mod tests {
         assert_eq!(format(5, "EUR"), "EUR 0.05");
         assert_eq!(format(-250, "HKD"), "-HK$2.50");
     }
-}
-
-/// Minor units as a plain decimal for spreadsheets: `123450` → `1234.50`.
-pub fn plain(minor: i64) -> String {
-    let sign = if minor < 0 { "-" } else { "" };
-    let minor = minor.unsigned_abs();
-    format!("{sign}{}.{:02}", minor / 100, minor % 100)
 }

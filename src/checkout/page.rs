@@ -93,8 +93,8 @@ struct Choice {
 /// A line ordered without a variant that the buyer still has to choose.
 pub struct OptionChoice {
     pub hold_id: i64,
-    /// (sku, options label) for every SKU of the product with stock to move to.
-    pub skus: Vec<(String, String)>,
+    /// (sku, sku id, options label) for every SKU the line may move to.
+    pub skus: Vec<(String, i64, String)>,
 }
 
 #[derive(Serialize)]
@@ -144,7 +144,7 @@ pub fn cart(page: &CartPage<'_>, shop: &CheckoutConfig) -> String {
                 .map(|c| {
                     c.skus
                         .iter()
-                        .map(|(sku, label)| Choice {
+                        .map(|(sku, _, label)| Choice {
                             sku: sku.clone(),
                             label: label.clone(),
                             selected: picked.map_or(*sku == l.sku, |p| p == sku),

@@ -18,10 +18,10 @@ use super::AppState;
 use crate::auth::hash_token;
 use crate::checkout::form::{self, FieldErrors};
 use crate::checkout::lang::PageLang;
-use crate::checkout::page::{self, CartPage, Message, OrderPage};
+use crate::checkout::page::{self, CartPage, Message, OptionChoice, OrderPage};
 use crate::checkout::provider::{SessionRequest, SIGNATURE_HEADER};
 use crate::checkout::{points_for, PaymentKind};
-use crate::store::{CheckoutRef, Confirmed, NewOrder, OrderChange, OrderView};
+use crate::store::{CartLine, CheckoutRef, Confirmed, NewOrder, OrderChange, OrderView};
 
 pub fn router(receipt_limit: usize) -> Router<AppState> {
     Router::new()
@@ -134,6 +134,31 @@ async fn order_page(
     html(status, body)
 }
 
+/// For each line still to choose, the product's SKUs it may move to: the one it is on,
+/// and the others with enough units free.
+async fn variant_choices(
+    state: &AppState,
+    lines: &[CartLine],
+) -> Result<Vec<OptionChoice>, ApiError> {
+    let mut choices = Vec::new();
+    for line in lines.iter().filter(|l| l.choose_variant) {
+        let Some(product) = state.store.product(line.product_id).await? else {
+            continue;
+        };
+        let skus = product
+            .skus
+            .iter()
+            .filter(|s| s.id == line.sku_id || s.available >= line.qty)
+            .map(|s| (s.sku.clone(), s.id, s.options.join(" ")))
+            .collect();
+        choices.push(OptionChoice {
+            hold_id: line.hold_id,
+            skus,
+        });
+    }
+    Ok(choices)
+}
+
 async fn cart_page(
     state: &AppState,
     token: &str,
@@ -141,6 +166,7 @@ async fn cart_page(
     cart: &CheckoutRef,
     values: &HashMap<String, String>,
     errors: &FieldErrors,
+    option_errors: &BTreeMap<i64, &'static str>,
 ) -> Result<Response, ApiError> {
     let now = now_ms();
     let lines = state.store.cart_lines(cart.cart_id, now).await?;
@@ -150,21 +176,22 @@ async fn cart_page(
             page::message(lang, Message::Expired),
         ));
     }
+    let choices = variant_choices(state, &lines).await?;
     let body = page::cart(
         &CartPage {
             lang,
             action: format!("/c/{token}"),
             lines: &lines,
-            choices: &[],
+            choices: &choices,
             points: points_of(state, cart.member_id).await,
             values,
             errors,
-            option_errors: &BTreeMap::new(),
+            option_errors,
             now_ms: now,
         },
         &state.config.checkout,
     );
-    let status = if errors.is_empty() {
+    let status = if errors.is_empty() && option_errors.is_empty() {
         StatusCode::OK
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
@@ -185,15 +212,40 @@ async fn show(
     if let Some(order) = state.store.order_for_cart(cart.cart_id).await? {
         return Ok(order_page(&state, &token, lang, &order, None).await);
     }
+    let values = remembered_contact(&state, cart.member_id).await?;
     cart_page(
         &state,
         &token,
         lang,
         &cart,
-        &HashMap::new(),
+        &values,
         &FieldErrors::new(),
+        &BTreeMap::new(),
     )
     .await
+}
+
+/// A returning buyer's details from their member profile, to fill the form with.
+async fn remembered_contact(
+    state: &AppState,
+    member_id: i64,
+) -> Result<HashMap<String, String>, ApiError> {
+    let mut values = HashMap::new();
+    let Some(member) = state.store.member(member_id).await? else {
+        return Ok(values);
+    };
+    for (field, value) in [
+        ("name", member.name),
+        ("phone", member.phone),
+        ("email", member.email),
+        ("address", member.delivery_address),
+        ("pickup_store", member.pickup_store),
+    ] {
+        if let Some(value) = value {
+            values.insert(field.to_string(), value);
+        }
+    }
+    Ok(values)
 }
 
 async fn confirm(
@@ -211,9 +263,18 @@ async fn confirm(
         Ok(contact) => contact,
         Err(errors) => {
             if state.store.order_for_cart(cart.cart_id).await?.is_some() {
-                return Ok(Redirect::to(&format!("/c/{token}")).into_response());
+                return Ok(back_to(&token));
             }
-            return cart_page(&state, &token, lang, &cart, &values, &errors).await;
+            return cart_page(
+                &state,
+                &token,
+                lang,
+                &cart,
+                &values,
+                &errors,
+                &BTreeMap::new(),
+            )
+            .await;
         }
     };
     let (address, store) = match &contact.fulfilment {
@@ -221,31 +282,83 @@ async fn confirm(
         form::Fulfilment::Pickup { store } => (String::new(), store.clone()),
     };
     let now = now_ms();
-    let order = NewOrder {
-        cart_id: cart.cart_id,
-        contact_name: contact.name.clone(),
-        phone: contact.phone.clone(),
-        email: contact.email.clone(),
-        fulfilment: contact.fulfilment.kind().to_string(),
-        delivery_address: address,
-        pickup_store: store,
-        payment_method: contact.payment.as_str().to_string(),
-        payment_deadline_ms: now + state.config.checkout.payment_deadline_minutes * 60_000,
-    };
-    match state.store.confirm_cart(&order, now).await? {
-        Confirmed::Created(id) => {
-            tracing::info!(order = id, cart = cart.cart_id, "order confirmed");
-        }
-        Confirmed::Existing(_) => {}
-        Confirmed::NothingHeld => {
-            return Ok(html(
-                StatusCode::GONE,
-                page::message(lang, Message::Expired),
-            ));
+    // The variant picked for each line that still needed one, by SKU code.
+    let lines = state.store.cart_lines(cart.cart_id, now).await?;
+    let mut variant_picks = Vec::new();
+    // A line whose picked variant cannot be had: the page says so and nothing changes.
+    let mut gone = None;
+    for choice in variant_choices(&state, &lines).await? {
+        let picked = values.get(&format!("option_{}", choice.hold_id));
+        if let Some((_, sku_id, _)) = choice.skus.iter().find(|(sku, _, _)| Some(sku) == picked) {
+            variant_picks.push((choice.hold_id, *sku_id));
+        } else if picked.is_some() {
+            gone = Some(choice.hold_id);
+            break;
         }
     }
+    if gone.is_none() {
+        let order = NewOrder {
+            cart_id: cart.cart_id,
+            contact_name: contact.name.clone(),
+            phone: contact.phone.clone(),
+            email: contact.email.clone(),
+            fulfilment: contact.fulfilment.kind().to_string(),
+            delivery_address: address,
+            pickup_store: store,
+            payment_method: contact.payment.as_str().to_string(),
+            payment_deadline_ms: now + state.config.checkout.payment_deadline_minutes * 60_000,
+            variant_picks,
+        };
+        match state.store.confirm_cart(&order, now).await? {
+            Confirmed::Created(id) => {
+                tracing::info!(order = id, cart = cart.cart_id, "order confirmed");
+            }
+            Confirmed::Existing(_) => {}
+            Confirmed::NothingHeld => {
+                return Ok(html(
+                    StatusCode::GONE,
+                    page::message(lang, Message::Expired),
+                ));
+            }
+            Confirmed::OptionGone(hold) => gone = Some(hold),
+        }
+    }
+    if let Some(hold) = gone {
+        let errors = BTreeMap::from([(hold, "err_option_gone")]);
+        return cart_page(
+            &state,
+            &token,
+            lang,
+            &cart,
+            &values,
+            &FieldErrors::new(),
+            &errors,
+        )
+        .await;
+    }
     // Post/redirect/get: a reload shows the order instead of confirming again.
-    Ok(Redirect::to(&format!("/c/{token}")).into_response())
+    Ok(back_to(&token))
+}
+
+/// The order behind a link; otherwise the page to show instead (gone, or back to the
+/// cart when nothing is ordered yet).
+async fn open_order(
+    state: &AppState,
+    token: &str,
+    lang: PageLang,
+) -> Result<Result<OrderView, Response>, ApiError> {
+    let cart = match open(state, token, lang).await? {
+        Opened::Cart(cart) => cart,
+        Opened::Gone(page) => return Ok(Err(page)),
+    };
+    Ok(match state.store.order_for_cart(cart.cart_id).await? {
+        Some(order) => Ok(order),
+        None => Err(back_to(token)),
+    })
+}
+
+fn back_to(token: &str) -> Response {
+    Redirect::to(&format!("/c/{token}")).into_response()
 }
 
 /// Sends the buyer to the hosted checkout for their order.
@@ -255,18 +368,15 @@ async fn pay_online(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let lang = page_lang(&state, &headers);
-    let cart = match open(&state, &token, lang).await? {
-        Opened::Cart(cart) => cart,
-        Opened::Gone(page) => return Ok(page),
-    };
-    let Some(order) = state.store.order_for_cart(cart.cart_id).await? else {
-        return Ok(Redirect::to(&format!("/c/{token}")).into_response());
+    let order = match open_order(&state, &token, lang).await? {
+        Ok(order) => order,
+        Err(page) => return Ok(page),
     };
     let Some(provider) = state.checkout.provider.as_ref() else {
-        return Ok(Redirect::to(&format!("/c/{token}")).into_response());
+        return Ok(back_to(&token));
     };
     if order.status != "pending_payment" || order.payment_method != PaymentKind::Hosted.as_str() {
-        return Ok(Redirect::to(&format!("/c/{token}")).into_response());
+        return Ok(back_to(&token));
     }
     let back = format!("{}/c/{token}", state.config.public_base_url());
     let session = provider
@@ -313,12 +423,9 @@ async fn upload_receipt(
     mut multipart: Multipart,
 ) -> Result<Response, ApiError> {
     let lang = page_lang(&state, &headers);
-    let cart = match open(&state, &token, lang).await? {
-        Opened::Cart(cart) => cart,
-        Opened::Gone(page) => return Ok(page),
-    };
-    let Some(order) = state.store.order_for_cart(cart.cart_id).await? else {
-        return Ok(Redirect::to(&format!("/c/{token}")).into_response());
+    let order = match open_order(&state, &token, lang).await? {
+        Ok(order) => order,
+        Err(page) => return Ok(page),
     };
     let mut image = None;
     let mut too_big = false;
@@ -346,7 +453,7 @@ async fn upload_receipt(
     };
     let kind = PaymentKind::parse(&order.payment_method);
     if order.status != "pending_payment" || !kind.is_some_and(PaymentKind::takes_receipt) {
-        return Ok(Redirect::to(&format!("/c/{token}")).into_response());
+        return Ok(back_to(&token));
     }
     if let Some(problem) = problem {
         return Ok(order_page(&state, &token, lang, &order, Some(problem)).await);
@@ -362,7 +469,7 @@ async fn upload_receipt(
         bytes = bytes.len(),
         "payment receipt uploaded"
     );
-    Ok(Redirect::to(&format!("/c/{token}")).into_response())
+    Ok(back_to(&token))
 }
 
 /// The hosted checkout tells us a session was paid.

@@ -11,8 +11,9 @@ pub enum SkuChoice {
     Sku(i64),
     /// The options named match no SKU of the product.
     NoSuchVariant,
-    /// Several SKUs fit; the buyer must say which.
-    VariantRequired,
+    /// Several SKUs fit; the buyer chooses on the checkout page. Meanwhile the units are
+    /// held on this one: of those that fit, the one with the most units free.
+    ChooseLater(i64),
 }
 
 pub struct LiveCatalog {
@@ -58,16 +59,23 @@ impl LiveCatalog {
         let Some(product) = self.products.get(keyword) else {
             return SkuChoice::NoSuchVariant;
         };
-        let fits: Vec<i64> = product
+        let fits: Vec<&crate::store::SkuStock> = product
             .skus
             .iter()
             .filter(|s| variant.iter().all(|v| s.options.contains(v)))
-            .map(|s| s.id)
             .collect();
         match fits.as_slice() {
-            [one] => SkuChoice::Sku(*one),
+            [one] => SkuChoice::Sku(one.id),
             [] => SkuChoice::NoSuchVariant,
-            _ => SkuChoice::VariantRequired,
+            several => {
+                // The first of the fullest, so a hold lands where stock is.
+                let most = several.iter().map(|s| s.available).max().unwrap_or(0);
+                let pick = several
+                    .iter()
+                    .find(|s| s.available == most)
+                    .map_or(several[0].id, |s| s.id);
+                SkuChoice::ChooseLater(pick)
+            }
         }
     }
 

@@ -11,6 +11,9 @@ pub struct OrderLine {
     pub variant: Vec<String>,
     pub sku_id: i64,
     pub qty: i64,
+    /// The buyer named no variant of a product that has several: `sku_id` is a stand-in
+    /// and the checkout page asks which one.
+    pub choose_variant: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,9 +72,16 @@ pub fn decide(parsed: &Parsed, catalog: &LiveCatalog) -> Action {
                         variant: line.variant.clone(),
                         sku_id,
                         qty: i64::from(qty),
+                        choose_variant: false,
+                    }),
+                    SkuChoice::ChooseLater(sku_id) => lines.push(OrderLine {
+                        keyword: line.keyword.clone(),
+                        variant: line.variant.clone(),
+                        sku_id,
+                        qty: i64::from(qty),
+                        choose_variant: true,
                     }),
                     SkuChoice::NoSuchVariant => return Action::Review("no_such_variant".into()),
-                    SkuChoice::VariantRequired => return Action::Review("variant_required".into()),
                 }
             }
             if lines.is_empty() {

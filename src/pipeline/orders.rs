@@ -4,7 +4,7 @@ use serde_json::json;
 
 use super::decide::OrderLine;
 use crate::ledger::{Channel, PartialPolicy, Rejection, ReserveRequest};
-use crate::store::{reserve_batch_in, Live, StoreResult, Tx};
+use crate::store::{mark_choose_variant_in, reserve_batch_in, Live, StoreResult, Tx};
 
 /// One event's orders, as the ledger is asked for them.
 pub struct EventOrder<'a> {
@@ -48,6 +48,7 @@ pub async fn reserve_orders_in(
     }
     let mut outcomes = reserve_batch_in(tx, &requests, now).await?.into_iter();
     let mut results = Vec::with_capacity(orders.len());
+    let mut to_choose = Vec::new();
     for order in orders {
         let mut holds = Vec::new();
         let mut items = Vec::new();
@@ -59,6 +60,9 @@ pub async fn reserve_orders_in(
             };
             if let Some(hold) = &outcome.hold {
                 holds.push(hold.id);
+                if line.choose_variant {
+                    to_choose.push(hold.id);
+                }
             }
             waiting |= outcome.waitlist.is_some();
             if rejection.is_none() {
@@ -72,6 +76,7 @@ pub async fn reserve_orders_in(
                 "waitlisted": outcome.waitlist.as_ref().map_or(0, |w| w.qty),
                 "position": outcome.waitlist.as_ref().map(|w| w.position),
                 "rejection": outcome.rejection,
+                "choose_variant": line.choose_variant,
             }));
         }
         let (outcome, reason) = if !holds.is_empty() {
@@ -88,6 +93,7 @@ pub async fn reserve_orders_in(
             facts: json!({ "items": items }),
         });
     }
+    mark_choose_variant_in(tx, &to_choose, now).await?;
     Ok(results)
 }
 

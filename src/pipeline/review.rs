@@ -56,17 +56,13 @@ pub async fn accept(store: &Store, event_id: i64, lines: &[Line]) -> Result<Acce
             .ok_or_else(|| {
                 ReviewError::BadLine(format!("`{}` is not in this live's lineup", line.keyword))
             })?;
-        let sku_id = match catalog.sku_for(&keyword, &line.variant) {
-            SkuChoice::Sku(id) => id,
+        let (sku_id, choose_variant) = match catalog.sku_for(&keyword, &line.variant) {
+            SkuChoice::Sku(id) => (id, false),
+            SkuChoice::ChooseLater(id) => (id, true),
             SkuChoice::NoSuchVariant => {
                 return Err(ReviewError::BadLine(format!(
                     "`{keyword}` has no SKU with {:?}",
                     line.variant
-                )))
-            }
-            SkuChoice::VariantRequired => {
-                return Err(ReviewError::BadLine(format!(
-                    "`{keyword}` needs its variant named"
                 )))
             }
         };
@@ -75,6 +71,7 @@ pub async fn accept(store: &Store, event_id: i64, lines: &[Line]) -> Result<Acce
             variant: line.variant.clone(),
             sku_id,
             qty: i64::from(qty),
+            choose_variant,
         });
     }
     let member = match member {

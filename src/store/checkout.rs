@@ -14,7 +14,7 @@ use sqlx::{QueryBuilder, Row};
 use utoipa::ToSchema;
 
 use super::members::{link_by_contact_in, MergeError};
-use super::stock::{commit_holds_in, release_holds_in, return_units_in};
+use super::stock::{commit_holds_in, move_hold_in, release_holds_in, return_units_in, HoldMove};
 use super::{on_pool, on_tx, Store, StoreError, StoreResult, Tx};
 use crate::members::{Email, Phone};
 
@@ -42,6 +42,8 @@ pub struct CartLine {
     pub unit_price: i64,
     pub currency: String,
     pub expires_at_ms: i64,
+    /// The buyer still picks the variant; `sku` is a stand-in.
+    pub choose_variant: bool,
 }
 
 /// An order line as stored: what was bought at what price.
@@ -103,6 +105,8 @@ pub struct NewOrder {
     pub pickup_store: String,
     pub payment_method: String,
     pub payment_deadline_ms: i64,
+    /// (hold id, SKU id) the buyer picked for lines ordered without a variant.
+    pub variant_picks: Vec<(i64, i64)>,
 }
 
 pub enum Confirmed {
@@ -112,6 +116,8 @@ pub enum Confirmed {
     Existing(i64),
     /// Nothing in the cart is still held.
     NothingHeld,
+    /// The variant picked for this hold has too few units left; nothing was ordered.
+    OptionGone(i64),
 }
 
 /// Why an order could not change state.
@@ -290,7 +296,7 @@ impl Store {
         on_pool!(self, |pool| {
             let rows = sqlx::query(
                 "SELECT h.id, s.id, s.sku, p.id, p.code, p.name, s.options, h.qty, p.price, p.currency, \
-                 h.expires_at_ms FROM carts c \
+                 h.expires_at_ms, h.choose_variant FROM carts c \
                  JOIN holds h ON h.member_id = c.member_id AND h.live_id = c.live_id \
                  JOIN skus s ON s.id = h.sku_id JOIN products p ON p.id = s.product_id \
                  WHERE c.id = $1 AND c.status = 'open' AND h.status = 'active' AND h.expires_at_ms > $2 \
@@ -315,6 +321,7 @@ impl Store {
                         unit_price: r.try_get(8)?,
                         currency: r.try_get(9)?,
                         expires_at_ms: r.try_get(10)?,
+                        choose_variant: r.try_get(11)?,
                     })
                 })
                 .collect()
@@ -368,6 +375,14 @@ impl Store {
         });
         if let Some(id) = existing {
             return Ok(Confirmed::Existing(id));
+        }
+        for &(hold, sku) in &order.variant_picks {
+            match move_hold_in(&mut tx, hold, member_id, live_id, sku, now).await? {
+                HoldMove::Moved | HoldMove::Unchanged | HoldMove::NotAllowed => {}
+                HoldMove::SoldOut | HoldMove::WrongProduct => {
+                    return Ok(Confirmed::OptionGone(hold))
+                }
+            }
         }
         // Holds the sweeper has not reached but whose time is up are not sold: the sweeper
         // and this check agree on `expires_at_ms > now`, so exactly one side wins a hold.

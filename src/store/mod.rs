@@ -43,9 +43,9 @@ pub use replies::{
     CartHold, HoldGroup, OpenWindow, PlannedReply, Promotion, TemplateRow, UnusedComment,
 };
 pub use stock::{
-    cancel_member_units_in, commit_holds_in, promote_waitlists_in, release_holds_in,
-    reserve_batch_in, AdjustResult, HoldChange, HoldRef, HoldView, IdempotencyKey, Idempotent,
-    ReserveOutcome, StockLevel, WaitRef,
+    cancel_member_units_in, commit_holds_in, mark_choose_variant_in, move_hold_in,
+    promote_waitlists_in, release_holds_in, reserve_batch_in, AdjustResult, HoldChange, HoldMove,
+    HoldRef, HoldView, IdempotencyKey, Idempotent, ReserveOutcome, StockLevel, WaitRef,
 };
 pub use tokens::{TokenRecord, TokenRole};
 pub(crate) use tx::on_tx;

@@ -1391,3 +1391,148 @@ pub async fn return_units_in(
     promote_waitlists_in(tx, &skus, now).await?;
     Ok(())
 }
+
+/// Marks holds whose SKU is a stand-in until the buyer picks a variant at checkout.
+pub async fn mark_choose_variant_in(tx: &mut Tx, ids: &[i64], now: i64) -> StoreResult<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    on_tx!(tx, |conn| {
+        let mut query =
+            QueryBuilder::new("UPDATE holds SET choose_variant = TRUE, updated_at_ms = ");
+        query.push_bind(now).push(" WHERE id IN (");
+        let mut list = query.separated(", ");
+        for id in ids {
+            list.push_bind(*id);
+        }
+        query.push(")");
+        query.build().execute(&mut *conn).await?;
+    });
+    Ok(())
+}
+
+/// What became of a request to move a hold to the variant the buyer picked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HoldMove {
+    Moved,
+    /// The pick is the SKU the hold is already on.
+    Unchanged,
+    /// Not an active, still-to-choose hold of this member in this live.
+    NotAllowed,
+    /// The picked SKU is not a variant of the same product.
+    WrongProduct,
+    /// The picked variant has too few free units; nothing changed.
+    SoldOut,
+}
+
+/// Moves a stand-in hold to the SKU the buyer picked, all or nothing: the new SKU's units
+/// are reserved only if free, the old ones are released and serve that SKU's waitlist.
+pub async fn move_hold_in(
+    tx: &mut Tx,
+    hold_id: i64,
+    member_id: i64,
+    live_id: i64,
+    to_sku: SkuId,
+    now: i64,
+) -> StoreResult<HoldMove> {
+    let sql = locking!(
+        tx,
+        "SELECT sku_id, qty, channel, reference FROM holds WHERE id = $1 AND member_id = $2 \
+         AND live_id = $3 AND status = 'active' AND choose_variant = TRUE"
+    );
+    let found = on_tx!(tx, |conn| {
+        sqlx::query(sql)
+            .bind(hold_id)
+            .bind(member_id)
+            .bind(live_id)
+            .fetch_optional(&mut *conn)
+            .await?
+            .map(|r| -> StoreResult<(SkuId, i64, String, String)> {
+                Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?))
+            })
+            .transpose()?
+    });
+    let Some((from_sku, qty, channel, reference)) = found else {
+        return Ok(HoldMove::NotAllowed);
+    };
+    if from_sku == to_sku {
+        on_tx!(tx, |conn| {
+            sqlx::query(
+                "UPDATE holds SET choose_variant = FALSE, updated_at_ms = $1 WHERE id = $2",
+            )
+            .bind(now)
+            .bind(hold_id)
+            .execute(&mut *conn)
+            .await?;
+        });
+        return Ok(HoldMove::Unchanged);
+    }
+    let same_product = on_tx!(tx, |conn| {
+        sqlx::query("SELECT COUNT(DISTINCT product_id), COUNT(*) FROM skus WHERE id IN ($1, $2)")
+            .bind(from_sku)
+            .bind(to_sku)
+            .fetch_one(&mut *conn)
+            .await
+            .map(|r| -> StoreResult<bool> {
+                Ok(r.try_get::<i64, _>(0)? == 1 && r.try_get::<i64, _>(1)? == 2)
+            })??
+    });
+    if !same_product {
+        return Ok(HoldMove::WrongProduct);
+    }
+    let skus = BTreeSet::from([from_sku, to_sku]);
+    lock_levels(tx, &skus).await?;
+    let taken = on_tx!(tx, |conn| {
+        sqlx::query(
+            "UPDATE stock_levels SET reserved = reserved + $1, updated_at_ms = $2 \
+             WHERE sku_id = $3 AND on_hand - reserved >= $1",
+        )
+        .bind(qty)
+        .bind(now)
+        .bind(to_sku)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected()
+    });
+    if taken != 1 {
+        return Ok(HoldMove::SoldOut);
+    }
+    change_level(tx, from_sku, 0, -qty, now).await?;
+    insert_movements(
+        tx,
+        &[
+            Movement {
+                sku_id: from_sku,
+                kind: "release",
+                on_hand_delta: 0,
+                reserved_delta: -qty,
+                channel: &channel,
+                reference: &reference,
+                idempotency_key: None,
+            },
+            Movement {
+                sku_id: to_sku,
+                kind: "reserve",
+                on_hand_delta: 0,
+                reserved_delta: qty,
+                channel: &channel,
+                reference: &reference,
+                idempotency_key: None,
+            },
+        ],
+        now,
+    )
+    .await?;
+    on_tx!(tx, |conn| {
+        sqlx::query(
+            "UPDATE holds SET sku_id = $1, choose_variant = FALSE, updated_at_ms = $2 WHERE id = $3",
+        )
+        .bind(to_sku)
+        .bind(now)
+        .bind(hold_id)
+        .execute(&mut *conn)
+        .await?;
+    });
+    promote_waitlists_in(tx, &BTreeSet::from([from_sku]), now).await?;
+    Ok(HoldMove::Moved)
+}

@@ -90,6 +90,20 @@ async fn browser() -> (Driver, Client) {
     panic!("could not start a browser session: {last_error:?}");
 }
 
+async fn click(client: &Client, locator: Locator<'_>) {
+    client.find(locator).await.unwrap().click().await.unwrap();
+}
+
+async fn type_into(client: &Client, locator: Locator<'_>, keys: &str) {
+    client
+        .find(locator)
+        .await
+        .unwrap()
+        .send_keys(keys)
+        .await
+        .unwrap();
+}
+
 async fn text(client: &Client, css: &str) -> String {
     client
         .find(Locator::Css(css))
@@ -127,41 +141,15 @@ async fn a_buyer_checks_out_on_a_phone_sized_browser() {
     assert_eq!(fits, json!(true));
 
     // A wrong phone number is pointed out next to the field, and what was typed stays.
-    client
-        .find(Locator::Id("name"))
-        .await
-        .unwrap()
-        .send_keys("陳大文")
-        .await
-        .unwrap();
-    client
-        .find(Locator::Id("phone"))
-        .await
-        .unwrap()
-        .send_keys("123")
-        .await
-        .unwrap();
-    client
-        .find(Locator::Id("address"))
-        .await
-        .unwrap()
-        .send_keys("九龍旺角彌敦道 1 號")
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("input[name=payment_method][value=fps]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    client
-        .find(Locator::Id("confirm"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    type_into(&client, Locator::Id("name"), "陳大文").await;
+    type_into(&client, Locator::Id("phone"), "123").await;
+    type_into(&client, Locator::Id("address"), "九龍旺角彌敦道 1 號").await;
+    click(
+        &client,
+        Locator::Css("input[name=payment_method][value=fps]"),
+    )
+    .await;
+    click(&client, Locator::Id("confirm")).await;
     let error = text(&client, "#phone-error").await;
     assert!(error.contains("電話"), "{error}");
     let kept = client
@@ -176,20 +164,12 @@ async fn a_buyer_checks_out_on_a_phone_sized_browser() {
     let phone = client.find(Locator::Id("phone")).await.unwrap();
     phone.clear().await.unwrap();
     phone.send_keys("9123 4567").await.unwrap();
-    client
-        .find(Locator::Css("input[name=payment_method][value=fps]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    client
-        .find(Locator::Id("confirm"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(
+        &client,
+        Locator::Css("input[name=payment_method][value=fps]"),
+    )
+    .await;
+    click(&client, Locator::Id("confirm")).await;
 
     // The order page: number, status, how to pay; reloading shows the same order.
     let number = text(&client, "#order-number").await;

@@ -60,20 +60,38 @@ pub fn valid_form() -> Vec<(&'static str, &'static str)> {
     ]
 }
 
+async fn get_json(app: &TestApp, path: &str) -> Value {
+    app.get(path).send().await.unwrap().json().await.unwrap()
+}
+
+/// A staff action's status.
+async fn post_status(app: &TestApp, path: &str) -> u16 {
+    app.post(path).send().await.unwrap().status().as_u16()
+}
+
+/// Submits the checkout form as a browser would; returns the status.
+async fn submit(client: &reqwest::Client, url: &str, form: &[(&str, &str)]) -> u16 {
+    client
+        .post(url)
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+async fn page_text(client: &reqwest::Client, url: &str) -> String {
+    client.get(url).send().await.unwrap().text().await.unwrap()
+}
+
 async fn stock(app: &TestApp) -> (i64, i64) {
     let s = app.store.stock("A01-1").await.unwrap().unwrap();
     (s.on_hand, s.reserved)
 }
 
 async fn orders(app: &TestApp, query: &str) -> Vec<Value> {
-    let page: Value = app
-        .get(&format!("/api/v1/orders{query}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page: Value = get_json(app, &format!("/api/v1/orders{query}")).await;
     page["items"].as_array().unwrap().clone()
 }
 
@@ -127,14 +145,7 @@ async fn a_comment_becomes_a_paid_order_and_a_sale() {
         .await
         .unwrap();
     assert_eq!(confirmed.status(), 303);
-    let html = client
-        .get(&link.url)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = page_text(&client, &link.url).await;
     assert!(html.contains("PO-"), "{html}");
     assert!(html.contains(r#"data-status="pending_payment""#));
     assert!(
@@ -161,14 +172,7 @@ async fn a_comment_becomes_a_paid_order_and_a_sale() {
     assert_eq!(paid["status"], "paid");
     assert_eq!(paid["points_earned"], 598);
     assert_eq!(stock(&app).await, (3, 0), "the units were sold");
-    let html = client
-        .get(&link.url)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = page_text(&client, &link.url).await;
     assert!(html.contains(r#"data-status="paid""#));
     assert!(html.contains(r#"<span id="points">598</span>"#), "{html}");
 
@@ -281,6 +285,7 @@ async fn confirming_races_the_hold_expiry_and_exactly_one_wins() {
                 pickup_store: String::new(),
                 payment_method: "fps".into(),
                 payment_deadline_ms: expires + 86_400_000,
+                variant_picks: Vec::new(),
             };
             let (confirmed, _) = tokio::join!(
                 confirm_store.confirm_cart(&order, expires - 1),
@@ -304,7 +309,9 @@ async fn confirming_races_the_hold_expiry_and_exactly_one_wins() {
                 assert_eq!(status, "expired", "the sweeper won this one");
                 assert!(order.is_none());
             }
-            Confirmed::Existing(_) => panic!("one confirmation per cart"),
+            Confirmed::Existing(_) | Confirmed::OptionGone(_) => {
+                panic!("one confirmation per cart, no variants to pick")
+            }
         }
     }
     let (on_hand, reserved) = stock(&app).await;
@@ -420,14 +427,7 @@ async fn an_unpaid_order_expires_at_its_deadline_and_serves_the_waitlist() {
         1
     );
     let id = order["id"].as_i64().unwrap();
-    let expired: Value = app
-        .get(&format!("/api/v1/orders/{id}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let expired: Value = get_json(&app, &format!("/api/v1/orders/{id}")).await;
     assert_eq!(expired["status"], "expired");
     // The unit went to the next buyer in line, who now holds it.
     assert_eq!(stock(&app).await, (1, 1));
@@ -465,16 +465,7 @@ async fn cancelling_gives_units_back_and_the_csv_opens_in_excel() {
             form.retain(|(k, _)| *k != "name");
             form.push(("name", "=HYPERLINK(\"x\")"));
         }
-        assert_eq!(
-            client
-                .post(&link.url)
-                .form(&form)
-                .send()
-                .await
-                .unwrap()
-                .status(),
-            303
-        );
+        assert_eq!(submit(&client, &link.url, &form).await, 303);
     }
     assert_eq!(stock(&app).await, (5, 3));
     let all = orders(&app, "").await;
@@ -496,20 +487,12 @@ async fn cancelling_gives_units_back_and_the_csv_opens_in_excel() {
     );
 
     assert_eq!(
-        app.post(&format!("/api/v1/orders/{second}/mark-paid"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        post_status(&app, &format!("/api/v1/orders/{second}/mark-paid")).await,
         200
     );
     assert_eq!(stock(&app).await, (3, 0));
     assert_eq!(
-        app.post(&format!("/api/v1/orders/{second}/cancel"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        post_status(&app, &format!("/api/v1/orders/{second}/cancel")).await,
         200
     );
     assert_eq!(
@@ -518,11 +501,7 @@ async fn cancelling_gives_units_back_and_the_csv_opens_in_excel() {
         "a paid order's units go back on the shelf"
     );
     assert_eq!(
-        app.post(&format!("/api/v1/orders/{second}/cancel"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        post_status(&app, &format!("/api/v1/orders/{second}/cancel")).await,
         409
     );
 
@@ -607,24 +586,10 @@ async fn receipts_are_checked_for_type_and_size_and_kept() {
 
     let ok = upload(png(2000), "ok.png").await;
     assert_eq!(ok.status(), 303);
-    let html = client
-        .get(&link.url)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = page_text(&client, &link.url).await;
     assert!(html.contains(r#"id="receipt-ok""#));
     let id = order["id"].as_i64().unwrap();
-    let order: Value = app
-        .get(&format!("/api/v1/orders/{id}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let order: Value = get_json(&app, &format!("/api/v1/orders/{id}")).await;
     assert_eq!(order["receipts"], 1);
     // Staff can look at it (receipt ids start at 1 in a fresh database).
     let image = app
@@ -681,14 +646,7 @@ async fn one_phone_at_checkout_makes_facebook_and_instagram_buyers_one_member() 
     let ig_link = link_for(&app, ig_member, ig_live).await;
     // The form is filled from nothing (a new guest), so the buyer types the phone again,
     // written another way.
-    let html = client
-        .get(&ig_link.url)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = page_text(&client, &ig_link.url).await;
     assert!(
         !html.contains("+85291234567"),
         "another member's details are not shown"
@@ -696,25 +654,9 @@ async fn one_phone_at_checkout_makes_facebook_and_instagram_buyers_one_member() 
     let mut form = valid_form();
     form.retain(|(k, _)| *k != "phone");
     form.push(("phone", "+852 9123-4567"));
-    assert_eq!(
-        client
-            .post(&ig_link.url)
-            .form(&form)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        303
-    );
+    assert_eq!(submit(&client, &ig_link.url, &form).await, 303);
 
-    let member: Value = app
-        .get(&format!("/api/v1/members/{fb_member}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let member: Value = get_json(&app, &format!("/api/v1/members/{fb_member}")).await;
     let platforms: Vec<&str> = member["identities"]
         .as_array()
         .unwrap()
@@ -732,36 +674,18 @@ async fn one_phone_at_checkout_makes_facebook_and_instagram_buyers_one_member() 
     for order in &all {
         let id = order["id"].as_i64().unwrap();
         assert_eq!(
-            app.post(&format!("/api/v1/orders/{id}/mark-paid"))
-                .send()
-                .await
-                .unwrap()
-                .status(),
+            post_status(&app, &format!("/api/v1/orders/{id}/mark-paid")).await,
             200
         );
     }
-    let member: Value = app
-        .get(&format!("/api/v1/members/{fb_member}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let member: Value = get_json(&app, &format!("/api/v1/members/{fb_member}")).await;
     assert_eq!(
         member["points"],
         299 * 3,
         "points from both platforms on one balance"
     );
     // The Instagram link still opens the (moved) order.
-    let html = client
-        .get(&ig_link.url)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = page_text(&client, &ig_link.url).await;
     assert!(html.contains(r#"data-status="paid""#), "{html}");
 }
 
@@ -790,24 +714,8 @@ async fn a_hosted_checkout_is_paid_by_signed_webhook_only() {
     let mut form = valid_form();
     form.retain(|(k, _)| *k != "payment_method");
     form.push(("payment_method", "hosted"));
-    assert_eq!(
-        client
-            .post(&link.url)
-            .form(&form)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        303
-    );
-    let html = client
-        .get(&link.url)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    assert_eq!(submit(&client, &link.url, &form).await, 303);
+    let html = page_text(&client, &link.url).await;
     assert!(html.contains(r#"id="pay-online""#), "{html}");
 
     // "Pay online" opens a session for the order's total and sends the buyer there.
@@ -856,4 +764,97 @@ async fn a_hosted_checkout_is_paid_by_signed_webhook_only() {
     assert_eq!(order["status"], "paid");
     assert_eq!(order["points_earned"], 299);
     assert_eq!(stock(&app).await, (4, 0));
+}
+
+/// A dress in black (1 left) and white (3 left), on sale in a live where `B01` is current.
+async fn two_colour_live(app: &TestApp) -> i64 {
+    let product = app
+        .post("/api/v1/products")
+        .json(
+            &serde_json::json!({"code": "B01", "name": "恤衫", "price": 10000, "currency": "HKD",
+            "skus": [{"sku": "B01-BLK", "options": ["黑"], "on_hand": 1},
+                     {"sku": "B01-WHT", "options": ["白"], "on_hand": 3}]}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(product.status(), 201);
+    let live = app
+        .post("/api/v1/lives")
+        .json(&serde_json::json!({"title": "顏色", "state": "live",
+            "bindings": [{"platform": "facebook", "page_id": crate::pipeline::PAGE, "object_id": crate::pipeline::POST}],
+            "lineup": [{"keyword": "B01", "code": "B01"}], "current": "B01"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(live.status(), 201);
+    live.json::<Value>().await.unwrap()["id"].as_i64().unwrap()
+}
+
+/// The first hold in the cart a link opens.
+async fn cart_hold(app: &TestApp, link: &CheckoutLink) -> i64 {
+    let token = link.url.rsplit('/').next().unwrap();
+    let cart = app
+        .store
+        .checkout_by_token(&plusone::auth::hash_token(token))
+        .await
+        .unwrap()
+        .unwrap();
+    app.store.cart_lines(cart.cart_id, now_ms()).await.unwrap()[0].hold_id
+}
+
+async fn level(app: &TestApp, sku: &str) -> (i64, i64) {
+    let s = app.store.stock(sku).await.unwrap().unwrap();
+    (s.on_hand, s.reserved)
+}
+
+#[tokio::test]
+async fn a_variant_left_open_is_picked_at_checkout_and_the_hold_moves() {
+    let app = meta_app(TestDatabase::new(), 0).await;
+    let live = two_colour_live(&app).await;
+    // No colour named: held on white, where most units are, until the buyer picks.
+    let first = order_by_comment(&app, live, "c1", "u1", "B01+1").await;
+    assert_eq!(level(&app, "B01-WHT").await, (3, 1));
+    let link = link_for(&app, first, live).await;
+    let client = browser();
+    let html = page_text(&client, &link.url).await;
+    assert!(
+        html.contains(r#"<option value="B01-BLK">黑</option>"#),
+        "{html}"
+    );
+    assert!(html.contains(r#"<option value="B01-WHT" selected>白</option>"#));
+    let hold = cart_hold(&app, &link).await;
+
+    let mut form = valid_form();
+    let field = format!("option_{hold}");
+    form.push((&field, "B01-BLK"));
+    assert_eq!(submit(&client, &link.url, &form).await, 303);
+    assert_eq!(
+        level(&app, "B01-BLK").await,
+        (1, 1),
+        "the hold moved to black"
+    );
+    assert_eq!(level(&app, "B01-WHT").await, (3, 0));
+    let order = orders(&app, "").await.remove(0);
+    assert_eq!(order["lines"][0]["sku"], "B01-BLK");
+
+    // Black is gone now: the next buyer cannot pick it, and nothing changes.
+    let second = order_by_comment(&app, live, "c2", "u2", "B01+1").await;
+    let link = link_for(&app, second, live).await;
+    let html = page_text(&client, &link.url).await;
+    assert!(
+        !html.contains(r#"value="B01-BLK""#),
+        "a sold-out variant is not offered"
+    );
+    let field = format!("option_{}", cart_hold(&app, &link).await);
+    let mut form = valid_form();
+    form.push((&field, "B01-BLK"));
+    let refused = client.post(&link.url).form(&form).send().await.unwrap();
+    assert_eq!(refused.status(), 422);
+    assert!(refused.text().await.unwrap().contains("呢個款式已經冇貨"));
+    assert_eq!(orders(&app, "").await.len(), 1);
+    assert_eq!(level(&app, "B01-WHT").await, (3, 1));
+    assert_eq!(level(&app, "B01-BLK").await, (1, 1));
+    let sku = app.store.sku_id("B01-BLK").await.unwrap().unwrap();
+    assert_eq!(app.store.movement_totals(sku).await.unwrap(), (1, 1));
 }
