@@ -114,6 +114,27 @@ pub struct OutboxConfig {
     pub retry_max_ms: i64,
     pub request_timeout_ms: u64,
     pub language: String,
+    /// Tell a buyer whose comment went to review that the shop will confirm shortly.
+    #[serde(default)]
+    pub review_notice: bool,
+    /// Remind a buyer this many minutes before their hold runs out (0: never).
+    #[serde(default = "default_expiring_notice_minutes")]
+    pub expiring_notice_minutes: i64,
+    /// How often promotions, expiring and expired holds are looked for.
+    #[serde(default = "default_reminder_interval_ms")]
+    pub reminder_interval_ms: u64,
+}
+
+fn default_expiring_notice_minutes() -> i64 {
+    10
+}
+
+fn default_reminder_interval_ms() -> u64 {
+    15_000
+}
+
+fn default_telegram_api_base() -> String {
+    "https://api.telegram.org".into()
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -122,6 +143,12 @@ pub struct TelegramConfig {
     /// The `secret_token` given to `setWebhook`; Telegram echoes it in every delivery.
     #[serde(default, serialize_with = "mask_secret")]
     pub webhook_secret: Option<SecretString>,
+    /// The Bot API's address (tests point it at a fake).
+    #[serde(default = "default_telegram_api_base")]
+    pub api_base: String,
+    /// The bot's token from @BotFather; replies to Telegram fail until it is set.
+    #[serde(default, serialize_with = "mask_secret")]
+    pub bot_token: Option<SecretString>,
 }
 
 /// A configuration problem, phrased as one sentence that names the key.
@@ -296,7 +323,22 @@ impl Config {
             ));
         }
         if crate::outbox::Lang::parse(&outbox.language).is_none() {
-            return Err(invalid("outbox.language", "it must be `zh-HK` or `en`"));
+            return Err(invalid(
+                "outbox.language",
+                "it must be `zh-HK`, `zh-TW` or `en`",
+            ));
+        }
+        if outbox.expiring_notice_minutes < 0 {
+            return Err(invalid(
+                "outbox.expiring_notice_minutes",
+                "it must be 0 (off) or more",
+            ));
+        }
+        if outbox.reminder_interval_ms == 0 {
+            return Err(invalid(
+                "outbox.reminder_interval_ms",
+                "it must be at least 1",
+            ));
         }
         crate::checkout::config::validate(&self.checkout, &self.payments)?;
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
@@ -368,6 +410,7 @@ mod tests {
     fn masked_toml_never_shows_the_secret() {
         let mut config = Config::defaults();
         config.admin.api_token = Some(SecretString::from("super-secret-token-value"));
+        config.telegram.bot_token = Some(SecretString::from("123:super-secret-bot"));
         let text = config.to_masked_toml();
         assert!(!text.contains("super-secret"), "{text}");
         assert!(text.contains("********"));

@@ -46,6 +46,7 @@ struct ReplyMetrics {
     failed: Family<ReplyFailLabels, Counter>,
     throttled: Family<ThrottleLabels, Counter>,
     retried: Counter,
+    skipped: Counter,
     queue_depth: Gauge,
     oldest_due: Gauge<f64, std::sync::atomic::AtomicU64>,
 }
@@ -123,6 +124,11 @@ impl Metrics {
             replies.retried.clone(),
         );
         registry.register(
+            "replies_skipped",
+            "Replies not sent on purpose: a notice switched off, or no channel to the buyer open",
+            replies.skipped.clone(),
+        );
+        registry.register(
             "outbox_due",
             "Replies due to be sent now",
             replies.queue_depth.clone(),
@@ -189,6 +195,10 @@ impl Metrics {
             .throttled
             .get_or_create(&ThrottleLabels { by: by.into() })
             .inc();
+    }
+
+    pub fn replies_skipped(&self, count: u64) {
+        self.replies.skipped.inc_by(count);
     }
 
     pub fn reply_retried(&self) {

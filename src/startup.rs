@@ -40,6 +40,9 @@ impl Application {
             .migrate()
             .await
             .context("could not apply migrations")?;
+        crate::outbox::templates::seed(&store)
+            .await
+            .context("could not store the default reply templates")?;
         let first_owner_token = bootstrap_owner_token(&store, config.admin.api_token.as_ref())
             .await
             .context("could not create the first owner token")?;
@@ -126,8 +129,7 @@ impl Application {
     pub fn dispatcher(&self) -> crate::outbox::Dispatcher {
         crate::outbox::Dispatcher::new(
             self.state.store.clone(),
-            &self.state.config.outbox,
-            &self.state.config.meta.graph_api_base,
+            Arc::clone(&self.state.config),
             Arc::clone(&self.state.metrics),
         )
     }
@@ -154,6 +156,12 @@ impl Application {
         let sweeper = tokio::spawn(crate::sweeper::run(
             store.clone(),
             self.state.config.ledger.clone(),
+            self.background.clone(),
+        ));
+        let reminders = tokio::spawn(crate::outbox::reminders::run(
+            store.clone(),
+            self.state.config.outbox.clone(),
+            Arc::clone(&self.state.metrics),
             self.background.clone(),
         ));
         let sequencer = tokio::spawn(
@@ -201,6 +209,7 @@ impl Application {
             ("sequencer", sequencer),
             ("backstop", backstop),
             ("dispatcher", dispatcher),
+            ("reminders", reminders),
         ] {
             match tokio::time::timeout(SHUTDOWN_GRACE, task).await {
                 Ok(Ok(())) => {}

@@ -13,6 +13,7 @@ mod observe;
 mod orders;
 mod parse;
 mod stock;
+mod templates;
 mod tokens;
 mod webhooks;
 
@@ -75,6 +76,7 @@ fn api_v1() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(parse::router())
         .merge(lives::router())
         .merge(events::router())
+        .merge(templates::router())
         .merge(orders::router())
         .merge(members::router())
         .split_for_parts()

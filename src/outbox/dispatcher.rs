@@ -13,11 +13,13 @@ use futures_util::future::join_all;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
+use super::checkout_link::checkout_url;
 use super::errors::SendError;
 use super::limits::PageLimits;
 use super::senders::{GraphSender, Outgoing, ReplyKind};
-use super::templates::{render, Lang};
-use crate::config::OutboxConfig;
+use super::telegram::{TelegramSender, TelegramTarget};
+use super::templates::{render, CartLine, Context, Lang, ProductFacts, Templates};
+use crate::config::{Config, OutboxConfig};
 use crate::metrics::Metrics;
 use crate::store::{ClaimedReply, Store, StoreResult};
 
@@ -39,6 +41,8 @@ pub struct BatchReport {
     pub dead: usize,
     /// Rows whose lease another replica had taken over by the time we answered.
     pub lost_lease: usize,
+    /// Not sent on purpose (a notice switched off), recorded as `skipped`.
+    pub skipped: usize,
 }
 
 /// What became of one row.
@@ -49,14 +53,18 @@ enum Step {
     Failed,
     Dead,
     LostLease,
+    Skipped,
 }
 
 #[derive(Clone)]
 pub struct Dispatcher {
     store: Store,
     sender: GraphSender,
+    telegram: TelegramSender,
     limits: Arc<PageLimits>,
     config: OutboxConfig,
+    /// The whole config, for the checkout room's link.
+    app: Arc<Config>,
     lang: Lang,
     metrics: Arc<Metrics>,
     /// Pages Meta throttled, and until when (ms): their rows wait without a call.
@@ -64,24 +72,33 @@ pub struct Dispatcher {
 }
 
 impl Dispatcher {
-    pub fn new(
-        store: Store,
-        config: &OutboxConfig,
-        graph_api_base: &str,
-        metrics: Arc<Metrics>,
-    ) -> Dispatcher {
+    pub fn new(store: Store, app: Arc<Config>, metrics: Arc<Metrics>) -> Dispatcher {
+        let config = &app.outbox;
+        let timeout = Duration::from_millis(config.request_timeout_ms);
         Dispatcher {
             store,
-            sender: GraphSender::new(
-                graph_api_base,
-                Duration::from_millis(config.request_timeout_ms),
+            sender: GraphSender::new(&app.meta.graph_api_base, timeout),
+            telegram: TelegramSender::new(
+                &app.telegram.api_base,
+                app.telegram.bot_token.clone(),
+                timeout,
             ),
             limits: Arc::new(PageLimits::new()),
             lang: Lang::parse(&config.language).unwrap_or(Lang::ZhHk),
             config: config.clone(),
+            app: Arc::clone(&app),
             metrics,
             paused: Arc::default(),
         }
+    }
+
+    /// The shop's texts in its language: staff's edits over the shipped defaults.
+    pub async fn templates(&self) -> StoreResult<Templates> {
+        let stored = self.store.templates(Some(self.lang.tag())).await?;
+        Ok(Templates::with_stored(
+            self.lang,
+            stored.into_iter().map(|t| (t.name, t.body)),
+        ))
     }
 
     /// Sends until `shutdown`; the batch in flight is finished first.
@@ -117,7 +134,8 @@ impl Dispatcher {
             return Ok(DispatchOutcome::Empty);
         }
         let mut report = BatchReport::default();
-        for step in join_all(claimed.iter().map(|c| self.dispatch_one(c))).await {
+        let templates = self.templates().await?;
+        for step in join_all(claimed.iter().map(|c| self.dispatch_one(c, &templates))).await {
             match step? {
                 Step::Sent => report.sent += 1,
                 Step::Retried => report.retried += 1,
@@ -125,14 +143,15 @@ impl Dispatcher {
                 Step::Failed => report.failed += 1,
                 Step::Dead => report.dead += 1,
                 Step::LostLease => report.lost_lease += 1,
+                Step::Skipped => report.skipped += 1,
             }
         }
         Ok(DispatchOutcome::Dispatched(report))
     }
 
     #[tracing::instrument(skip_all, fields(outbox_id = claim.id, kind = %claim.kind, attempt = claim.attempts))]
-    async fn dispatch_one(&self, claim: &ClaimedReply) -> StoreResult<Step> {
-        let result = self.send(claim).await;
+    async fn dispatch_one(&self, claim: &ClaimedReply, templates: &Templates) -> StoreResult<Step> {
+        let result = self.send(claim, templates).await;
         let now = now_ms();
         let store = &self.store;
         let recorded = |done: bool, step: Step| if done { step } else { Step::LostLease };
@@ -207,6 +226,11 @@ impl Dispatcher {
                     None => Step::LostLease,
                 }
             }
+            Err(SendError::Skipped(why)) => {
+                tracing::info!(%why, "reply skipped");
+                self.metrics.replies_skipped(1);
+                recorded(store.outbox_skipped(claim, &why, now).await?, Step::Skipped)
+            }
             Err(err @ (SendError::AlreadyReplied { .. } | SendError::Final { .. })) => {
                 tracing::warn!(error = %err, "reply refused for good");
                 self.metrics.reply_failed(&claim.kind, "final");
@@ -218,21 +242,138 @@ impl Dispatcher {
         })
     }
 
+    /// What the row's facts leave to the database: the buyer's cart and checkout link, or
+    /// the price and stock of what they asked about.
+    async fn context(&self, claim: &ClaimedReply, body: &Value) -> Result<Context, SendError> {
+        let unreadable = |err: crate::store::StoreError| SendError::Unsendable(format!("{err}"));
+        let topic = body["topic"].as_str().or(body["outcome"].as_str());
+        let mut ctx = Context::default();
+        let cart = claim
+            .live_id
+            .zip(claim.member_id)
+            .or_else(|| body["live_id"].as_i64().zip(body["member_id"].as_i64()));
+        match (topic, cart) {
+            (
+                Some("checkout" | "reserved" | "merged" | "promoted" | "expiring"),
+                Some((live, member)),
+            ) => {
+                // Several orders of one SKU read as one line; the first expiry counts.
+                for h in self.store.cart(member, live).await.map_err(unreadable)? {
+                    let same = ctx
+                        .cart
+                        .iter_mut()
+                        .find(|l| l.code == h.code && l.options == h.options && l.price == h.price);
+                    match same {
+                        Some(line) => {
+                            line.qty += h.qty;
+                            line.expires_at_ms = line.expires_at_ms.min(h.expires_at_ms);
+                        }
+                        None => ctx.cart.push(CartLine {
+                            code: h.code,
+                            name: h.name,
+                            options: h.options,
+                            qty: h.qty,
+                            price: h.price,
+                            currency: h.currency,
+                            expires_at_ms: h.expires_at_ms,
+                        }),
+                    }
+                }
+                ctx.checkout_url = checkout_url(&self.store, &self.app, member, live, now_ms())
+                    .await
+                    .map_err(unreadable)?;
+            }
+            (Some("question_answered"), _) => {
+                if let Some(live) = body["live_id"].as_i64() {
+                    ctx.products = self
+                        .products_asked(live, &body["facts"]["question"])
+                        .await
+                        .map_err(unreadable)?;
+                }
+            }
+            _ => {}
+        }
+        Ok(ctx)
+    }
+
+    async fn products_asked(
+        &self,
+        live_id: i64,
+        asked: &Value,
+    ) -> StoreResult<Vec<(String, Option<ProductFacts>)>> {
+        let lineup = self
+            .store
+            .live(live_id)
+            .await?
+            .map(|l| l.lineup)
+            .unwrap_or_default();
+        let mut out = Vec::new();
+        for keyword in asked
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+        {
+            let code = lineup
+                .iter()
+                .find(|e| e.keyword.eq_ignore_ascii_case(keyword))
+                .map(|e| e.code.as_str())
+                .unwrap_or(keyword);
+            let facts = self
+                .store
+                .product_by_code(code)
+                .await?
+                .map(|p| ProductFacts {
+                    keyword: keyword.to_string(),
+                    name: p.name,
+                    price: p.price,
+                    currency: p.currency,
+                    available: p.skus.iter().map(|s| s.available).sum(),
+                });
+            out.push((keyword.to_string(), facts));
+        }
+        Ok(out)
+    }
+
     /// Renders and sends one row. A Page under a pause or out of budget is not called.
-    async fn send(&self, claim: &ClaimedReply) -> Result<Option<String>, SendError> {
+    async fn send(
+        &self,
+        claim: &ClaimedReply,
+        templates: &Templates,
+    ) -> Result<Option<String>, SendError> {
         let kind = ReplyKind::parse(&claim.kind)
             .ok_or_else(|| final_error(format!("unknown reply kind `{}`", claim.kind)))?;
-        if claim.platform.as_deref() == Some("telegram") {
-            return Err(final_error("there is no Telegram sender yet".into()));
-        }
         let body: Value = serde_json::from_str(&claim.body)
             .map_err(|err| final_error(format!("unreadable body: {err}")))?;
+        let topic = body["topic"].as_str().or(body["outcome"].as_str());
+        if topic == Some("needs_review") && !self.config.review_notice {
+            return Err(SendError::Skipped(
+                "\"we will confirm shortly\" is off (outbox.review_notice)".into(),
+            ));
+        }
+        // A public reply says only a phrase: no cart to read, no link to issue.
+        let ctx = if kind == ReplyKind::PublicReply {
+            Context::default()
+        } else {
+            self.context(claim, &body).await?
+        };
+        let now = now_ms();
+        let text = render(
+            kind,
+            claim.inbox_id.unwrap_or(claim.id),
+            &body,
+            templates,
+            &ctx,
+            now,
+        )
+        .ok_or_else(|| final_error("no template says anything for this outcome".into()))?;
+        if claim.platform.as_deref() == Some("telegram") {
+            return self.send_telegram(claim, kind, &text).await;
+        }
         let page_id = body
             .get("page_id")
             .and_then(|p| p.as_str())
             .ok_or_else(|| final_error("the reply names no page".into()))?;
-        let text = render(kind, claim.inbox_id.unwrap_or(claim.id), &body, self.lang)
-            .ok_or_else(|| final_error("no template says anything for this outcome".into()))?;
         if let Some(until) = self.paused_until(page_id) {
             return Err(SendError::Deferred { until_ms: until });
         }
@@ -266,6 +407,37 @@ impl Dispatcher {
             text: &text,
         };
         self.sender.send(&out, &token).await
+    }
+
+    /// A Telegram group reply quotes the buyer's message; a private reply goes to the
+    /// buyer's chat with the bot (a user's id is that chat's id), which works once they
+    /// have started the bot and is refused for good (403) otherwise.
+    async fn send_telegram(
+        &self,
+        claim: &ClaimedReply,
+        kind: ReplyKind,
+        text: &str,
+    ) -> Result<Option<String>, SendError> {
+        let to = match kind {
+            ReplyKind::PublicReply => TelegramTarget::reply_to(&claim.target)
+                .ok_or_else(|| final_error("not a Telegram message id".into()))?,
+            ReplyKind::PrivateReply => TelegramTarget::chat(
+                claim
+                    .author_id
+                    .as_deref()
+                    .ok_or_else(|| final_error("the message has no author".into()))?,
+            ),
+            ReplyKind::SendApi | ReplyKind::Telegram => TelegramTarget::chat(&claim.target),
+        };
+        if let Some(until) = self.paused_until(&to.chat_id) {
+            return Err(SendError::Deferred { until_ms: until });
+        }
+        if let Err(wait) = self.limits.check(&to.chat_id, ReplyKind::Telegram) {
+            return Err(SendError::Deferred {
+                until_ms: now_ms() + wait.as_millis() as i64 + 1,
+            });
+        }
+        self.telegram.send(&to, text).await
     }
 
     /// Exponential backoff from `retry_base_ms`, capped, with jitter in its upper half so
@@ -314,6 +486,8 @@ fn final_error(message: String) -> SendError {
     SendError::Final {
         status: 0,
         code: None,
+        subcode: None,
+        why: "cannot be sent",
         message,
     }
 }

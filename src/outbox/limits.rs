@@ -40,6 +40,11 @@ pub fn quota(kind: ReplyKind) -> Quota {
         ReplyKind::PublicReply => Quota::with_period(Duration::from_secs(2))
             .expect("period is not zero")
             .allow_burst(nonzero(10)),
+        // Telegram allows about 20 messages a minute in a group (1 a second in a private
+        // chat): 3 at once, then one every 3 s, keyed by chat.
+        ReplyKind::Telegram => Quota::with_period(Duration::from_secs(3))
+            .expect("period is not zero")
+            .allow_burst(nonzero(3)),
     }
 }
 
@@ -137,6 +142,16 @@ mod tests {
             Duration::from_millis(100),
         );
         assert!((38..=40).contains(&passed), "{passed}");
+    }
+
+    #[test]
+    fn a_telegram_group_gets_at_most_twenty_three_a_minute() {
+        let passed = passed_in(
+            ReplyKind::Telegram,
+            Duration::from_secs(60),
+            Duration::from_millis(100),
+        );
+        assert!((22..=23).contains(&passed), "{passed}");
     }
 
     #[test]

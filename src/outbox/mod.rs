@@ -1,12 +1,18 @@
 //! Replies that arrive: the dispatcher claims outbox rows, renders them, sends them through
 //! the platform senders within each Page's budget, and records what the platform said.
 
+mod checkout_link;
 mod dispatcher;
 pub mod errors;
 pub mod limits;
+pub mod plan;
+pub mod reminders;
 pub mod senders;
+pub mod telegram;
 pub mod templates;
 
+pub use checkout_link::checkout_url;
 pub use dispatcher::{backoff_ms, BatchReport, DispatchOutcome, Dispatcher};
+pub use plan::{enqueue_order_paid_in, insert_replies_in};
 pub use senders::ReplyKind;
 pub use templates::Lang;

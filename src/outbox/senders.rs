@@ -17,6 +17,8 @@ pub enum ReplyKind {
     PrivateReply,
     /// A message to a PSID inside the 24-hour window.
     SendApi,
+    /// A Telegram `sendMessage`; only a budget key (a chat), never an outbox kind.
+    Telegram,
 }
 
 impl ReplyKind {
@@ -34,6 +36,7 @@ impl ReplyKind {
             ReplyKind::PublicReply => "public_reply",
             ReplyKind::PrivateReply => "private_reply",
             ReplyKind::SendApi => "send_api",
+            ReplyKind::Telegram => "telegram",
         }
     }
 }
@@ -164,7 +167,7 @@ pub fn request_for(out: &Outgoing<'_>) -> (String, Value) {
             format!("/{}/messages", out.page_id),
             json!({"recipient": {"comment_id": out.target}, "message": {"text": out.text}}),
         ),
-        ReplyKind::SendApi => (
+        ReplyKind::SendApi | ReplyKind::Telegram => (
             format!("/{}/messages", out.page_id),
             json!({"recipient": {"id": out.target}, "messaging_type": "RESPONSE",
                    "message": {"text": out.text}}),

@@ -1,9 +1,16 @@
-//! What a reply says. Templates have named `{variables}`; the facts come from the outbox
-//! row's body, which the sequencer wrote beside the outcome.
+//! What a reply says. Templates have named `{variables}`; each template accepts only the
+//! variables listed in [`SPECS`], so a typo is refused when staff save it, not when a
+//! buyer reads it.
 //!
-//! Public replies rotate among several phrasings, chosen by the event id, so consecutive
-//! comments never get the same text (Meta flags pages whose replies are all identical).
-//! There is no checkout yet, so replies carry no link; the private reply is where it goes.
+//! The shipped defaults live in `config/templates/{lang}.toml` (compiled in); they are
+//! copied into the database on start, where staff edit them. The dispatcher renders from
+//! the database's texts, falling back to the defaults for a name the database lacks.
+//!
+//! Public replies rotate among several phrasings (one per line), chosen by the event id,
+//! so consecutive comments never get the same text (Meta flags pages whose replies are
+//! all identical).
+
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, FixedOffset};
 use serde_json::Value;
@@ -11,154 +18,407 @@ use serde_json::Value;
 use super::senders::ReplyKind;
 
 /// The languages replies are written in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Lang {
+    /// Cantonese, Hong Kong: the default.
     ZhHk,
+    /// Traditional Chinese with Taiwan wording.
+    ZhTw,
     En,
 }
 
 impl Lang {
+    pub const ALL: [Lang; 3] = [Lang::ZhHk, Lang::ZhTw, Lang::En];
+
     pub fn parse(tag: &str) -> Option<Lang> {
         match tag {
             "zh-HK" => Some(Lang::ZhHk),
+            "zh-TW" => Some(Lang::ZhTw),
             "en" => Some(Lang::En),
             _ => None,
         }
     }
-}
 
-struct Texts {
-    public_reserved: &'static [&'static str],
-    reserved: &'static str,
-    held_line: &'static str,
-    waiting_line: &'static str,
-    waitlisted: &'static str,
-    sold_out: &'static str,
-    limit: &'static str,
-    blocked: &'static str,
-    unknown: &'static str,
-    rejected: &'static str,
-    question: &'static str,
-    cancelled: &'static str,
-    nothing_to_cancel: &'static str,
-    removed: &'static str,
-}
-
-const ZH_HK: Texts = Texts {
-    public_reserved: &[
-        "收到！已幫你留貨，詳情已私訊你 📩",
-        "多謝支持 🙌 貨品已為你保留，請查看私訊",
-        "搞掂！已經幫你留低，記得睇私訊呀 😊",
-        "好嘢！已為你保留，詳情請睇 Messenger 💌",
-        "已收到你嘅訂單，保留詳情已經私訊你 ✨",
-    ],
-    reserved:
-        "多謝支持！已為你保留：\n{lines}\n請於 {expiry}（香港時間）前完成付款，逾時保留會自動取消。",
-    held_line: "• {item} × {qty}",
-    waiting_line: "• {item} × {qty} 候補中（第 {position} 位）",
-    waitlisted: "暫時售罄，已將你加入候補名單：\n{lines}\n有貨會即刻通知你。",
-    sold_out: "抱歉，{item} 已經售罄。",
-    limit: "抱歉，{item} 每人限購 {limit} 件。",
-    blocked: "抱歉，暫時未能為你落單，請聯絡店主。",
-    unknown: "抱歉，搵唔到你要嘅貨品，請檢查貨號再留言。",
-    rejected: "抱歉，今次未能為你落單。",
-    question: "多謝查詢！{items} 嘅價錢同存貨，我哋會盡快回覆你。",
-    cancelled: "已為你取消 {units} 件，多謝通知。",
-    nothing_to_cancel: "你暫時未有可以取消嘅保留。",
-    removed: "你嘅留言已刪除，已取消 {units} 件保留。",
-};
-
-const EN: Texts = Texts {
-    public_reserved: &[
-        "Got it! Your items are held, details in your inbox 📩",
-        "Thanks! We have kept it for you, please check your messages",
-        "Done! It is yours for now, see your inbox 😊",
-        "Reserved for you, details sent by Messenger 💌",
-        "Order received, we sent you the details ✨",
-    ],
-    reserved: "Thank you! We are holding:\n{lines}\nPlease pay before {expiry} (Hong Kong time); the hold ends after that.",
-    held_line: "• {item} × {qty}",
-    waiting_line: "• {item} × {qty} on the waitlist (number {position})",
-    waitlisted: "Sold out for now; you are on the waitlist:\n{lines}\nWe will tell you as soon as it is back.",
-    sold_out: "Sorry, {item} is sold out.",
-    limit: "Sorry, {item} is limited to {limit} per buyer.",
-    blocked: "Sorry, we cannot take this order; please contact the shop.",
-    unknown: "Sorry, we could not find that item; please check the code.",
-    rejected: "Sorry, we could not take this order.",
-    question: "Thanks for asking! We will reply shortly about the price and stock of {items}.",
-    cancelled: "Cancelled {units} for you, thanks for letting us know.",
-    nothing_to_cancel: "You have no holds to cancel.",
-    removed: "Your comment was removed, so we released {units} held.",
-};
-
-/// Replaces each `{name}` with its value.
-fn fill(template: &str, vars: &[(&str, String)]) -> String {
-    let mut out = template.to_string();
-    for (name, value) in vars {
-        out = out.replace(&format!("{{{name}}}"), value);
+    pub fn tag(self) -> &'static str {
+        match self {
+            Lang::ZhHk => "zh-HK",
+            Lang::ZhTw => "zh-TW",
+            Lang::En => "en",
+        }
     }
-    out
+
+    fn default_source(self) -> &'static str {
+        match self {
+            Lang::ZhHk => include_str!("../../config/templates/zh-HK.toml"),
+            Lang::ZhTw => include_str!("../../config/templates/zh-TW.toml"),
+            Lang::En => include_str!("../../config/templates/en.toml"),
+        }
+    }
+}
+
+/// Every template and the variables it may use.
+pub const SPECS: &[(&str, &[&str])] = &[
+    ("public_reserved", &[]),
+    ("public_merged", &[]),
+    ("reserved", &["lines", "total", "expiry", "checkout_url"]),
+    ("merged", &["lines", "total", "expiry", "checkout_url"]),
+    ("held_line", &["item", "qty", "amount"]),
+    ("waiting_line", &["item", "qty", "position"]),
+    ("waitlisted", &["lines"]),
+    ("sold_out", &["item"]),
+    ("limit", &["item", "limit"]),
+    ("blocked", &[]),
+    ("unknown", &[]),
+    ("rejected", &[]),
+    ("needs_review", &[]),
+    ("question", &["answers"]),
+    ("question_line", &["item", "price", "stock"]),
+    ("in_stock", &["available"]),
+    ("out_of_stock", &[]),
+    ("not_found", &["item"]),
+    ("cancelled", &["units"]),
+    ("nothing_to_cancel", &[]),
+    ("removed", &["units"]),
+    ("promoted", &["lines", "total", "expiry", "checkout_url"]),
+    ("expiring", &["expiry", "total", "checkout_url"]),
+    ("expired", &["lines"]),
+    ("paid", &["total", "order"]),
+];
+
+/// The variables a template may use, or None for a name no template has.
+pub fn variables_of(name: &str) -> Option<&'static [&'static str]> {
+    SPECS.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TemplateError {
+    #[error("there is no template named `{0}`")]
+    UnknownTemplate(String),
+    #[error("template `{template}` has no variable `{variable}`; it accepts: {accepted}")]
+    UnknownVariable {
+        template: String,
+        variable: String,
+        accepted: String,
+    },
+}
+
+/// The `{name}`s a text uses, in order. Braces around anything but a plain name (letters,
+/// digits, `_`) are text, so `{}` or `{ 笑 }` pass through untouched.
+pub fn variables_in(text: &str) -> Vec<&str> {
+    let mut found = Vec::new();
+    let mut rest = text;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        match after.find('}') {
+            Some(close) => {
+                let name = &after[..close];
+                if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                    found.push(name);
+                    rest = &after[close + 1..];
+                } else {
+                    rest = after;
+                }
+            }
+            None => break,
+        }
+    }
+    found
+}
+
+/// Refuses a text that uses a variable its template does not have.
+pub fn check(name: &str, text: &str) -> Result<(), TemplateError> {
+    let accepted =
+        variables_of(name).ok_or_else(|| TemplateError::UnknownTemplate(name.to_string()))?;
+    match variables_in(text)
+        .into_iter()
+        .find(|v| !accepted.contains(v))
+    {
+        Some(variable) => Err(TemplateError::UnknownVariable {
+            template: name.to_string(),
+            variable: variable.to_string(),
+            accepted: if accepted.is_empty() {
+                "none".into()
+            } else {
+                accepted.join(", ")
+            },
+        }),
+        None => Ok(()),
+    }
+}
+
+/// The shipped texts of one language.
+pub fn defaults(lang: Lang) -> BTreeMap<String, String> {
+    let parsed: BTreeMap<String, String> = toml::from_str(lang.default_source())
+        .expect("config/templates are valid TOML tables of strings (a unit test checks)");
+    parsed
+        .into_iter()
+        .map(|(name, text)| (name, text.trim_start_matches('\n').to_string()))
+        .collect()
+}
+
+/// Copies every language's shipped texts into the database; staff's edits are kept.
+pub async fn seed(store: &crate::store::Store) -> crate::store::StoreResult<()> {
+    let mut texts = Vec::new();
+    for lang in Lang::ALL {
+        for (name, text) in defaults(lang) {
+            texts.push((name, lang.tag().to_string(), text));
+        }
+    }
+    store
+        .seed_templates(&texts, chrono::Utc::now().timestamp_millis())
+        .await
+}
+
+/// Replaces each `{name}` with its value. A line whose variables all came out empty (a
+/// checkout link that does not exist yet) is left out rather than shown half-filled.
+pub fn fill(template: &str, vars: &[(&str, String)]) -> String {
+    let value = |name: &str| vars.iter().find(|(n, _)| *n == name).map(|(_, v)| v);
+    let mut lines = Vec::new();
+    for line in template.split('\n') {
+        let used = variables_in(line);
+        if !used.is_empty() && used.iter().all(|v| value(v).is_none_or(|v| v.is_empty())) {
+            continue;
+        }
+        let mut out = line.to_string();
+        for name in used {
+            let with = value(name).map(String::as_str).unwrap_or("");
+            out = out.replacen(&format!("{{{name}}}"), with, 1);
+        }
+        lines.push(out);
+    }
+    lines.join("\n")
+}
+
+/// The texts of one language: the database's, over the shipped defaults.
+#[derive(Debug, Clone)]
+pub struct Templates {
+    texts: HashMap<String, String>,
+}
+
+impl Templates {
+    pub fn defaults(lang: Lang) -> Templates {
+        Templates {
+            texts: defaults(lang).into_iter().collect(),
+        }
+    }
+
+    /// The defaults of `lang` with `stored` (name → text) laid over them.
+    pub fn with_stored(lang: Lang, stored: impl IntoIterator<Item = (String, String)>) -> Self {
+        let mut templates = Templates::defaults(lang);
+        templates.texts.extend(stored);
+        templates
+    }
+
+    pub fn text(&self, name: &str) -> &str {
+        self.texts.get(name).map(String::as_str).unwrap_or("")
+    }
+
+    pub fn set(&mut self, name: &str, text: &str) {
+        self.texts.insert(name.to_string(), text.to_string());
+    }
+
+    fn fill(&self, name: &str, vars: &[(&str, String)]) -> String {
+        fill(self.text(name), vars)
+    }
+
+    /// One of the phrasings of a rotating template, by event id.
+    fn pick(&self, name: &str, event_id: i64) -> Option<String> {
+        let phrases: Vec<&str> = self
+            .text(name)
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
+        let pick = event_id.rem_euclid(phrases.len().max(1) as i64) as usize;
+        phrases.get(pick).map(|p| p.to_string())
+    }
+}
+
+/// One line of a buyer's cart: what is held for them now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CartLine {
+    pub code: String,
+    pub name: String,
+    pub options: Vec<String>,
+    pub qty: i64,
+    /// Unit price, minor units.
+    pub price: i64,
+    pub currency: String,
+    pub expires_at_ms: i64,
+}
+
+/// A product asked about, with what is left of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProductFacts {
+    /// The keyword as the buyer's comment named it.
+    pub keyword: String,
+    pub name: String,
+    pub price: i64,
+    pub currency: String,
+    pub available: i64,
+}
+
+/// What the database adds to an outbox row's facts at send time.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    /// Everything held for the buyer in this live, when the row concerns a cart.
+    pub cart: Vec<CartLine>,
+    pub checkout_url: Option<String>,
+    /// Per keyword asked about; None where the keyword names nothing in the live.
+    pub products: Vec<(String, Option<ProductFacts>)>,
+}
+
+/// Money in minor units as buyers read it: `HK$120`, `HK$120.50`, `NT$300`.
+pub fn format_money(minor: i64, currency: &str) -> String {
+    let (symbol, decimals) = match currency {
+        "HKD" => ("HK$".to_string(), 2),
+        "TWD" => ("NT$".to_string(), 2),
+        "USD" => ("US$".to_string(), 2),
+        "MOP" => ("MOP$".to_string(), 2),
+        "CNY" => ("¥".to_string(), 2),
+        "JPY" => ("¥".to_string(), 0),
+        other => (format!("{other} "), 2),
+    };
+    let sign = if minor < 0 { "-" } else { "" };
+    let minor = minor.unsigned_abs();
+    let scale = 10u64.pow(decimals);
+    let (whole, fraction) = (minor / scale, minor % scale);
+    if fraction == 0 {
+        format!("{sign}{symbol}{whole}")
+    } else {
+        format!(
+            "{sign}{symbol}{whole}.{fraction:0width$}",
+            width = decimals as usize
+        )
+    }
+}
+
+/// Sums per currency, in first-seen order: `HK$240`, or `HK$240 + NT$300` for a mixed cart.
+pub fn total_of(cart: &[CartLine]) -> String {
+    let mut sums: Vec<(String, i64)> = Vec::new();
+    for line in cart {
+        let amount = line.price.saturating_mul(line.qty);
+        match sums.iter_mut().find(|(c, _)| *c == line.currency) {
+            Some((_, sum)) => *sum += amount,
+            None => sums.push((line.currency.clone(), amount)),
+        }
+    }
+    sums.iter()
+        .map(|(currency, sum)| format_money(*sum, currency))
+        .collect::<Vec<_>>()
+        .join(" + ")
+}
+
+/// Clock time at UTC+8 (Hong Kong and Taiwan), with the date when it is not today.
+pub fn clock_time(ms: i64, now_ms: i64) -> String {
+    let Some(offset) = FixedOffset::east_opt(8 * 3600) else {
+        return String::new();
+    };
+    let local = |ms| DateTime::from_timestamp_millis(ms).map(|t| t.with_timezone(&offset));
+    match (local(ms), local(now_ms)) {
+        (Some(at), Some(now)) if at.date_naive() == now.date_naive() => {
+            at.format("%H:%M").to_string()
+        }
+        (Some(at), _) => at.format("%m-%d %H:%M").to_string(),
+        _ => String::new(),
+    }
 }
 
 /// The text of one reply, or None when the row's body says nothing a template knows.
-pub fn render(kind: ReplyKind, event_id: i64, body: &Value, lang: Lang) -> Option<String> {
-    let t = match lang {
-        Lang::ZhHk => &ZH_HK,
-        Lang::En => &EN,
-    };
-    let outcome = body.get("outcome")?.as_str()?;
+///
+/// `body` is the outbox row's JSON: `topic` (set when the row was planned) or `outcome`,
+/// and `facts`. `now_ms` decides whether an expiry needs its date.
+pub fn render(
+    kind: ReplyKind,
+    event_id: i64,
+    body: &Value,
+    t: &Templates,
+    ctx: &Context,
+    now_ms: i64,
+) -> Option<String> {
+    let topic = body
+        .get("topic")
+        .and_then(Value::as_str)
+        .or_else(|| body.get("outcome")?.as_str())?;
     let facts = body.get("facts").unwrap_or(&Value::Null);
-    if kind == ReplyKind::PublicReply {
-        let phrases = t.public_reserved;
-        let pick = event_id.rem_euclid(phrases.len() as i64) as usize;
-        return (outcome == "reserved").then(|| phrases[pick].to_string());
-    }
-    let items = facts
+    let items: Vec<Value> = facts
         .get("items")
-        .and_then(|i| i.as_array())
+        .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
+    if kind == ReplyKind::PublicReply {
+        return match topic {
+            "checkout" | "reserved" => t.pick("public_reserved", event_id),
+            "merged" => t.pick("public_merged", event_id),
+            "needs_review" => Some(t.fill("needs_review", &[])),
+            _ => None,
+        };
+    }
+    let cart_vars = |lines: String| {
+        let expiry = ctx
+            .cart
+            .iter()
+            .map(|l| l.expires_at_ms)
+            .min()
+            .or_else(|| earliest_expiry(&items));
+        vec![
+            ("lines", lines),
+            ("total", total_of(&ctx.cart)),
+            (
+                "expiry",
+                expiry.map(|e| clock_time(e, now_ms)).unwrap_or_default(),
+            ),
+            ("checkout_url", ctx.checkout_url.clone().unwrap_or_default()),
+        ]
+    };
     let units = facts
         .get("cancelled_units")
-        .and_then(|u| u.as_i64())
+        .and_then(Value::as_i64)
         .unwrap_or(0);
-    Some(match outcome {
-        "reserved" => fill(
-            t.reserved,
+    Some(match topic {
+        "checkout" | "reserved" => t.fill("reserved", &cart_vars(cart_lines(t, ctx, &items))),
+        "merged" => t.fill("merged", &cart_vars(cart_lines(t, ctx, &items))),
+        "promoted" => t.fill("promoted", &cart_vars(cart_lines(t, ctx, &items))),
+        "expiring" => t.fill("expiring", &cart_vars(String::new())),
+        "expired" => t.fill("expired", &[("lines", fact_lines(t, &items))]),
+        "paid" => t.fill(
+            "paid",
             &[
-                ("lines", lines(t, &items)),
-                ("expiry", earliest_expiry(&items).unwrap_or_default()),
+                (
+                    "total",
+                    format_money(
+                        facts.get("total").and_then(Value::as_i64).unwrap_or(0),
+                        facts.get("currency").and_then(Value::as_str).unwrap_or(""),
+                    ),
+                ),
+                (
+                    "order",
+                    facts
+                        .get("order")
+                        .map(|o| o.as_str().map_or_else(|| o.to_string(), str::to_string))
+                        .unwrap_or_default(),
+                ),
             ],
         ),
-        "waitlisted" => fill(t.waitlisted, &[("lines", lines(t, &items))]),
+        "waitlisted" => t.fill("waitlisted", &[("lines", fact_lines(t, &items))]),
         "rejected" => rejection(t, &items),
-        "question_answered" => {
-            let asked: Vec<String> = facts
-                .get("question")
-                .and_then(|q| q.as_array())
-                .map(|q| {
-                    q.iter()
-                        .filter_map(|k| k.as_str().map(str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default();
-            fill(t.question, &[("items", asked.join("、"))])
+        "needs_review" => t.fill("needs_review", &[]),
+        "question_answered" => t.fill("question", &[("answers", answers(t, facts, ctx))]),
+        "cancelled" if body.get("reason").and_then(Value::as_str) == Some("comment_removed") => {
+            t.fill("removed", &[("units", units.to_string())])
         }
-        "cancelled" if body.get("reason").and_then(|r| r.as_str()) == Some("comment_removed") => {
-            fill(t.removed, &[("units", units.to_string())])
-        }
-        "cancelled" if units == 0 => t.nothing_to_cancel.to_string(),
-        "cancelled" => fill(t.cancelled, &[("units", units.to_string())]),
+        "cancelled" if units == 0 => t.fill("nothing_to_cancel", &[]),
+        "cancelled" => t.fill("cancelled", &[("units", units.to_string())]),
         _ => return None,
     })
 }
 
 fn item_name(item: &Value) -> String {
-    let keyword = item.get("keyword").and_then(|k| k.as_str()).unwrap_or("?");
+    let keyword = item.get("keyword").and_then(Value::as_str).unwrap_or("?");
     let variant: Vec<&str> = item
         .get("variant")
-        .and_then(|v| v.as_array())
-        .map(|v| v.iter().filter_map(|o| o.as_str()).collect())
+        .and_then(Value::as_array)
+        .map(|v| v.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
     if variant.is_empty() {
         keyword.to_string()
@@ -168,65 +428,229 @@ fn item_name(item: &Value) -> String {
 }
 
 fn num(item: &Value, field: &str) -> i64 {
-    item.get(field).and_then(|v| v.as_i64()).unwrap_or(0)
+    item.get(field).and_then(Value::as_i64).unwrap_or(0)
 }
 
-fn lines(t: &Texts, items: &[Value]) -> String {
-    let mut out = Vec::new();
-    for item in items {
-        let name = item_name(item);
-        if num(item, "held") > 0 {
-            out.push(fill(
-                t.held_line,
-                &[
-                    ("item", name.clone()),
-                    ("qty", num(item, "held").to_string()),
-                ],
-            ));
-        }
-        if num(item, "waitlisted") > 0 {
-            out.push(fill(
-                t.waiting_line,
-                &[
-                    ("item", name),
-                    ("qty", num(item, "waitlisted").to_string()),
-                    ("position", num(item, "position").to_string()),
-                ],
-            ));
-        }
+/// The cart's held lines with their amounts (or, without a cart, the row's own held
+/// lines), then the row's waitlist places.
+fn cart_lines(t: &Templates, ctx: &Context, items: &[Value]) -> String {
+    if ctx.cart.is_empty() {
+        return fact_lines(t, items);
     }
+    let mut out: Vec<String> = ctx
+        .cart
+        .iter()
+        .map(|line| {
+            let mut label = format!("{} {}", line.code, line.name);
+            for option in &line.options {
+                label.push(' ');
+                label.push_str(option);
+            }
+            t.fill(
+                "held_line",
+                &[
+                    ("item", label),
+                    ("qty", line.qty.to_string()),
+                    (
+                        "amount",
+                        format_money(line.price.saturating_mul(line.qty), &line.currency),
+                    ),
+                ],
+            )
+        })
+        .collect();
+    out.extend(waiting_lines(t, items));
     out.join("\n")
 }
 
-/// The first hold to run out, as Hong Kong clock time: the buyer must pay before it.
-fn earliest_expiry(items: &[Value]) -> Option<String> {
-    let ms = items
-        .iter()
-        .filter_map(|i| i.get("expires_at_ms").and_then(|e| e.as_i64()))
-        .min()?;
-    let hong_kong = FixedOffset::east_opt(8 * 3600)?;
-    let at = DateTime::from_timestamp_millis(ms)?.with_timezone(&hong_kong);
-    Some(at.format("%H:%M").to_string())
+/// Lines from the row's own facts: held and waiting, without prices.
+fn fact_lines(t: &Templates, items: &[Value]) -> String {
+    let mut out = Vec::new();
+    for item in items {
+        let held = num(item, "held");
+        if held > 0 {
+            out.push(t.fill(
+                "held_line",
+                &[("item", item_name(item)), ("qty", held.to_string())],
+            ));
+        }
+    }
+    out.extend(waiting_lines(t, items));
+    out.join("\n")
 }
 
-fn rejection(t: &Texts, items: &[Value]) -> String {
+fn waiting_lines(t: &Templates, items: &[Value]) -> Vec<String> {
+    items
+        .iter()
+        .filter(|item| num(item, "waitlisted") > 0)
+        .map(|item| {
+            t.fill(
+                "waiting_line",
+                &[
+                    ("item", item_name(item)),
+                    ("qty", num(item, "waitlisted").to_string()),
+                    ("position", num(item, "position").to_string()),
+                ],
+            )
+        })
+        .collect()
+}
+
+fn earliest_expiry(items: &[Value]) -> Option<i64> {
+    items
+        .iter()
+        .filter_map(|i| i.get("expires_at_ms").and_then(Value::as_i64))
+        .min()
+}
+
+fn answers(t: &Templates, facts: &Value, ctx: &Context) -> String {
+    let asked: Vec<&str> = facts
+        .get("question")
+        .and_then(Value::as_array)
+        .map(|q| q.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    asked
+        .iter()
+        .map(
+            |keyword| match ctx.products.iter().find(|(k, _)| k == keyword) {
+                Some((_, Some(p))) => {
+                    let stock = if p.available > 0 {
+                        t.fill("in_stock", &[("available", p.available.to_string())])
+                    } else {
+                        t.fill("out_of_stock", &[])
+                    };
+                    t.fill(
+                        "question_line",
+                        &[
+                            ("item", format!("{} {}", p.keyword, p.name)),
+                            ("price", format_money(p.price, &p.currency)),
+                            ("stock", stock),
+                        ],
+                    )
+                }
+                _ => t.fill("not_found", &[("item", keyword.to_string())]),
+            },
+        )
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn rejection(t: &Templates, items: &[Value]) -> String {
     let Some((item, why)) = items
         .iter()
         .find_map(|i| i.get("rejection").filter(|r| !r.is_null()).map(|r| (i, r)))
     else {
-        return t.rejected.to_string();
+        return t.fill("rejected", &[]);
     };
     let name = item_name(item);
-    match why.get("code").and_then(|c| c.as_str()) {
-        Some("insufficient_stock") => fill(t.sold_out, &[("item", name)]),
-        Some("limit_exceeded") => fill(
-            t.limit,
+    match why.get("code").and_then(Value::as_str) {
+        Some("insufficient_stock") => t.fill("sold_out", &[("item", name)]),
+        Some("limit_exceeded") => t.fill(
+            "limit",
             &[("item", name), ("limit", num(why, "limit").to_string())],
         ),
-        Some("member_blocked") => t.blocked.to_string(),
-        Some("unknown_sku") => t.unknown.to_string(),
-        _ => t.rejected.to_string(),
+        Some("member_blocked") => t.fill("blocked", &[]),
+        Some("unknown_sku") => t.fill("unknown", &[]),
+        _ => t.fill("rejected", &[]),
     }
+}
+
+/// Made-up facts for previewing a template: a cart of two lines, a waitlist place, a
+/// question, a cancel and a payment.
+pub fn sample(name: &str, now_ms: i64) -> (ReplyKind, Value, Context) {
+    let expires = now_ms + 30 * 60_000;
+    let cart = vec![
+        CartLine {
+            code: "A01".into(),
+            name: "Linen shirt".into(),
+            options: vec!["Black".into(), "M".into()],
+            qty: 2,
+            price: 12_000,
+            currency: "HKD".into(),
+            expires_at_ms: expires,
+        },
+        CartLine {
+            code: "B02".into(),
+            name: "Tote bag".into(),
+            options: vec![],
+            qty: 1,
+            price: 8_550,
+            currency: "HKD".into(),
+            expires_at_ms: expires,
+        },
+    ];
+    let refusal = match name {
+        "limit" => serde_json::json!({"code": "limit_exceeded", "limit": 2, "already": 2}),
+        "blocked" => serde_json::json!({"code": "member_blocked", "reason": "unpaid"}),
+        "unknown" => serde_json::json!({"code": "unknown_sku"}),
+        "rejected" => serde_json::json!({"code": "live_closed"}),
+        _ => serde_json::json!({"code": "insufficient_stock", "available": 0}),
+    };
+    let items = serde_json::json!([
+        {"keyword": "A01", "variant": ["Black", "M"], "qty": 2, "held": 2, "expires_at_ms": expires,
+         "waitlisted": 0, "position": null, "rejection": null},
+        {"keyword": "C03", "variant": [], "qty": 1, "held": 0, "waitlisted": 1, "position": 3,
+         "rejection": refusal}
+    ]);
+    let topic = match name {
+        "public_reserved" | "reserved" | "held_line" | "waiting_line" => "checkout",
+        "public_merged" | "merged" => "merged",
+        "sold_out" | "limit" | "blocked" | "unknown" | "rejected" => "rejected",
+        "question" | "question_line" | "in_stock" | "out_of_stock" | "not_found" => {
+            "question_answered"
+        }
+        "cancelled" | "nothing_to_cancel" | "removed" => "cancelled",
+        "waitlisted" => "waitlisted",
+        other => other,
+    };
+    let kind = if name.starts_with("public_") {
+        ReplyKind::PublicReply
+    } else {
+        ReplyKind::PrivateReply
+    };
+    let body = serde_json::json!({
+        "topic": topic, "outcome": topic,
+        "reason": (name == "removed").then_some("comment_removed"),
+        "facts": {"items": items, "question": ["A01", "B02", "Z99"],
+                  "cancelled_units": if name == "nothing_to_cancel" { 0 } else { 2 },
+                  "total": 32_550, "currency": "HKD", "order": "PO-1024"}
+    });
+    let ctx = Context {
+        cart,
+        checkout_url: Some("https://shop.example/c/4kX9".into()),
+        products: vec![
+            (
+                "A01".into(),
+                Some(ProductFacts {
+                    keyword: "A01".into(),
+                    name: "Linen shirt".into(),
+                    price: 12_000,
+                    currency: "HKD".into(),
+                    available: 4,
+                }),
+            ),
+            (
+                "B02".into(),
+                Some(ProductFacts {
+                    keyword: "B02".into(),
+                    name: "Tote bag".into(),
+                    price: 8_550,
+                    currency: "HKD".into(),
+                    available: 0,
+                }),
+            ),
+            ("Z99".into(), None),
+        ],
+    };
+    (kind, body, ctx)
+}
+
+/// Renders template `name` (its text taken from `t`) with the sample facts. Templates
+/// that are parts of others (a line, a stock phrase) are shown inside their whole.
+pub fn preview(name: &str, t: &Templates, now_ms: i64) -> Result<String, TemplateError> {
+    check(name, t.text(name))?;
+    let (kind, body, ctx) = sample(name, now_ms);
+    Ok(render(kind, 1, &body, t, &ctx, now_ms).unwrap_or_default())
 }
 
 #[cfg(test)]
@@ -242,63 +666,231 @@ mod tests {
                     "expires_at_ms": 1_700_000_000_000i64, "waitlisted": 1, "position": 4, "rejection": null}]}})
     }
 
+    fn hk() -> Templates {
+        Templates::defaults(Lang::ZhHk)
+    }
+
+    fn cart() -> Context {
+        Context {
+            cart: vec![
+                CartLine {
+                    code: "A01".into(),
+                    name: "恤衫".into(),
+                    options: vec!["黑".into(), "M".into()],
+                    qty: 2,
+                    price: 6_000,
+                    currency: "HKD".into(),
+                    expires_at_ms: 1_700_000_000_000,
+                },
+                CartLine {
+                    code: "B02".into(),
+                    name: "袋".into(),
+                    options: vec![],
+                    qty: 1,
+                    price: 4_050,
+                    currency: "HKD".into(),
+                    expires_at_ms: 1_700_000_600_000,
+                },
+            ],
+            checkout_url: Some("https://shop.example/c/abc".into()),
+            products: vec![],
+        }
+    }
+
     #[test]
-    fn a_reservation_lists_items_waits_and_the_expiry_in_hong_kong_time() {
-        let text = render(ReplyKind::PrivateReply, 7, &reserved(), Lang::ZhHk).unwrap();
-        assert!(text.contains("• A01 黑 M × 2"), "{text}");
+    fn every_language_ships_every_template_and_uses_only_its_variables() {
+        for lang in Lang::ALL {
+            let texts = defaults(lang);
+            for (name, _) in SPECS {
+                let text = texts
+                    .get(*name)
+                    .unwrap_or_else(|| panic!("{} lacks `{name}`", lang.tag()));
+                check(name, text).unwrap_or_else(|e| panic!("{}: {e}", lang.tag()));
+            }
+            for name in texts.keys() {
+                assert!(
+                    variables_of(name).is_some(),
+                    "{}: stray `{name}`",
+                    lang.tag()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn taiwan_wording_is_not_hong_kong_wording() {
+        let tw = defaults(Lang::ZhTw);
+        assert!(tw["reserved"].contains("結帳"), "{}", tw["reserved"]);
+        assert!(tw["sold_out"].contains("已售完"));
+        assert!(tw["waitlisted"].contains("候補"));
+        assert!(tw["public_reserved"].contains("訂單"));
+        for (name, text) in &tw {
+            for cantonese in ["嘅", "唔", "咗", "喺", "搵", "睇"] {
+                assert!(!text.contains(cantonese), "zh-TW `{name}` says {cantonese}");
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_variables_are_named_and_stray_braces_are_text() {
+        assert_eq!(variables_in("a {x} {} { y } {z_1}"), ["x", "z_1"]);
+        match check("reserved", "{lines} {totl}") {
+            Err(TemplateError::UnknownVariable { variable, .. }) => assert_eq!(variable, "totl"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            check("nope", ""),
+            Err(TemplateError::UnknownTemplate(_))
+        ));
+        assert!(check("reserved", "{lines} {total} {expiry} {checkout_url} :-{}").is_ok());
+    }
+
+    #[test]
+    fn money_is_minor_units_with_the_currency_symbol() {
+        assert_eq!(format_money(12_000, "HKD"), "HK$120");
+        assert_eq!(format_money(12_050, "HKD"), "HK$120.50");
+        assert_eq!(format_money(5, "HKD"), "HK$0.05");
+        assert_eq!(format_money(30_000, "TWD"), "NT$300");
+        assert_eq!(format_money(500, "JPY"), "¥500");
+        assert_eq!(format_money(199, "EUR"), "EUR 1.99");
+        assert_eq!(total_of(&cart().cart), "HK$160.50");
+    }
+
+    #[test]
+    fn a_reservation_lists_the_cart_its_total_the_expiry_and_the_link() {
+        let text = render(
+            ReplyKind::PrivateReply,
+            7,
+            &reserved(),
+            &hk(),
+            &cart(),
+            1_700_000_000_000,
+        )
+        .unwrap();
+        assert!(text.contains("• A01 恤衫 黑 M × 2　HK$120"), "{text}");
+        assert!(text.contains("• B02 袋 × 1　HK$40.50"), "{text}");
         assert!(text.contains("• A01 黑 M × 1 候補中（第 4 位）"), "{text}");
+        assert!(text.contains("合共 HK$160.50"), "{text}");
         // 1_700_000_000 s is 22:13 UTC, 06:13 the next morning in Hong Kong.
         assert!(text.contains("06:13"), "{text}");
+        assert!(text.contains("https://shop.example/c/abc"), "{text}");
         assert!(!text.contains('{'), "every variable is filled: {text}");
     }
 
     #[test]
+    fn without_a_link_the_link_line_is_left_out() {
+        let mut ctx = cart();
+        ctx.checkout_url = None;
+        let text = render(
+            ReplyKind::PrivateReply,
+            7,
+            &reserved(),
+            &hk(),
+            &ctx,
+            1_700_000_000_000,
+        )
+        .unwrap();
+        assert!(!text.contains("付款連結"), "{text}");
+        assert!(text.contains("合共"), "{text}");
+    }
+
+    #[test]
     fn consecutive_public_replies_differ_and_only_reservations_get_one() {
+        let t = hk();
         let texts: Vec<_> = (100..110)
-            .map(|id| render(ReplyKind::PublicReply, id, &reserved(), Lang::ZhHk).unwrap())
+            .map(|id| {
+                render(
+                    ReplyKind::PublicReply,
+                    id,
+                    &reserved(),
+                    &t,
+                    &Context::default(),
+                    0,
+                )
+                .unwrap()
+            })
             .collect();
         for pair in texts.windows(2) {
             assert_ne!(pair[0], pair[1]);
         }
         let waiting = json!({"outcome": "waitlisted", "facts": {"items": []}});
         assert_eq!(
-            render(ReplyKind::PublicReply, 1, &waiting, Lang::ZhHk),
+            render(
+                ReplyKind::PublicReply,
+                1,
+                &waiting,
+                &t,
+                &Context::default(),
+                0
+            ),
             None
         );
+        let merged = json!({"topic": "merged", "outcome": "reserved", "facts": {"items": []}});
+        let text = render(
+            ReplyKind::PublicReply,
+            1,
+            &merged,
+            &t,
+            &Context::default(),
+            0,
+        )
+        .unwrap();
+        assert!(defaults(Lang::ZhHk)["public_merged"].contains(&text));
     }
 
     #[test]
     fn waitlist_rejection_question_and_cancel_say_why() {
+        let t = hk();
+        let none = Context::default();
+        let r = |body: &Value, lang: &Templates| {
+            render(ReplyKind::PrivateReply, 1, body, lang, &none, 0).unwrap()
+        };
         let waiting = json!({"outcome": "waitlisted", "facts": {"items": [
             {"keyword": "B02", "variant": [], "qty": 1, "held": 0, "waitlisted": 1, "position": 3}]}});
-        let text = render(ReplyKind::PrivateReply, 1, &waiting, Lang::ZhHk).unwrap();
-        assert!(text.contains("第 3 位"), "{text}");
+        assert!(r(&waiting, &t).contains("第 3 位"));
         let sold_out = json!({"outcome": "rejected", "reason": "insufficient_stock", "facts": {"items": [
             {"keyword": "B02", "variant": [], "qty": 1, "held": 0, "waitlisted": 0,
              "rejection": {"code": "insufficient_stock", "available": 0}}]}});
+        assert_eq!(r(&sold_out, &t), "抱歉，B02 已經售罄。");
         assert_eq!(
-            render(ReplyKind::PrivateReply, 1, &sold_out, Lang::ZhHk).unwrap(),
-            "抱歉，B02 已經售罄。"
+            r(&sold_out, &Templates::defaults(Lang::ZhTw)),
+            "抱歉，B02 已售完。"
         );
         let limited = json!({"outcome": "rejected", "facts": {"items": [{"keyword": "B02",
             "rejection": {"code": "limit_exceeded", "limit": 2, "already": 2}}]}});
-        assert!(render(ReplyKind::SendApi, 1, &limited, Lang::En)
-            .unwrap()
-            .contains("limited to 2"));
-        let question =
-            json!({"outcome": "question_answered", "facts": {"question": ["A01", "B02"]}});
-        assert!(render(ReplyKind::PrivateReply, 1, &question, Lang::ZhHk)
-            .unwrap()
-            .contains("A01、B02"));
+        assert!(r(&limited, &Templates::defaults(Lang::En)).contains("limited to 2"));
         let cancel = json!({"outcome": "cancelled", "facts": {"cancelled_units": 2}});
-        assert_eq!(
-            render(ReplyKind::PrivateReply, 1, &cancel, Lang::ZhHk).unwrap(),
-            "已為你取消 2 件，多謝通知。"
-        );
+        assert_eq!(r(&cancel, &t), "已為你取消 2 件，多謝通知。");
         let removed = json!({"outcome": "cancelled", "reason": "comment_removed",
                              "facts": {"cancelled_units": 1, "because": "comment_removed"}});
-        assert!(render(ReplyKind::PrivateReply, 1, &removed, Lang::ZhHk)
-            .unwrap()
-            .contains("留言已刪除"));
+        assert!(r(&removed, &t).contains("留言已刪除"));
+    }
+
+    #[test]
+    fn a_question_is_answered_with_price_and_stock() {
+        let (_, body, ctx) = sample("question", 0);
+        let text = render(ReplyKind::PrivateReply, 1, &body, &hk(), &ctx, 0).unwrap();
+        assert!(
+            text.contains("A01 Linen shirt：HK$120，尚有 4 件"),
+            "{text}"
+        );
+        assert!(text.contains("B02 Tote bag：HK$85.50，暫時售罄"), "{text}");
+        assert!(text.contains("Z99：搵唔到"), "{text}");
+    }
+
+    #[test]
+    fn every_template_previews_without_leftover_variables() {
+        for lang in Lang::ALL {
+            let t = Templates::defaults(lang);
+            for (name, _) in SPECS {
+                let text = preview(name, &t, 1_700_000_000_000).unwrap();
+                assert!(!text.is_empty(), "{} {name}", lang.tag());
+                assert!(
+                    variables_in(&text).is_empty(),
+                    "{} {name}: {text}",
+                    lang.tag()
+                );
+            }
+        }
     }
 }

@@ -8,9 +8,7 @@ use super::decide::OrderLine;
 use super::orders::{reserve_orders_in, EventOrder};
 use super::sequencer::{event_members, reply_rows};
 use crate::parse::Line;
-use crate::store::{
-    insert_outbox_in, resolve_review_in, review_event_in, EventOutcome, Store, StoreError,
-};
+use crate::store::{resolve_review_in, review_event_in, EventOutcome, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReviewError {
@@ -111,7 +109,7 @@ pub async fn accept(store: &Store, event_id: i64, lines: &[Line]) -> Result<Acce
         member,
         live_id,
     );
-    insert_outbox_in(&mut tx, &rows, now).await?;
+    crate::outbox::insert_replies_in(&mut tx, &rows, now).await?;
     tx.commit().await?;
     Ok(Accepted {
         outcome: result.outcome,

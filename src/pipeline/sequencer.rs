@@ -19,9 +19,9 @@ use super::orders::{reserve_orders_in, EventOrder};
 use crate::config::PipelineConfig;
 use crate::parse::{self, Limits};
 use crate::store::{
-    cancel_member_units_in, finish_event_in, insert_outbox_in, members_for_identities_in,
-    next_batch_in, original_of_in, release_holds_in, restricted_members_in, EventOutcome, Identity,
-    NewOutboxRow, PendingEvent, Store, StoreResult, Tx,
+    cancel_member_units_in, finish_event_in, members_for_identities_in, next_batch_in,
+    original_of_in, release_holds_in, restricted_members_in, EventOutcome, Identity, NewOutboxRow,
+    PendingEvent, Store, StoreResult, Tx,
 };
 
 #[derive(Clone)]
@@ -173,7 +173,11 @@ impl Sequencer {
                             reply: Some(json!({"question": keywords})),
                             ..Decided::plain("question_answered", None)
                         },
-                        Action::Review(reason) => Decided::plain("needs_review", reason),
+                        // The replies room decides whether to say "we will confirm shortly".
+                        Action::Review(reason) => Decided {
+                            reply: Some(json!({})),
+                            ..Decided::plain("needs_review", reason)
+                        },
                         Action::Ignore(reason) => Decided::plain("ignored", reason.to_string()),
                     };
                     done.parse = parse_json;
@@ -207,7 +211,7 @@ impl Sequencer {
                 outbox.extend(replies_for(event, &decision, *member, live_id));
             }
         }
-        insert_outbox_in(&mut tx, &outbox, now).await?;
+        crate::outbox::insert_replies_in(&mut tx, &outbox, now).await?;
         tx.commit().await?;
         Ok(events.len())
     }

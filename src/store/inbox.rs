@@ -75,10 +75,20 @@ pub struct NewOutboxRow {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct OutboxView {
     pub id: i64,
+    /// public_reply, private_reply, send_api, or `none` for a skipped notice.
     pub kind: String,
     pub target: String,
+    /// pending, sending, sent, failed, dead or skipped.
     pub status: String,
     pub platform_message_id: Option<String>,
+    /// What it says: checkout, merged, waitlisted, promoted, expiring, expired, paid…
+    pub topic: Option<String>,
+    /// 0 checkout links, 1 confirmations, 2 reminders.
+    pub priority: i64,
+    pub attempts: i64,
+    /// The platform's last refusal, or why the reply was skipped.
+    pub last_error: Option<String>,
+    pub sent_at_ms: Option<i64>,
 }
 
 /// One comment or message and what became of it, for staff.
@@ -710,7 +720,8 @@ impl Store {
                 (events.first().map(|e| e.id), events.last().map(|e| e.id))
             {
                 let replies = sqlx::query(
-                    "SELECT id, inbox_id, kind, target, status, platform_message_id FROM outbox \
+                    "SELECT id, inbox_id, kind, target, status, platform_message_id, topic, \
+                     priority, attempts, last_error, sent_at_ms FROM outbox \
                      WHERE inbox_id >= $1 AND inbox_id <= $2 ORDER BY id",
                 )
                 .bind(first)
@@ -726,6 +737,11 @@ impl Store {
                             target: r.try_get(3)?,
                             status: r.try_get(4)?,
                             platform_message_id: r.try_get(5)?,
+                            topic: r.try_get(6)?,
+                            priority: r.try_get(7)?,
+                            attempts: r.try_get(8)?,
+                            last_error: r.try_get(9)?,
+                            sent_at_ms: r.try_get(10)?,
                         });
                     }
                 }

@@ -50,6 +50,15 @@ macro_rules! sources {
                 "checkout",
                 include_str!(concat!("../../migrations/", $backend, "/0006_checkout.sql")),
             ),
+            (
+                7,
+                "templates",
+                include_str!(concat!(
+                    "../../migrations/",
+                    $backend,
+                    "/0007_templates.sql"
+                )),
+            ),
         ]
     };
 }

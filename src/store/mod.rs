@@ -15,6 +15,7 @@ mod lives;
 mod members;
 mod migrations;
 mod outbox;
+mod replies;
 mod stock;
 mod tokens;
 mod tx;
@@ -37,6 +38,10 @@ pub use members::{
     MemberPatch, MergeError, MergeReason, MergeRecord,
 };
 pub use outbox::{ClaimedReply, QueueStats, ReplyRecord};
+pub use replies::{
+    cart_has_checkout_in, insert_planned_in, latest_event_in, open_window_in, unused_comment_in,
+    CartHold, HoldGroup, OpenWindow, PlannedReply, Promotion, TemplateRow, UnusedComment,
+};
 pub use stock::{
     cancel_member_units_in, commit_holds_in, mark_choose_variant_in, move_hold_in,
     promote_waitlists_in, release_holds_in, reserve_batch_in, AdjustResult, HoldChange, HoldMove,

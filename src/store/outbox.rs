@@ -30,6 +30,12 @@ pub struct ClaimedReply {
     pub lease_until_ms: i64,
     /// The platform of the event the reply answers (facebook, instagram, messenger…).
     pub platform: Option<String>,
+    /// The author of that event (a Telegram user's id is their private chat's id).
+    pub author_id: Option<String>,
+    /// 0 checkout links, 1 confirmations, 2 reminders.
+    pub priority: i64,
+    pub live_id: Option<i64>,
+    pub member_id: Option<i64>,
 }
 
 /// One outbox row as it stands, for staff and tests.
@@ -46,6 +52,8 @@ pub struct ReplyRecord {
     pub platform_message_id: Option<String>,
     pub last_error: Option<String>,
     pub sent_at_ms: Option<i64>,
+    pub priority: i64,
+    pub topic: Option<String>,
 }
 
 /// How much is waiting to go out.
@@ -70,7 +78,9 @@ macro_rules! claim_sql {
             "updated_at_ms = $1 ",
             $due,
             " RETURNING id, inbox_id, kind, target, body, attempts, lost_responses, ",
-            "lease_until_ms, (SELECT i.platform FROM inbox i WHERE i.id = outbox.inbox_id)"
+            "lease_until_ms, (SELECT i.platform FROM inbox i WHERE i.id = outbox.inbox_id), ",
+            "(SELECT i.author_id FROM inbox i WHERE i.id = outbox.inbox_id), priority, live_id, ",
+            "member_id"
         )
     };
 }
@@ -78,14 +88,14 @@ macro_rules! claim_sql {
 // SKIP LOCKED: replicas claiming at once take disjoint rows instead of queueing.
 const CLAIM_POSTGRES: &str = claim_sql!(
     due: "FROM (SELECT id AS due_id FROM outbox WHERE (status = 'pending' AND next_attempt_ms <= $1) \
-          OR (status = 'sending' AND lease_until_ms <= $1) ORDER BY next_attempt_ms, id LIMIT $3 \
+          OR (status = 'sending' AND lease_until_ms <= $1) ORDER BY priority, next_attempt_ms, id LIMIT $3 \
           FOR UPDATE SKIP LOCKED) AS due WHERE outbox.id = due.due_id",
     update: "UPDATE outbox"
 );
 
 const CLAIM_SQLITE: &str = claim_sql!(
     due: "WHERE id IN (SELECT id FROM outbox WHERE (status = 'pending' AND next_attempt_ms <= $1) \
-          OR (status = 'sending' AND lease_until_ms <= $1) ORDER BY next_attempt_ms, id LIMIT $3)",
+          OR (status = 'sending' AND lease_until_ms <= $1) ORDER BY priority, next_attempt_ms, id LIMIT $3)",
     update: "UPDATE outbox"
 );
 
@@ -127,13 +137,17 @@ impl Store {
                         lost_responses: r.try_get(6)?,
                         lease_until_ms: r.try_get(7)?,
                         platform: r.try_get(8)?,
+                        author_id: r.try_get(9)?,
+                        priority: r.try_get(10)?,
+                        live_id: r.try_get(11)?,
+                        member_id: r.try_get(12)?,
                     })
                 })
                 .collect::<StoreResult<Vec<_>>>()?
         });
         tx.commit().await?;
-        // RETURNING gives no order; send in the order the rows were written.
-        claimed.sort_by_key(|c| c.id);
+        // RETURNING gives no order; send checkout links first, then in the order written.
+        claimed.sort_by_key(|c| (c.priority, c.id));
         Ok(claimed)
     }
 
@@ -239,6 +253,29 @@ impl Store {
         }) == 1)
     }
 
+    /// Records that a row was not sent on purpose (a notice switched off): never retried.
+    pub async fn outbox_skipped(
+        &self,
+        claim: &ClaimedReply,
+        why: &str,
+        now: i64,
+    ) -> StoreResult<bool> {
+        Ok(on_pool!(self, |pool| {
+            sqlx::query(
+                "UPDATE outbox SET status = 'skipped', last_error = $1, lease_until_ms = 0, \
+                 attempts = attempts - 1, updated_at_ms = $2 \
+                 WHERE id = $3 AND status = 'sending' AND lease_until_ms = $4",
+            )
+            .bind(why)
+            .bind(now)
+            .bind(claim.id)
+            .bind(claim.lease_until_ms)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        }) == 1)
+    }
+
     /// The queue depth and the oldest due row, for metrics.
     pub async fn outbox_queue(&self, now: i64) -> StoreResult<QueueStats> {
         on_pool!(self, |pool| {
@@ -275,7 +312,7 @@ impl Store {
         on_pool!(self, |pool| {
             sqlx::query(
                 "SELECT id, inbox_id, kind, target, status, attempts, lost_responses, next_attempt_ms, \
-                 platform_message_id, last_error, sent_at_ms FROM outbox \
+                 platform_message_id, last_error, sent_at_ms, priority, topic FROM outbox \
                  WHERE ($1 IS NULL OR inbox_id = $1) ORDER BY id",
             )
             .bind(inbox_id)
@@ -295,6 +332,8 @@ impl Store {
                     platform_message_id: r.try_get(8)?,
                     last_error: r.try_get(9)?,
                     sent_at_ms: r.try_get(10)?,
+                    priority: r.try_get(11)?,
+                    topic: r.try_get(12)?,
                 })
             })
             .collect()

@@ -22,6 +22,12 @@ pub enum Fault {
     Throttled { regain_minutes: Option<u64> },
     /// Acts (the reply is delivered), then answers only after this long.
     SlowAnswer(Duration),
+    /// Refuses with Meta's error body: `{"error":{"code":…,"error_subcode":…}}`.
+    Refused {
+        status: u16,
+        code: i64,
+        subcode: Option<i64>,
+    },
 }
 
 /// One POST as the fake saw it, and the status it answered.
@@ -186,6 +192,22 @@ async fn reply(
                 );
             }
             return response;
+        }
+        Some(Fault::Refused {
+            status,
+            code,
+            subcode,
+        }) => {
+            record(*status);
+            return (
+                StatusCode::from_u16(*status).unwrap(),
+                Json(
+                    json!({"error": {"message": "(#551) This person isn't available right now.",
+                                      "type": "OAuthException", "code": code,
+                                      "error_subcode": subcode, "fbtrace_id": "AbCdEf"}}),
+                ),
+            )
+                .into_response();
         }
         _ => {}
     }

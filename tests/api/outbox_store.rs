@@ -182,3 +182,50 @@ async fn concurrent_claimers_never_share_a_row() {
     }
     assert_eq!(total, 200);
 }
+
+#[tokio::test]
+async fn checkout_links_are_claimed_before_confirmations_and_reminders() {
+    use plusone::store::{insert_planned_in, PlannedReply};
+    let db = TestDatabase::new();
+    let store = db.store().await;
+    // Written in the worst order: reminders first, the checkout link last.
+    let planned: Vec<PlannedReply> = [
+        (2, "expiring"),
+        (1, "waitlisted"),
+        (2, "expired"),
+        (0, "checkout"),
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, (priority, topic))| PlannedReply {
+        inbox_id: None,
+        kind: "private_reply".into(),
+        target: format!("comment-{i}"),
+        body: format!(r#"{{"topic":"{topic}"}}"#),
+        dedupe_key: format!("{i}:{topic}"),
+        priority: *priority,
+        live_id: None,
+        member_id: None,
+        topic: Some(topic.to_string()),
+        status: "pending",
+        note: None,
+    })
+    .collect();
+    let mut tx = store.begin_write().await.unwrap();
+    assert_eq!(
+        insert_planned_in(&mut tx, &planned, 1_000).await.unwrap(),
+        4
+    );
+    assert_eq!(
+        insert_planned_in(&mut tx, &planned, 1_000).await.unwrap(),
+        0,
+        "a dedupe key is written once"
+    );
+    tx.commit().await.unwrap();
+    let mut order = Vec::new();
+    for _ in 0..4 {
+        let claimed = store.claim_outbox(2_000, LEASE, 1).await.unwrap();
+        order.push(claimed[0].target.clone());
+    }
+    assert_eq!(order, ["comment-3", "comment-1", "comment-0", "comment-2"]);
+}

@@ -12,20 +12,22 @@ use crate::fake_graph::{FakeGraph, Fault};
 use crate::helpers::{spawn_app_with, TestApp, TestDatabase};
 use crate::pipeline::{comment, events, feed, post_signed, settle, setup_live, PAGE, SECRET};
 
-const TOKEN: &str = "EAAB-page-token-secret";
+pub const TOKEN: &str = "EAAB-page-token-secret";
 
-async fn replies_app(db: TestDatabase, graph: &str) -> TestApp {
+pub async fn replies_app(db: TestDatabase, graph: &str) -> TestApp {
     // Parked: the test drives the dispatcher.
     app_with_tick(db, graph, 3_600_000).await
 }
 
-async fn app_with_tick(db: TestDatabase, graph: &str, tick_ms: u64) -> TestApp {
+pub async fn app_with_tick(db: TestDatabase, graph: &str, tick_ms: u64) -> TestApp {
     let graph = graph.to_string();
     spawn_app_with(db, move |c| {
         c.meta.app_secret = Some(secrecy::SecretString::from(SECRET));
         c.meta.graph_api_base = graph;
         c.pipeline.reorder_window_ms = 0;
         c.outbox.tick_ms = tick_ms;
+        // Parked too: tests run notice passes themselves.
+        c.outbox.reminder_interval_ms = 3_600_000;
         c.outbox.retry_base_ms = 20;
         c.outbox.retry_max_ms = 80;
         c.outbox.request_timeout_ms = 1_000;
@@ -34,7 +36,7 @@ async fn app_with_tick(db: TestDatabase, graph: &str, tick_ms: u64) -> TestApp {
     .await
 }
 
-async fn register_page(app: &TestApp) {
+pub async fn register_page(app: &TestApp) {
     let page = app
         .post("/api/v1/pages")
         .json(&json!({"platform": "facebook", "page_id": PAGE, "access_token": TOKEN}))
@@ -45,7 +47,7 @@ async fn register_page(app: &TestApp) {
 }
 
 /// A live selling A01, the page registered, and the comments decided.
-async fn ordered(app: &TestApp, comments: Vec<Value>) -> i64 {
+pub async fn ordered(app: &TestApp, comments: Vec<Value>) -> i64 {
     let live = setup_live(app, 5).await;
     register_page(app).await;
     assert_eq!(post_signed(app, &feed(comments)).await, 200);
@@ -54,7 +56,7 @@ async fn ordered(app: &TestApp, comments: Vec<Value>) -> i64 {
 }
 
 /// Dispatches until every reply is sent, failed or dead (retries wait out their backoff).
-async fn drain(app: &TestApp) -> Vec<ReplyRecord> {
+pub async fn drain(app: &TestApp) -> Vec<ReplyRecord> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
         let outcome = app.dispatcher.try_dispatch_batch().await.unwrap();
@@ -62,7 +64,7 @@ async fn drain(app: &TestApp) -> Vec<ReplyRecord> {
         if outcome == DispatchOutcome::Empty
             && rows
                 .iter()
-                .all(|r| matches!(r.status.as_str(), "sent" | "failed" | "dead"))
+                .all(|r| matches!(r.status.as_str(), "sent" | "failed" | "dead" | "skipped"))
         {
             return rows;
         }
@@ -98,11 +100,22 @@ async fn an_order_gets_one_public_and_one_private_reply_carrying_its_items() {
     assert_eq!(private[0].auth, format!("Bearer {TOKEN}"));
     assert_eq!(private[0].body["recipient"], json!({"comment_id": "c1"}));
     let text = private[0].body["message"]["text"].as_str().unwrap();
-    assert!(text.contains("A01 × 2"), "{text}");
+    assert!(text.contains("A01 連身裙 × 2　HK$598"), "{text}");
+    assert!(text.contains("合共 HK$598"), "{text}");
     assert!(
         text.contains("前完成付款"),
         "the hold's expiry is stated: {text}"
     );
+    // The link opens the buyer's cart.
+    let url = text
+        .lines()
+        .find_map(|l| l.split_once("http").map(|(_, rest)| format!("http{rest}")))
+        .unwrap_or_else(|| panic!("a checkout link: {text}"));
+    assert!(url.starts_with(&app.address), "{url}");
+    let page = app.client.get(&url).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let page = page.text().await.unwrap();
+    assert!(page.contains("連身裙"), "{page}");
     let public = graph.posts_to("/c1/comments");
     assert_eq!(public.len(), 1);
     assert!(public[0].body["message"].as_str().unwrap().contains("私訊"));
@@ -412,4 +425,55 @@ async fn two_dispatchers_draining_one_outbox_send_each_reply_once() {
     assert_eq!(privately.len(), 8);
     assert_eq!(graph.posts_to("/messages").len(), 8);
     assert_eq!(events(&app, live).await.len(), 8);
+}
+
+#[tokio::test]
+async fn a_buyer_who_blocked_the_page_or_a_closed_window_is_never_retried() {
+    let graph = FakeGraph::default();
+    let app = replies_app(TestDatabase::new(), &graph.start().await).await;
+    graph.fail_next(
+        "/messages",
+        Fault::Refused {
+            status: 400,
+            code: 551,
+            subcode: Some(1545041),
+        },
+    );
+    graph.fail_next(
+        "/c2/comments",
+        Fault::Refused {
+            status: 400,
+            code: 10,
+            subcode: Some(2018278),
+        },
+    );
+    ordered(
+        &app,
+        vec![
+            comment("c1", "u1", "A01+1", 1_700_000_001),
+            comment("c2", "u2", "A01+1", 1_700_000_002),
+        ],
+    )
+    .await;
+    let rows = drain(&app).await;
+    let failed: Vec<_> = rows.iter().filter(|r| r.status == "failed").collect();
+    assert_eq!(failed.len(), 2, "{rows:?}");
+    for row in &failed {
+        assert_eq!(row.attempts, 1, "never retried: {row:?}");
+    }
+    let errors: Vec<&str> = failed
+        .iter()
+        .map(|r| r.last_error.as_deref().unwrap())
+        .collect();
+    assert!(
+        errors.iter().any(|e| e.starts_with("user unavailable")),
+        "{errors:?}"
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.starts_with("outside the allowed window")),
+        "{errors:?}"
+    );
+    assert_eq!(rows.iter().filter(|r| r.status == "sent").count(), 2);
 }

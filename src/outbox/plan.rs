@@ -1,0 +1,238 @@
+//! Which channel each reply takes and how urgent it is, decided in the transaction that
+//! writes it (the outcome's, or a reminder's).
+//!
+//! The private reply is scarce (one per comment, about 750 an hour per Page), so a buyer's
+//! cart in a live spends one: the first reserved outcome gets the private reply with the
+//! checkout link; later orders in the same live are confirmed by public reply, and by the
+//! Send API too when the buyer's 24-hour window is open (they wrote to the Page).
+//!
+//! Messages that no comment asked for (a waitlist promotion, a hold running out, a hold
+//! gone, a payment) go where a channel is open: the Send API window first (it spends
+//! nothing), else a comment of the buyer's whose private reply is unspent; with neither,
+//! the row is recorded as `skipped` with the reason, so staff see why nothing was sent.
+
+use std::collections::HashSet;
+
+use serde_json::{json, Value};
+
+use crate::store::{
+    cart_has_checkout_in, insert_planned_in, latest_event_in, open_window_in, unused_comment_in,
+    NewOutboxRow, PlannedReply, StoreResult, Tx,
+};
+
+/// Claim order: checkout links, then confirmations, then reminders.
+pub const CHECKOUT: i64 = 0;
+pub const CONFIRMATION: i64 = 1;
+pub const REMINDER: i64 = 2;
+
+/// The Send API answers a buyer within 24 hours of their last message.
+pub const WINDOW_MS: i64 = 24 * 3_600_000;
+/// A comment can get its private reply within 7 days.
+pub const PRIVATE_REPLY_MS: i64 = 7 * 24 * 3_600_000;
+
+/// Writes the rows an outcome calls for (see `pipeline::sequencer::reply_rows`), merging a
+/// buyer's later orders in a live into the cart whose private reply is already spent.
+pub async fn insert_replies_in(tx: &mut Tx, rows: &[NewOutboxRow], now: i64) -> StoreResult<()> {
+    let mut planned = Vec::with_capacity(rows.len());
+    // Carts whose checkout reply this batch writes; the database knows the earlier ones.
+    let mut carts: HashSet<(i64, i64)> = HashSet::new();
+    let mut merged: HashSet<Option<i64>> = HashSet::new();
+    for row in rows {
+        let mut body: Value = serde_json::from_str(&row.body).unwrap_or_else(|_| json!({}));
+        let outcome = body["outcome"].as_str().unwrap_or("").to_string();
+        let cart = body["live_id"].as_i64().zip(body["member_id"].as_i64());
+        let mut reply = PlannedReply {
+            inbox_id: row.inbox_id,
+            kind: row.kind.to_string(),
+            target: row.target.clone(),
+            body: String::new(),
+            dedupe_key: row.dedupe_key.clone(),
+            priority: CONFIRMATION,
+            live_id: cart.map(|c| c.0),
+            member_id: cart.map(|c| c.1),
+            topic: Some(outcome.clone()),
+            status: "pending",
+            note: None,
+        };
+        match (row.kind, outcome.as_str(), cart) {
+            ("private_reply" | "send_api", "reserved", Some((live, member))) => {
+                let spent = carts.contains(&(live, member))
+                    || cart_has_checkout_in(tx, live, member).await?;
+                if !spent {
+                    carts.insert((live, member));
+                    reply.topic = Some("checkout".into());
+                    reply.priority = CHECKOUT;
+                } else if row.kind == "send_api" {
+                    // A DM order: the conversation is open anyway; say what was added.
+                    reply.topic = Some("merged".into());
+                } else {
+                    merged.insert(row.inbox_id);
+                    if let Some(window) = open_window_in(tx, member, now - WINDOW_MS).await? {
+                        body["topic"] = json!("merged");
+                        body["page_id"] = json!(window.page_id);
+                        planned.push(PlannedReply {
+                            kind: "send_api".into(),
+                            target: window.recipient,
+                            body: body.to_string(),
+                            dedupe_key: format!("{}:send_api", row.inbox_id.unwrap_or_default()),
+                            topic: Some("merged".into()),
+                            ..reply
+                        });
+                    }
+                    // The comment's private reply stays unspent, for a reminder later.
+                    continue;
+                }
+            }
+            ("public_reply", "reserved", _) if merged.contains(&row.inbox_id) => {
+                reply.topic = Some("merged".into());
+            }
+            (_, "needs_review", _) => {
+                // A private reply now would spend the one a reservation needs after
+                // staff accept the comment: a comment is told in public.
+                if row.kind == "private_reply" {
+                    reply.kind = "public_reply".into();
+                }
+                reply.dedupe_key = format!(
+                    "{}:review_notice:{}",
+                    row.inbox_id.unwrap_or_default(),
+                    reply.kind
+                );
+            }
+            _ => {}
+        }
+        if let Some(topic) = &reply.topic {
+            body["topic"] = json!(topic);
+        }
+        reply.body = body.to_string();
+        planned.push(reply);
+    }
+    insert_planned_in(tx, &planned, now).await?;
+    Ok(())
+}
+
+/// A message no comment asked for.
+#[derive(Debug, Clone)]
+pub struct Notice {
+    /// promoted, expiring, expired or paid.
+    pub topic: &'static str,
+    pub live_id: i64,
+    pub member_id: i64,
+    /// What the template needs: `items`, or `total`/`currency`/`order`.
+    pub facts: Value,
+    /// Makes the notice once-only across scans and replicas.
+    pub dedupe_key: String,
+    pub priority: i64,
+}
+
+/// How a notice went out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    SendApi,
+    PrivateReply,
+    /// No channel was open; the row is recorded as skipped.
+    None,
+}
+
+/// Writes one notice where a channel to the buyer is open at `now`, due at `due`, or
+/// records why not. None when the notice was written before (its dedupe key exists).
+pub async fn enqueue_notice_in(
+    tx: &mut Tx,
+    notice: &Notice,
+    now: i64,
+    due: i64,
+) -> StoreResult<Option<Channel>> {
+    let mut body = json!({
+        "topic": notice.topic, "outcome": notice.topic, "reason": null,
+        "live_id": notice.live_id, "member_id": notice.member_id, "facts": notice.facts,
+    });
+    let base = PlannedReply {
+        inbox_id: None,
+        kind: "none".into(),
+        target: String::new(),
+        body: String::new(),
+        dedupe_key: notice.dedupe_key.clone(),
+        priority: notice.priority,
+        live_id: Some(notice.live_id),
+        member_id: Some(notice.member_id),
+        topic: Some(notice.topic.into()),
+        status: "pending",
+        note: None,
+    };
+    let (reply, channel) =
+        if let Some(window) = open_window_in(tx, notice.member_id, now - WINDOW_MS).await? {
+            body["page_id"] = json!(window.page_id);
+            (
+                PlannedReply {
+                    inbox_id: Some(window.inbox_id),
+                    kind: "send_api".into(),
+                    target: window.recipient,
+                    ..base
+                },
+                Channel::SendApi,
+            )
+        } else if let Some(comment) =
+            unused_comment_in(tx, notice.member_id, notice.live_id, now - PRIVATE_REPLY_MS).await?
+        {
+            body["page_id"] = json!(comment.page_id);
+            (
+                PlannedReply {
+                    inbox_id: Some(comment.inbox_id),
+                    kind: "private_reply".into(),
+                    target: comment.comment_id,
+                    ..base
+                },
+                Channel::PrivateReply,
+            )
+        } else {
+            (
+                PlannedReply {
+                    inbox_id: latest_event_in(tx, notice.member_id, notice.live_id).await?,
+                    status: "skipped",
+                    note: Some(
+                        "no open channel: every comment's private reply is spent and no \
+                         Messenger window is open"
+                            .into(),
+                    ),
+                    ..base
+                },
+                Channel::None,
+            )
+        };
+    let inserted = insert_planned_in(
+        tx,
+        &[PlannedReply {
+            body: body.to_string(),
+            ..reply
+        }],
+        due,
+    )
+    .await?;
+    Ok((inserted == 1).then_some(channel))
+}
+
+/// For the orders room: call inside the transaction that marks an order paid, so the
+/// thank-you is written with the payment (once per order, whatever retries happen).
+pub async fn enqueue_order_paid_in(
+    tx: &mut Tx,
+    member_id: i64,
+    live_id: i64,
+    order_ref: &str,
+    total_minor: i64,
+    currency: &str,
+    now: i64,
+) -> StoreResult<Option<Channel>> {
+    enqueue_notice_in(
+        tx,
+        &Notice {
+            topic: "paid",
+            live_id,
+            member_id,
+            facts: json!({"order": order_ref, "total": total_minor, "currency": currency}),
+            dedupe_key: format!("paid:{order_ref}"),
+            priority: CONFIRMATION,
+        },
+        now,
+        now,
+    )
+    .await
+}
