@@ -191,7 +191,10 @@ mod tests {
         .unwrap();
         assert_eq!(contact.name, "陳大文");
         assert_eq!(contact.phone.as_str(), "+85291234567");
-        assert_eq!(contact.email.as_ref().unwrap().as_str(), "tai.man@example.com");
+        assert_eq!(
+            contact.email.as_ref().unwrap().as_str(),
+            "tai.man@example.com"
+        );
         let debug = format!("{contact:?}");
         assert!(
             !debug.contains("陳大文") && !debug.contains("9123") && !debug.contains("example"),

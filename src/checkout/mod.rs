@@ -19,7 +19,7 @@ use rand::RngExt;
 
 use crate::auth::hash_token;
 use crate::config::Config;
-use crate::store::{Store, StoreResult};
+use crate::store::{mark_order_paid_in, order_number, OrderChange, Store, StoreResult};
 
 /// A link ready to send, and when it stops working at the latest.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +53,35 @@ pub async fn issue_link(
         url: format!("{}/c/{token}", config.public_base_url()),
         expires_at_ms,
     }))
+}
+
+/// Marks an order paid (a sale in the ledger, points for the member) and, in the same
+/// transaction, queues the buyer's "paid" message where a channel to them is open.
+pub async fn mark_paid(
+    store: &Store,
+    config: &Config,
+    order_id: i64,
+    now_ms: i64,
+) -> StoreResult<OrderChange> {
+    let mut tx = store.begin_write().await?;
+    let paid = match mark_order_paid_in(&mut tx, order_id, config.checkout.points_per_unit, now_ms)
+        .await?
+    {
+        Ok(paid) => paid,
+        Err(refused) => return Ok(refused),
+    };
+    crate::outbox::enqueue_order_paid_in(
+        &mut tx,
+        paid.member_id,
+        paid.live_id,
+        &order_number(order_id),
+        paid.total,
+        &paid.currency,
+        now_ms,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(OrderChange::Done)
 }
 
 /// Points a paid total earns.

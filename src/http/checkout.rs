@@ -20,7 +20,7 @@ use crate::checkout::form::{self, FieldErrors};
 use crate::checkout::lang::PageLang;
 use crate::checkout::page::{self, CartPage, Message, OptionChoice, OrderPage};
 use crate::checkout::provider::{SessionRequest, SIGNATURE_HEADER};
-use crate::checkout::{points_for, PaymentKind};
+use crate::checkout::PaymentKind;
 use crate::store::{CartLine, CheckoutRef, Confirmed, NewOrder, OrderChange, OrderView};
 
 pub fn router(receipt_limit: usize) -> Router<AppState> {
@@ -510,12 +510,7 @@ async fn provider_webhook(
         );
         return Ok(StatusCode::OK.into_response());
     }
-    let points = points_for(order.total, state.config.checkout.points_per_unit);
-    match state
-        .store
-        .mark_order_paid(order.id, points, now_ms())
-        .await?
-    {
+    match crate::checkout::mark_paid(&state.store, &state.config, order.id, now_ms()).await? {
         OrderChange::Done => tracing::info!(order = order.id, "order paid online"),
         // A redelivery, or staff were faster.
         OrderChange::WrongStatus(status) if status == "paid" || status == "fulfilled" => {}

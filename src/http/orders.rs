@@ -12,7 +12,7 @@ use utoipa_axum::routes;
 
 use super::error::{ApiError, ErrorBody};
 use super::AppState;
-use crate::checkout::{money, points_for};
+use crate::checkout::money;
 use crate::store::{OrderChange, OrderFilter, OrderView};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -130,14 +130,13 @@ async fn mark_paid(
     State(state): State<AppState>,
     Path(id): Path<i64>,
 ) -> Result<Json<OrderView>, ApiError> {
-    let Some(order) = state.store.order(id).await? else {
-        return Err(ApiError::not_found(format!("no order {id}")));
-    };
-    let points = points_for(order.total, state.config.checkout.points_per_unit);
-    let change = state
-        .store
-        .mark_order_paid(id, points, chrono::Utc::now().timestamp_millis())
-        .await?;
+    let change = crate::checkout::mark_paid(
+        &state.store,
+        &state.config,
+        id,
+        chrono::Utc::now().timestamp_millis(),
+    )
+    .await?;
     answer(&state, id, change).await
 }
 

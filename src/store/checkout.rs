@@ -619,45 +619,6 @@ impl Store {
         Ok(orders)
     }
 
-    /// Payment received: the order becomes `paid`, its holds become a sale, and the member
-    /// earns `points`. All or nothing.
-    pub async fn mark_order_paid(
-        &self,
-        id: i64,
-        points: i64,
-        now: i64,
-    ) -> StoreResult<OrderChange> {
-        let mut tx = self.begin_write().await?;
-        let Some((status, member_id)) = lock_order(&mut tx, id).await? else {
-            return Ok(OrderChange::NotFound);
-        };
-        if status != "pending_payment" {
-            return Ok(OrderChange::WrongStatus(status));
-        }
-        let holds = order_holds(&mut tx, id).await?;
-        if let Err(gone) = commit_holds_in(&mut tx, &holds, &order_number(id), now).await? {
-            return Ok(OrderChange::HoldGone(gone));
-        }
-        on_tx!(&mut tx, |conn| {
-            sqlx::query(
-                "UPDATE orders SET status = 'paid', paid_at_ms = $1, updated_at_ms = $1, points_earned = $2 \
-                 WHERE id = $3",
-            )
-            .bind(now)
-            .bind(points)
-            .bind(id)
-            .execute(&mut *conn)
-            .await?;
-            sqlx::query("UPDATE members SET points = points + $1 WHERE id = $2")
-                .bind(points)
-                .bind(member_id)
-                .execute(&mut *conn)
-                .await?;
-        });
-        tx.commit().await?;
-        Ok(OrderChange::Done)
-    }
-
     /// A paid order handed over.
     pub async fn fulfil_order(&self, id: i64, now: i64) -> StoreResult<OrderChange> {
         let mut tx = self.begin_write().await?;
@@ -811,6 +772,71 @@ impl Store {
             )
         })
     }
+}
+
+/// An order just marked paid, for whoever announces it in the same transaction.
+#[derive(Debug, Clone)]
+pub struct PaidOrder {
+    pub member_id: i64,
+    pub live_id: i64,
+    pub total: i64,
+    pub currency: String,
+    pub points: i64,
+}
+
+/// Payment received: the order becomes `paid`, its holds become a sale, and the member
+/// earns `points_per_unit` per whole currency unit. All or nothing; the caller commits.
+pub async fn mark_order_paid_in(
+    tx: &mut Tx,
+    id: i64,
+    points_per_unit: i64,
+    now: i64,
+) -> StoreResult<Result<PaidOrder, OrderChange>> {
+    let Some((status, member_id)) = lock_order(tx, id).await? else {
+        return Ok(Err(OrderChange::NotFound));
+    };
+    if status != "pending_payment" {
+        return Ok(Err(OrderChange::WrongStatus(status)));
+    }
+    let holds = order_holds(tx, id).await?;
+    if let Err(gone) = commit_holds_in(tx, &holds, &order_number(id), now).await? {
+        return Ok(Err(OrderChange::HoldGone(gone)));
+    }
+    let (live_id, total, currency) = on_tx!(tx, |conn| {
+        let row = sqlx::query("SELECT live_id, total, currency FROM orders WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut *conn)
+            .await?;
+        (
+            row.try_get::<i64, _>(0)?,
+            row.try_get::<i64, _>(1)?,
+            row.try_get::<String, _>(2)?,
+        )
+    });
+    let points = crate::checkout::points_for(total, points_per_unit);
+    on_tx!(tx, |conn| {
+        sqlx::query(
+            "UPDATE orders SET status = 'paid', paid_at_ms = $1, updated_at_ms = $1, points_earned = $2 \
+             WHERE id = $3",
+        )
+        .bind(now)
+        .bind(points)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query("UPDATE members SET points = points + $1 WHERE id = $2")
+            .bind(points)
+            .bind(member_id)
+            .execute(&mut *conn)
+            .await?;
+    });
+    Ok(Ok(PaidOrder {
+        member_id,
+        live_id,
+        total,
+        currency,
+        points,
+    }))
 }
 
 /// Keeps what the buyer typed as the member's defaults, where the profile has none yet.

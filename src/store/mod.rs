@@ -22,8 +22,8 @@ mod tx;
 
 pub use catalog::{NewProduct, NewSku, Product, ProductPatch, SkuStock};
 pub use checkout::{
-    open_cart_in, order_number, CartLine, CheckoutRef, Confirmed, NewOrder, OrderChange,
-    OrderFilter, OrderLineView, OrderView,
+    mark_order_paid_in, open_cart_in, order_number, CartLine, CheckoutRef, Confirmed, NewOrder,
+    OrderChange, OrderFilter, OrderLineView, OrderView, PaidOrder,
 };
 pub use error::{StoreError, StoreResult};
 pub use inbox::{

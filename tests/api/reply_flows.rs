@@ -292,13 +292,39 @@ async fn an_order_paid_thanks_the_buyer_once() {
     register_page(&app).await;
     send_comments(&app, &[("c1", "u1", "A01+1"), ("c2", "u1", "A01+1")]).await;
     let member = member_of(&app, live, "c1").await;
-    for _ in 0..2 {
-        let mut tx = app.store.begin_write().await.unwrap();
-        enqueue_order_paid_in(&mut tx, member, live, "PO-7", 59_800, "HKD", now_ms())
+    // The buyer checks out; staff mark the order paid (a second click is refused).
+    let link = crate::checkout::link_for(&app, member, live).await;
+    let confirmed = crate::checkout::browser()
+        .post(&link.url)
+        .form(&crate::checkout::valid_form())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(confirmed.status(), 303);
+    let order: serde_json::Value = app
+        .get("/api/v1/orders")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = order["items"][0]["id"].as_i64().unwrap();
+    let number = order["items"][0]["number"].as_str().unwrap().to_string();
+    for expected in [200, 409] {
+        let paid = app
+            .post(&format!("/api/v1/orders/{id}/mark-paid"))
+            .send()
             .await
             .unwrap();
-        tx.commit().await.unwrap();
+        assert_eq!(paid.status(), expected);
     }
+    // Announcing again (a redelivered payment webhook, say) does not thank twice.
+    let mut tx = app.store.begin_write().await.unwrap();
+    enqueue_order_paid_in(&mut tx, member, live, &number, 59_800, "HKD", now_ms())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
     drain(&app).await;
     let messages = texts_to(&graph, &format!("/{PAGE}/messages"));
     let paid: Vec<_> = messages
@@ -307,7 +333,10 @@ async fn an_order_paid_thanks_the_buyer_once() {
         .collect();
     assert_eq!(paid.len(), 1, "{messages:?}");
     assert_eq!(paid[0].0, json!({"comment_id": "c2"}));
-    assert!(paid[0].1.contains("HK$598") && paid[0].1.contains("PO-7"));
+    assert!(
+        paid[0].1.contains("HK$598") && paid[0].1.contains(&number),
+        "{paid:?}"
+    );
 }
 
 #[tokio::test]
