@@ -8,6 +8,7 @@ pub mod config;
 pub mod http;
 pub mod ingest;
 pub mod ledger;
+pub mod loadgen;
 pub mod metrics;
 pub mod outbox;
 pub mod parse;

@@ -6,6 +6,7 @@
 //! run on either pool through [`on_pool!`]; where the dialects differ, the method matches
 //! on the backend and says why. The conformance tests run every method on both.
 
+mod baseline;
 mod catalog;
 pub mod connect;
 mod error;
@@ -17,6 +18,7 @@ mod stock;
 mod tokens;
 mod tx;
 
+pub use baseline::{BaselineAsk, BaselineComment, RowTimes};
 pub use catalog::{NewProduct, NewSku, Product, ProductPatch, SkuStock};
 pub use error::{StoreError, StoreResult};
 pub use inbox::{
