@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
+use super::scenario;
 use super::drive::{redeliver, stock, walk_events, Sale, Sent, Target};
 use super::storm::Storm;
 
@@ -39,8 +40,8 @@ pub struct Correctness {
     pub shared_holds: usize,
     /// SKUs with more reserved than on hand: (sku, on hand, reserved).
     pub oversold: Vec<(String, i64, i64)>,
-    /// The hot SKU's (on hand, reserved), when the scenario has one.
-    pub hot: Option<(i64, i64)>,
+    /// The hot SKU's (on hand, reserved, units asked for), when the scenario has one.
+    pub hot: Option<(i64, i64, i64)>,
     /// Comments redelivered after they were decided.
     pub late_redelivered: usize,
     pub late_refused: usize,
@@ -71,10 +72,10 @@ impl Correctness {
         for (sku, on_hand, reserved) in &self.oversold {
             problems.push(format!("{sku} oversold: {reserved} reserved of {on_hand}"));
         }
-        if let Some((on_hand, reserved)) = self.hot {
-            if reserved != on_hand {
+        if let Some((on_hand, reserved, asked)) = self.hot {
+            if reserved != on_hand.min(asked) {
                 problems.push(format!(
-                    "the hot SKU holds {reserved} of {on_hand} though demand was far higher"
+                    "the hot SKU holds {reserved} of {on_hand} though {asked} were asked for"
                 ));
             }
         }
@@ -113,7 +114,9 @@ impl Correctness {
             self.events,
             outcomes.join(", "),
             match self.hot {
-                Some((on_hand, reserved)) => format!(" (hot SKU {reserved}/{on_hand})"),
+                Some((on_hand, reserved, asked)) => {
+                    format!(" (hot SKU: {reserved} held of {on_hand}, {asked} asked for)")
+                }
                 None => String::new(),
             },
             self.late_redelivered
@@ -169,7 +172,12 @@ pub async fn check(
             result.oversold.push((sku.clone(), level.on_hand, level.reserved));
         }
         if sale.hot_sku.as_deref() == Some(sku.as_str()) {
-            result.hot = Some((level.on_hand, level.reserved));
+            let asked = sent
+                .delivered
+                .iter()
+                .map(|&i| scenario::hot_units(storm.scenario, storm.seed, u64::from(i)))
+                .sum();
+            result.hot = Some((level.on_hand, level.reserved, asked));
         }
     }
 

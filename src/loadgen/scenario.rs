@@ -123,6 +123,14 @@ fn full_width(text: &str) -> String {
 /// The forms a "+1" on the product on screen takes (as in the storm tests and corpora).
 const PLUS_ONE: &[&str] = &["+1", "我都+1", "+1🙏", "＋1", "+1 thx"];
 
+/// Units of the hot SKU that comment `i` asks for (every hot comment asks for one).
+pub fn hot_units(scenario: Scenario, seed: u64, i: u64) -> i64 {
+    match scenario {
+        Scenario::HotSku => i64::from(mix(seed, i) % 100 < 90),
+        Scenario::Lineup => 0,
+    }
+}
+
 pub fn comment_text(scenario: Scenario, seed: u64, i: u64) -> String {
     let h = mix(seed, i);
     let pick = (h % 100) as usize;
@@ -215,7 +223,9 @@ mod tests {
             let parsed = parse(&text, &catalog, Some(CURRENT), &Limits::default());
             assert_eq!(parsed.intent, Intent::Order, "{text}");
             assert!(!parsed.needs_review, "{text}");
-            hot += usize::from(parsed.items[0].keyword == "A01");
+            let is_hot = parsed.items[0].keyword == "A01";
+            assert_eq!(hot_units(Scenario::HotSku, 7, i), i64::from(is_hot), "{text}");
+            hot += usize::from(is_hot);
         }
         assert!((1_700..1_900).contains(&hot), "{hot} of 2000 on the hot SKU");
     }

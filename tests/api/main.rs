@@ -10,6 +10,7 @@ mod helpers;
 mod ledger;
 mod ledger_engine;
 mod ledger_storm;
+mod loadgen_smoke;
 mod outbox_store;
 mod parse;
 mod pipeline;
