@@ -107,6 +107,10 @@ enum BenchCommand {
         /// Requests open at once.
         #[arg(long, default_value_t = 128)]
         max_in_flight: usize,
+        /// A diagnostic: keep the reply dispatcher idle during the run (its first pass an
+        /// hour away), to see the intake and the sequencer alone.
+        #[arg(long)]
+        dispatcher_idle: bool,
     },
 }
 
@@ -174,7 +178,7 @@ pub fn main() -> ExitCode {
     }
 
     let file = config_file_from_env(cli.config.clone());
-    let config = match Config::load(file.as_deref()) {
+    let mut config = match Config::load(file.as_deref()) {
         Ok(config) => config,
         Err(err) => {
             eprintln!("plusone: {err}");
@@ -184,6 +188,10 @@ pub fn main() -> ExitCode {
     if let Some(Command::CheckConfig) = cli.command {
         print!("{}", config.to_masked_toml());
         return ExitCode::SUCCESS;
+    }
+    // A benchmark's own report is its output; a log line per request would bury it.
+    if matches!(cli.command, Some(Command::Bench { .. })) {
+        config.log.level = "warn".into();
     }
     crate::telemetry::init(&config.log);
     let runtime = match tokio::runtime::Runtime::new() {
@@ -245,6 +253,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                     rate,
                     scenario,
                     max_in_flight,
+                    dispatcher_idle,
                 },
         } => {
             crate::bench::pipeline::run(crate::bench::pipeline::Options {
@@ -253,6 +262,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 rate,
                 scenario,
                 max_in_flight: max_in_flight.max(1),
+                dispatcher_idle,
             })
             .await
         }

@@ -72,7 +72,7 @@ pub fn draw(
         .margin(12)
         .x_label_area_size(36)
         .y_label_area_size(70)
-        .caption("p99 latency per half second (log scale)", ("sans-serif", 16))
+        .caption("p99 latency by intended send time, per half second (log scale)", ("sans-serif", 16))
         .build_cartesian_2d(0f64..until, (low_ms..high_ms * 1.5).log_scale())?;
     chart
         .configure_mesh()

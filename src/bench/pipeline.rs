@@ -29,6 +29,8 @@ pub struct Options {
     pub rate: f64,
     pub scenario: Scenario,
     pub max_in_flight: usize,
+    /// Keep the reply dispatcher idle during the run (a diagnostic).
+    pub dispatcher_idle: bool,
 }
 
 const APP_SECRET: &str = "bench-app-secret";
@@ -118,7 +120,7 @@ impl Running {
     }
 }
 
-fn bench_config(url: &str, token: &str, graph: &str) -> Config {
+fn bench_config(url: &str, token: &str, graph: &str, dispatcher_idle: bool) -> Config {
     let mut config = Config::defaults();
     config.http.addr = "127.0.0.1:0".parse().expect("an address");
     config.metrics.addr = "127.0.0.1:0".parse().expect("an address");
@@ -126,6 +128,9 @@ fn bench_config(url: &str, token: &str, graph: &str) -> Config {
     config.meta.app_secret = Some(SecretString::from(APP_SECRET));
     config.admin.api_token = Some(SecretString::from(token.to_string()));
     config.meta.graph_api_base = graph.to_string();
+    if dispatcher_idle {
+        config.outbox.tick_ms = 3_600_000;
+    }
     config
 }
 
@@ -138,7 +143,7 @@ async fn measure(
     eprintln!("bench: {backend} at {url}");
     let token = format!("bench-{:032x}", rand::random::<u128>());
     let sink = GraphSink::start("127.0.0.1:0".parse()?).await?;
-    let config = bench_config(url, &token, &sink.base_url);
+    let config = bench_config(url, &token, &sink.base_url, options.dispatcher_idle);
     let send = SendOptions {
         max_in_flight: options.max_in_flight,
         ..Default::default()
@@ -200,9 +205,14 @@ async fn measure(
     sink.stop();
     let base = side(&storm_b, sent, &times, rss, correctness?, None, options);
 
-    let report = report(backend, options, &config, &pipeline, &base);
-    let md = out.join(format!("pipeline-{backend}.md"));
-    let svg = out.join(format!("pipeline-{backend}.svg"));
+    let report = report(backend, options, &config, &pipeline, &base, &svg_name(backend, options));
+    let name = if options.dispatcher_idle {
+        format!("pipeline-{backend}-dispatcher-idle")
+    } else {
+        format!("pipeline-{backend}")
+    };
+    let md = out.join(format!("{name}.md"));
+    let svg = out.join(format!("{name}.svg"));
     std::fs::write(&md, &report).with_context(|| format!("writing {}", md.display()))?;
     draw(&svg, backend, options, &pipeline, &base)?;
     println!("{report}");
@@ -277,6 +287,14 @@ fn side(
     }
 }
 
+fn svg_name(backend: &str, options: &Options) -> String {
+    if options.dispatcher_idle {
+        format!("pipeline-{backend}-dispatcher-idle.svg")
+    } else {
+        format!("pipeline-{backend}.svg")
+    }
+}
+
 /// Starts a new peak: Linux resets VmHWM to the current RSS on "5" in clear_refs.
 fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
@@ -308,8 +326,13 @@ fn machine() -> String {
                 .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
         })
         .map_or(0.0, |kib| kib / 1024.0 / 1024.0);
+    // Other work on the machine skews every figure; say how busy it was.
+    let load = std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "?".into());
     format!(
-        "{} cores ({cpu}), {mem_gib:.0} GiB",
+        "{} cores ({cpu}), {mem_gib:.0} GiB, load average {load} when the report was written",
         std::thread::available_parallelism().map_or(1, |n| n.get())
     )
 }
@@ -332,6 +355,7 @@ fn report(
     config: &Config,
     pipeline: &Side,
     base: &Side,
+    svg: &str,
 ) -> String {
     let window = config.pipeline.reorder_window_ms;
     let ratio = pipeline.throughput() / base.throughput().max(1e-9);
@@ -343,13 +367,16 @@ fn report(
     let mut md = String::new();
     let command = match backend {
         "sqlite" => format!(
-            "cargo run --release -- bench pipeline --seconds {} --rate {}",
-            options.seconds, options.rate
-        ),
-        _ => format!(
-            "cargo run --release -- bench pipeline --seconds {} --rate {} --postgres '{}'",
+            "cargo run --release -- bench pipeline --seconds {} --rate {}{}",
             options.seconds,
             options.rate,
+            if options.dispatcher_idle { " --dispatcher-idle" } else { "" }
+        ),
+        _ => format!(
+            "cargo run --release -- bench pipeline --seconds {} --rate {}{} --postgres '{}'",
+            options.seconds,
+            options.rate,
+            if options.dispatcher_idle { " --dispatcher-idle" } else { "" },
             options.postgres.as_deref().unwrap_or("")
         ),
     };
@@ -377,6 +404,14 @@ fn report(
         config.pipeline.batch_size,
         config.pipeline.group_commit_max,
     );
+    if options.dispatcher_idle {
+        let _ = writeln!(
+            md,
+            "**Diagnostic run (`--dispatcher-idle`): the reply dispatcher made no pass during the \
+             run**, so these figures show the webhook intake and the sequencer without the \
+             dispatcher's load; replies were queued but not sent.\n"
+        );
+    }
     let _ = writeln!(md, "| | plusone pipeline | baseline: 1 tx per comment | target |");
     let _ = writeln!(md, "|---|---|---|---|");
     let _ = writeln!(
@@ -456,7 +491,7 @@ fn report(
     );
     let _ = writeln!(md, "\n**Correctness, plusone:** {}\n", pipeline.correctness.summary());
     let _ = writeln!(md, "**Correctness, baseline:** {}\n", base.correctness.summary());
-    let _ = writeln!(md, "![throughput and latency over time](pipeline-{backend}.svg)\n");
+    let _ = writeln!(md, "![throughput and latency over time]({svg})\n");
     let _ = writeln!(
         md,
         "How to read it:\n\

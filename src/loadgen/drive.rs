@@ -308,8 +308,24 @@ pub async fn walk_events(
     client: &reqwest::Client,
     target: &Target,
     live_id: i64,
-    mut cursor: i64,
+    cursor: i64,
     mut each: impl FnMut(EventItem),
+) -> anyhow::Result<i64> {
+    walk_events_while(client, target, live_id, cursor, |e| {
+        each(e);
+        true
+    })
+    .await
+}
+
+/// Reads events after `cursor` until `each` says stop or the list ends; returns the id of
+/// the last event read.
+pub async fn walk_events_while(
+    client: &reqwest::Client,
+    target: &Target,
+    live_id: i64,
+    mut cursor: i64,
+    mut each: impl FnMut(EventItem) -> bool,
 ) -> anyhow::Result<i64> {
     loop {
         let url = format!(
@@ -326,11 +342,12 @@ pub async fn walk_events(
             bail!("reading events: {}", response.status());
         }
         let page: EventPage = response.json().await.context("reading events")?;
-        if let Some(last) = page.items.last() {
-            cursor = last.id;
-        }
         for item in page.items {
-            each(item);
+            let id = item.id;
+            if !each(item) {
+                return Ok(cursor);
+            }
+            cursor = id;
         }
         if page.next_cursor.is_none() {
             return Ok(cursor);
@@ -339,7 +356,8 @@ pub async fn walk_events(
 }
 
 /// Waits until `expected` events of the session have an outcome; returns when that was
-/// first seen. Re-reads only from the oldest event still pending.
+/// first seen. Each look reads on from the last decided event and stops at the first one
+/// still pending, so watching costs the service little while it catches up.
 pub async fn settle(
     client: &reqwest::Client,
     target: &Target,
@@ -349,35 +367,23 @@ pub async fn settle(
 ) -> anyhow::Result<Instant> {
     let deadline = Instant::now() + limit;
     let mut low = 0i64;
-    let mut decided_below = 0usize;
+    let mut decided = 0usize;
     loop {
-        let mut first_pending: Option<i64> = None;
-        let mut decided_after = 0usize;
-        let mut new_low = low;
-        let mut newly_below = 0usize;
-        walk_events(client, target, live_id, low, |e| {
-            let pending = e.status != "done" || e.outcome.is_none();
-            if pending && first_pending.is_none() {
-                first_pending = Some(e.id);
+        let mut blocked = false;
+        low = walk_events_while(client, target, live_id, low, |e| {
+            if e.status != "done" || e.outcome.is_none() {
+                blocked = true;
+                return false;
             }
-            if first_pending.is_none() {
-                new_low = e.id;
-                newly_below += 1;
-            } else if !pending {
-                decided_after += 1;
-            }
+            decided += 1;
+            true
         })
         .await?;
-        low = new_low;
-        decided_below += newly_below;
-        if first_pending.is_none() && decided_below >= expected {
+        if !blocked && decided >= expected {
             return Ok(Instant::now());
         }
         if Instant::now() > deadline {
-            bail!(
-                "after {limit:?}, {} of {expected} comments have an outcome",
-                decided_below + decided_after
-            );
+            bail!("after {limit:?}, {decided} of {expected} comments have an outcome");
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
