@@ -16,12 +16,7 @@ pub const PIPELINE_LIGHT: RGBColor = RGBColor(44, 160, 44);
 pub const BASELINE: RGBColor = RGBColor(214, 39, 40);
 
 /// Two panels over one time axis: comments/s above, p99 latency in ms (log scale) below.
-pub fn draw(
-    path: &Path,
-    title: &str,
-    throughput: &[Line],
-    latency: &[Line],
-) -> anyhow::Result<()> {
+pub fn draw(path: &Path, title: &str, throughput: &[Line], latency: &[Line]) -> anyhow::Result<()> {
     let until = throughput
         .iter()
         .chain(latency)
@@ -57,9 +52,14 @@ pub fn draw(
     for line in throughput {
         let colour = line.colour;
         chart
-            .draw_series(LineSeries::new(line.points.iter().copied(), colour.stroke_width(2)))?
+            .draw_series(LineSeries::new(
+                line.points.iter().copied(),
+                colour.stroke_width(2),
+            ))?
             .label(line.label.as_str())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2)));
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
+            });
     }
     chart
         .configure_series_labels()
@@ -72,7 +72,10 @@ pub fn draw(
         .margin(12)
         .x_label_area_size(36)
         .y_label_area_size(70)
-        .caption("p99 latency by intended send time, per half second (log scale)", ("sans-serif", 16))
+        .caption(
+            "p99 latency by intended send time, per half second (log scale)",
+            ("sans-serif", 16),
+        )
         .build_cartesian_2d(0f64..until, (low_ms..high_ms * 1.5).log_scale())?;
     chart
         .configure_mesh()
@@ -87,7 +90,9 @@ pub fn draw(
                 colour.stroke_width(2),
             ))?
             .label(line.label.as_str())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2)));
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
+            });
     }
     chart
         .configure_series_labels()

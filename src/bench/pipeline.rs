@@ -67,7 +67,9 @@ impl Side {
 
 pub async fn run(options: Options) -> anyhow::Result<()> {
     if cfg!(debug_assertions) {
-        eprintln!("bench: this is a debug build; measure with `cargo run --release -- bench pipeline`");
+        eprintln!(
+            "bench: this is a debug build; measure with `cargo run --release -- bench pipeline`"
+        );
     }
     let out = PathBuf::from("target/bench");
     std::fs::create_dir_all(&out)?;
@@ -166,14 +168,29 @@ async fn measure(
     reset_peak_rss();
     let sent = drive::send(&client, &app.target, &storm_a, send).await;
     let limit = Duration::from_secs_f64(120.0 + options.seconds * 10.0);
-    drive::settle(&client, &app.target, sale.live_id, sent.delivered.len(), limit).await?;
+    drive::settle(
+        &client,
+        &app.target,
+        sale.live_id,
+        sent.delivered.len(),
+        limit,
+    )
+    .await?;
     let rss = peak_rss_kib();
     let times = app.store.row_times(sale.live_id).await?;
     eprintln!("bench: {backend} pipeline: checking");
     let correctness = check::check(&client, &app.target, &storm_a, &sale, &sent).await?;
     let reply_sent = loadgen::reply_latencies(&storm_a, &sent, &sink);
     app.stop().await?;
-    let pipeline = side(&storm_a, sent, &times, rss, correctness, Some(reply_sent), options);
+    let pipeline = side(
+        &storm_a,
+        sent,
+        &times,
+        rss,
+        correctness,
+        Some(reply_sent),
+        options,
+    );
 
     // (b) the baseline, on the same database: the sale is set up through the API, the
     // service is stopped while the baseline serves, and started again for the checks.
@@ -205,7 +222,14 @@ async fn measure(
     sink.stop();
     let base = side(&storm_b, sent, &times, rss, correctness?, None, options);
 
-    let report = report(backend, options, &config, &pipeline, &base, &svg_name(backend, options));
+    let report = report(
+        backend,
+        options,
+        &config,
+        &pipeline,
+        &base,
+        &svg_name(backend, options),
+    );
     let name = if options.dispatcher_idle {
         format!("pipeline-{backend}-dispatcher-idle")
     } else {
@@ -359,34 +383,52 @@ fn report(
 ) -> String {
     let window = config.pipeline.reorder_window_ms;
     let ratio = pipeline.throughput() / base.throughput().max(1e-9);
-    let target_rate = if backend == "sqlite" { 20_000.0 } else { 10_000.0 };
+    let target_rate = if backend == "sqlite" {
+        20_000.0
+    } else {
+        10_000.0
+    };
     let p99_ack = pipeline.ack.quantile(0.99).unwrap_or(Duration::MAX);
-    let p99_queued = pipeline.reply_queued.quantile(0.99).unwrap_or(Duration::MAX);
+    let p99_queued = pipeline
+        .reply_queued
+        .quantile(0.99)
+        .unwrap_or(Duration::MAX);
     let queued_target = Duration::from_millis(100 + window as u64);
     let rss_ok = pipeline.rss_peak_kib.is_some_and(|k| k < 200 * 1024);
     let mut md = String::new();
-    let command = match backend {
-        "sqlite" => format!(
-            "cargo run --release -- bench pipeline --seconds {} --rate {}{}",
-            options.seconds,
-            options.rate,
-            if options.dispatcher_idle { " --dispatcher-idle" } else { "" }
-        ),
-        _ => format!(
+    let command =
+        match backend {
+            "sqlite" => format!(
+                "cargo run --release -- bench pipeline --seconds {} --rate {}{}",
+                options.seconds,
+                options.rate,
+                if options.dispatcher_idle {
+                    " --dispatcher-idle"
+                } else {
+                    ""
+                }
+            ),
+            _ => {
+                format!(
             "cargo run --release -- bench pipeline --seconds {} --rate {}{} --postgres '{}'",
             options.seconds,
             options.rate,
             if options.dispatcher_idle { " --dispatcher-idle" } else { "" },
             options.postgres.as_deref().unwrap_or("")
-        ),
-    };
+        )
+            }
+        };
     let _ = writeln!(md, "# plusone pipeline benchmark: {backend}\n");
     let _ = writeln!(
         md,
         "{} · {} · {} build · `{command}`\n",
         chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
         machine(),
-        if cfg!(debug_assertions) { "debug" } else { "release" },
+        if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        },
     );
     let _ = writeln!(
         md,
@@ -412,7 +454,10 @@ fn report(
              dispatcher's load; replies were queued but not sent.\n"
         );
     }
-    let _ = writeln!(md, "| | plusone pipeline | baseline: 1 tx per comment | target |");
+    let _ = writeln!(
+        md,
+        "| | plusone pipeline | baseline: 1 tx per comment | target |"
+    );
     let _ = writeln!(md, "|---|---|---|---|");
     let _ = writeln!(
         md,
@@ -489,8 +534,16 @@ fn report(
         base.sent.failed_first,
         base.sent.shed_posts
     );
-    let _ = writeln!(md, "\n**Correctness, plusone:** {}\n", pipeline.correctness.summary());
-    let _ = writeln!(md, "**Correctness, baseline:** {}\n", base.correctness.summary());
+    let _ = writeln!(
+        md,
+        "\n**Correctness, plusone:** {}\n",
+        pipeline.correctness.summary()
+    );
+    let _ = writeln!(
+        md,
+        "**Correctness, baseline:** {}\n",
+        base.correctness.summary()
+    );
     let _ = writeln!(md, "![throughput and latency over time]({svg})\n");
     let _ = writeln!(
         md,

@@ -4,8 +4,8 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
-use super::scenario;
 use super::drive::{redeliver, stock, walk_events, Sale, Sent, Target};
+use super::scenario;
 use super::storm::Storm;
 
 const OUTCOMES: &[&str] = &[
@@ -55,7 +55,10 @@ impl Correctness {
     pub fn problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
         if self.missing > 0 {
-            problems.push(format!("{} acknowledged comments have no event", self.missing));
+            problems.push(format!(
+                "{} acknowledged comments have no event",
+                self.missing
+            ));
         }
         if self.duplicated > 0 {
             problems.push(format!("{} comments are listed twice", self.duplicated));
@@ -64,10 +67,16 @@ impl Correctness {
             problems.push(format!("{} events have no outcome", self.without_outcome));
         }
         if self.strangers > 0 {
-            problems.push(format!("{} events are not the run's comments", self.strangers));
+            problems.push(format!(
+                "{} events are not the run's comments",
+                self.strangers
+            ));
         }
         if self.shared_holds > 0 {
-            problems.push(format!("{} holds belong to two comments", self.shared_holds));
+            problems.push(format!(
+                "{} holds belong to two comments",
+                self.shared_holds
+            ));
         }
         for (sku, on_hand, reserved) in &self.oversold {
             problems.push(format!("{sku} oversold: {reserved} reserved of {on_hand}"));
@@ -80,7 +89,10 @@ impl Correctness {
             }
         }
         if self.late_refused > 0 {
-            problems.push(format!("{} redelivery POSTs were refused", self.late_refused));
+            problems.push(format!(
+                "{} redelivery POSTs were refused",
+                self.late_refused
+            ));
         }
         if self.late_new_events > 0 || self.late_moved_skus > 0 {
             problems.push(format!(
@@ -164,12 +176,18 @@ pub async fn check(
     })
     .await?;
     result.duplicated = seen.values().filter(|&&n| n > 1).count();
-    result.missing = sent.delivered.iter().filter(|i| !seen.contains_key(i)).count();
+    result.missing = sent
+        .delivered
+        .iter()
+        .filter(|i| !seen.contains_key(i))
+        .count();
 
     let before = stock(client, target, &sale.skus).await?;
     for (sku, level) in &before {
         if level.reserved > level.on_hand {
-            result.oversold.push((sku.clone(), level.on_hand, level.reserved));
+            result
+                .oversold
+                .push((sku.clone(), level.on_hand, level.reserved));
         }
         if sale.hot_sku.as_deref() == Some(sku.as_str()) {
             let asked = sent
@@ -185,7 +203,10 @@ pub async fn check(
     result.late_redelivered = decided.len();
     result.late_refused = redeliver(client, target, storm, sent.base_secs, &decided).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    walk_events(client, target, sale.live_id, last, |_| result.late_new_events += 1).await?;
+    walk_events(client, target, sale.live_id, last, |_| {
+        result.late_new_events += 1
+    })
+    .await?;
     let after = stock(client, target, &sale.skus).await?;
     result.late_moved_skus = before
         .iter()

@@ -75,7 +75,11 @@ pub struct Sale {
 
 /// Connects the page, creates the products with their stock and a live session on the
 /// run's post, showing the first product.
-pub async fn setup(client: &reqwest::Client, target: &Target, storm: &Storm) -> anyhow::Result<Sale> {
+pub async fn setup(
+    client: &reqwest::Client,
+    target: &Target,
+    storm: &Storm,
+) -> anyhow::Result<Sale> {
     let url = |path: &str| format!("{}/api/v1{path}", target.api);
     api_call(
         client,
@@ -92,7 +96,9 @@ pub async fn setup(client: &reqwest::Client, target: &Target, storm: &Storm) -> 
         api_call(
             client,
             target,
-            client.post(url("/products")).json(&product.request(&storm.tag)),
+            client
+                .post(url("/products"))
+                .json(&product.request(&storm.tag)),
             "creating a product",
         )
         .await?;

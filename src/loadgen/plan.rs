@@ -60,7 +60,9 @@ pub fn plan(rate: f64, seconds: f64, seed: u64) -> Plan {
     let mut first_at_ms = vec![u32::MAX; comments as usize];
     let mut position = 0;
     while position < stream.len() {
-        let take = rng.random_range(1..=MAX_CHANGES).min(stream.len() - position);
+        let take = rng
+            .random_range(1..=MAX_CHANGES)
+            .min(stream.len() - position);
         let at = Duration::from_secs_f64(position as f64 * per_delivery);
         let ids = stream[position..position + take].to_vec();
         for &i in &ids {
@@ -110,7 +112,10 @@ mod tests {
             for &i in &post.comments {
                 let written_ms = i as u64 * 1000 / 4_000;
                 let sent_ms = post.at.as_millis() as u64;
-                assert!(sent_ms + 300 >= written_ms, "comment {i} sent before it was written");
+                assert!(
+                    sent_ms + 300 >= written_ms,
+                    "comment {i} sent before it was written"
+                );
                 assert!(sent_ms <= written_ms + 800, "comment {i} sent {sent_ms} ms");
             }
         }

@@ -75,7 +75,11 @@ pub fn products(scenario: Scenario) -> Vec<ProductSpec> {
                 let skus = if n % VARIANT_EVERY == 0 && n <= 15 {
                     COLOURS
                         .iter()
-                        .flat_map(|c| SIZES.iter().map(move |s| (vec![c.to_string(), s.to_string()], 300)))
+                        .flat_map(|c| {
+                            SIZES
+                                .iter()
+                                .map(move |s| (vec![c.to_string(), s.to_string()], 300))
+                        })
                         .collect()
                 } else {
                     vec![(vec![], 2_000)]
@@ -199,16 +203,15 @@ mod tests {
                     keyword: p.keyword.clone(),
                     name: p.keyword.clone(),
                     price: 100,
-                    variants: p
-                        .skus
-                        .iter()
-                        .flat_map(|(o, _)| o.clone())
-                        .fold(Vec::new(), |mut all, o| {
+                    variants: p.skus.iter().flat_map(|(o, _)| o.clone()).fold(
+                        Vec::new(),
+                        |mut all, o| {
                             if !all.contains(&o) {
                                 all.push(o);
                             }
                             all
-                        }),
+                        },
+                    ),
                 })
                 .collect(),
         )
@@ -224,10 +227,17 @@ mod tests {
             assert_eq!(parsed.intent, Intent::Order, "{text}");
             assert!(!parsed.needs_review, "{text}");
             let is_hot = parsed.items[0].keyword == "A01";
-            assert_eq!(hot_units(Scenario::HotSku, 7, i), i64::from(is_hot), "{text}");
+            assert_eq!(
+                hot_units(Scenario::HotSku, 7, i),
+                i64::from(is_hot),
+                "{text}"
+            );
             hot += usize::from(is_hot);
         }
-        assert!((1_700..1_900).contains(&hot), "{hot} of 2000 on the hot SKU");
+        assert!(
+            (1_700..1_900).contains(&hot),
+            "{hot} of 2000 on the hot SKU"
+        );
     }
 
     #[test]
@@ -246,10 +256,17 @@ mod tests {
             }
         }
         assert!(orders > 3_500, "{orders} orders");
-        for (what, n) in [("questions", questions), ("cancels", cancels), ("chatter", none)] {
+        for (what, n) in [
+            ("questions", questions),
+            ("cancels", cancels),
+            ("chatter", none),
+        ] {
             assert!(n > 100, "{n} {what}");
         }
-        assert_eq!(review, 0, "variant-less orders are reviewed by the ledger step, not the parser");
+        assert_eq!(
+            review, 0,
+            "variant-less orders are reviewed by the ledger step, not the parser"
+        );
     }
 
     #[test]

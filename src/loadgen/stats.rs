@@ -44,7 +44,11 @@ pub fn ms(d: Option<Duration>) -> String {
 }
 
 /// Sums `weight` of each `(at, weight)` into buckets of `width`; returns per-second rates.
-pub fn rate_series(points: &[(Duration, f64)], width: Duration, until: Duration) -> Vec<(f64, f64)> {
+pub fn rate_series(
+    points: &[(Duration, f64)],
+    width: Duration,
+    until: Duration,
+) -> Vec<(f64, f64)> {
     let buckets = (until.as_secs_f64() / width.as_secs_f64()).ceil().max(1.0) as usize;
     let mut sums = vec![0.0; buckets];
     for (at, weight) in points {
@@ -65,7 +69,11 @@ pub fn rate_series(points: &[(Duration, f64)], width: Duration, until: Duration)
 }
 
 /// The p99 of the latencies `(at, latency)` that fall into each bucket of `width`, in ms.
-pub fn p99_series(points: &[(Duration, Duration)], width: Duration, until: Duration) -> Vec<(f64, f64)> {
+pub fn p99_series(
+    points: &[(Duration, Duration)],
+    width: Duration,
+    until: Duration,
+) -> Vec<(f64, f64)> {
     let buckets = (until.as_secs_f64() / width.as_secs_f64()).ceil().max(1.0) as usize;
     let mut groups: Vec<Vec<u64>> = vec![Vec::new(); buckets];
     for (at, latency) in points {
@@ -79,7 +87,10 @@ pub fn p99_series(points: &[(Duration, Duration)], width: Duration, until: Durat
         .enumerate()
         .filter_map(|(b, group)| {
             let p99 = Latencies::new(group).quantile(0.99)?;
-            Some(((b as f64 + 0.5) * width.as_secs_f64(), p99.as_secs_f64() * 1000.0))
+            Some((
+                (b as f64 + 0.5) * width.as_secs_f64(),
+                p99.as_secs_f64() * 1000.0,
+            ))
         })
         .collect()
 }

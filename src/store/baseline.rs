@@ -141,7 +141,12 @@ impl Store {
                     holds.push(hold);
                 }
                 if holds.is_empty() {
-                    ("rejected", Some("insufficient_stock".to_string()), holds, true)
+                    (
+                        "rejected",
+                        Some("insufficient_stock".to_string()),
+                        holds,
+                        true,
+                    )
                 } else {
                     ("reserved", None, holds, true)
                 }

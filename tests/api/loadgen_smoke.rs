@@ -53,7 +53,10 @@ async fn storm_passes(scenario: Scenario, rate: f64, seconds: f64) {
     // Replies reach the sink, within the page's budget.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while sink.received().is_empty() {
-        assert!(tokio::time::Instant::now() < deadline, "no reply reached the sink");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no reply reached the sink"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(sink
