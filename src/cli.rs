@@ -1,4 +1,5 @@
-//! The command line: `serve` (default), `migrate`, `check-config`, `token create`.
+//! The command line: `serve` (default), `migrate`, `check-config`, `token create`, `parse`,
+//! `loadgen`, `bench`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -46,6 +47,9 @@ enum Command {
         #[arg(long, default_value_t = 20)]
         max_qty: u32,
     },
+    /// Drive a running instance with a live-sale storm of signed Meta webhooks, then check
+    /// every comment's outcome through the API.
+    Loadgen(LoadgenArgs),
     /// Measure speed on this machine against a baseline in the same run.
     Bench {
         #[command(subcommand)]
@@ -84,6 +88,59 @@ enum BenchCommand {
         #[arg(long, default_value_t = 8)]
         clients: usize,
     },
+    /// Comments/s end to end through the real pipeline (webhook, inbox, sequencer, outbox)
+    /// against a server doing one transaction per comment, on the same database in one run.
+    /// Writes target/bench/pipeline-<backend>.md and .svg.
+    Pipeline {
+        /// A Postgres server URL; a scratch database is made on it and dropped after.
+        /// Without it the run uses SQLite.
+        #[arg(long, value_name = "URL")]
+        postgres: Option<String>,
+        /// Seconds of storm per run.
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+        /// Distinct comments per second offered to both.
+        #[arg(long, default_value_t = 20_000.0)]
+        rate: f64,
+        #[arg(long, value_enum, default_value = "hot-sku")]
+        scenario: crate::loadgen::Scenario,
+        /// Requests open at once.
+        #[arg(long, default_value_t = 128)]
+        max_in_flight: usize,
+        /// A diagnostic: keep the reply dispatcher idle during the run (its first pass an
+        /// hour away), to see the intake and the sequencer alone.
+        #[arg(long)]
+        dispatcher_idle: bool,
+    },
+}
+
+#[derive(clap::Args, Debug)]
+struct LoadgenArgs {
+    /// The instance's base URL, e.g. http://127.0.0.1:8080.
+    #[arg(long)]
+    target: String,
+    /// An owner API token of the instance.
+    #[arg(long, env = "PLUSONE_LOADGEN_TOKEN", hide_env_values = true)]
+    token: String,
+    /// The instance's `meta.app_secret`, to sign the webhooks.
+    #[arg(long, env = "PLUSONE_LOADGEN_APP_SECRET", hide_env_values = true)]
+    app_secret: String,
+    #[arg(long, value_enum, default_value = "hot-sku")]
+    scenario: crate::loadgen::Scenario,
+    /// Distinct comments per second (redeliveries come on top).
+    #[arg(long, default_value_t = 2_000.0)]
+    rate: f64,
+    #[arg(long, default_value_t = 10.0)]
+    seconds: f64,
+    /// Serve a fake Graph API on this loopback address and measure comment-to-reply-sent;
+    /// start the instance with `meta.graph_api_base` = http://ADDR.
+    #[arg(long, value_name = "ADDR")]
+    graph_sink: Option<std::net::SocketAddr>,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Requests open at once.
+    #[arg(long, default_value_t = 128)]
+    max_in_flight: usize,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -116,8 +173,12 @@ pub fn main() -> ExitCode {
             }
         };
     }
+    if let Some(Command::Loadgen(args)) = cli.command {
+        return run_loadgen(args);
+    }
+
     let file = config_file_from_env(cli.config.clone());
-    let config = match Config::load(file.as_deref()) {
+    let mut config = match Config::load(file.as_deref()) {
         Ok(config) => config,
         Err(err) => {
             eprintln!("plusone: {err}");
@@ -127,6 +188,10 @@ pub fn main() -> ExitCode {
     if let Some(Command::CheckConfig) = cli.command {
         print!("{}", config.to_masked_toml());
         return ExitCode::SUCCESS;
+    }
+    // A benchmark's own report is its output; a log line per request would bury it.
+    if matches!(cli.command, Some(Command::Bench { .. })) {
+        config.log.level = "warn".into();
     }
     crate::telemetry::init(&config.log);
     let runtime = match tokio::runtime::Runtime::new() {
@@ -180,8 +245,59 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             })
             .await
         }
-        Command::CheckConfig | Command::Parse { .. } => {
+        Command::Bench {
+            command:
+                BenchCommand::Pipeline {
+                    postgres,
+                    seconds,
+                    rate,
+                    scenario,
+                    max_in_flight,
+                    dispatcher_idle,
+                },
+        } => {
+            crate::bench::pipeline::run(crate::bench::pipeline::Options {
+                postgres,
+                seconds,
+                rate,
+                scenario,
+                max_in_flight: max_in_flight.max(1),
+                dispatcher_idle,
+            })
+            .await
+        }
+        Command::CheckConfig | Command::Parse { .. } | Command::Loadgen(_) => {
             unreachable!("handled before the runtime starts")
+        }
+    }
+}
+
+/// The load generator talks to an instance over HTTP and needs neither config nor database.
+fn run_loadgen(args: LoadgenArgs) -> ExitCode {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("plusone loadgen: could not start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let options = crate::loadgen::Options {
+        target: crate::loadgen::Target::new(&args.target, &args.token, &args.app_secret),
+        scenario: args.scenario,
+        rate: args.rate,
+        seconds: args.seconds,
+        seed: args.seed,
+        send: crate::loadgen::SendOptions {
+            max_in_flight: args.max_in_flight.max(1),
+            ..Default::default()
+        },
+        graph_sink: args.graph_sink,
+    };
+    match runtime.block_on(crate::loadgen::run(options)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("plusone loadgen: {err:#}");
+            ExitCode::FAILURE
         }
     }
 }

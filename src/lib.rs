@@ -10,6 +10,7 @@ pub mod http;
 pub mod ingest;
 pub mod ledger;
 pub mod members;
+pub mod loadgen;
 pub mod metrics;
 pub mod outbox;
 pub mod parse;

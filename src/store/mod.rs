@@ -6,6 +6,7 @@
 //! run on either pool through [`on_pool!`]; where the dialects differ, the method matches
 //! on the backend and says why. The conformance tests run every method on both.
 
+mod baseline;
 mod catalog;
 mod checkout;
 pub mod connect;
@@ -20,6 +21,7 @@ mod stock;
 mod tokens;
 mod tx;
 
+pub use baseline::{BaselineAsk, BaselineComment, RowTimes};
 pub use catalog::{NewProduct, NewSku, Product, ProductPatch, SkuStock};
 pub use checkout::{
     mark_order_paid_in, open_cart_in, order_number, CartLine, CheckoutRef, Confirmed, NewOrder,

@@ -15,6 +15,7 @@ mod ledger;
 mod ledger_engine;
 mod ledger_storm;
 mod members;
+mod loadgen_smoke;
 mod outbox_store;
 mod parse;
 mod pipeline;
