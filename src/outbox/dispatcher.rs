@@ -5,7 +5,7 @@
 //! ends it. Visibility is once: the platform refuses a second private reply to a comment
 //! (10900), and an attempt whose answer was lost makes that refusal a delivery.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -45,11 +45,20 @@ pub struct BatchReport {
     pub skipped: usize,
 }
 
+impl BatchReport {
+    /// Whether any row reached an end or spent an attempt (not only waited on a budget).
+    pub fn made_progress(&self) -> bool {
+        self.sent + self.retried + self.failed + self.dead + self.skipped > 0
+    }
+}
+
 /// What became of one row.
 enum Step {
     Sent,
     Retried,
     Deferred,
+    /// Not sent: the Page's budget has no room before this time.
+    OverBudget(i64),
     Failed,
     Dead,
     LostLease,
@@ -111,7 +120,10 @@ impl Dispatcher {
             }
             loop {
                 match self.try_dispatch_batch().await {
-                    Ok(DispatchOutcome::Dispatched(_)) if !shutdown.is_cancelled() => {}
+                    // A batch that only waited on budgets: the rest will too, so wait a tick
+                    // instead of spinning through the backlog.
+                    Ok(DispatchOutcome::Dispatched(report))
+                        if !shutdown.is_cancelled() && report.made_progress() => {}
                     Ok(_) => break,
                     Err(err) => {
                         tracing::warn!(error = ?err, "outbox pass failed; will retry");
@@ -135,8 +147,15 @@ impl Dispatcher {
         }
         let mut report = BatchReport::default();
         let templates = self.templates().await?;
-        for step in join_all(claimed.iter().map(|c| self.dispatch_one(c, &templates))).await {
+        let steps = join_all(claimed.iter().map(|c| self.dispatch_one(c, &templates))).await;
+        // Rows waiting on a budget, by when it has room (to the next 100 ms).
+        let mut over_budget: BTreeMap<i64, Vec<&ClaimedReply>> = BTreeMap::new();
+        for (claim, step) in claimed.iter().zip(steps) {
             match step? {
+                Step::OverBudget(until) => {
+                    let slot = (until + 99) / 100 * 100;
+                    over_budget.entry(slot).or_default().push(claim);
+                }
                 Step::Sent => report.sent += 1,
                 Step::Retried => report.retried += 1,
                 Step::Deferred => report.deferred += 1,
@@ -145,6 +164,16 @@ impl Dispatcher {
                 Step::LostLease => report.lost_lease += 1,
                 Step::Skipped => report.skipped += 1,
             }
+        }
+        // One statement for every row that waits on a budget, not one per row: in a storm
+        // that is nearly all of them, and each write would hold up the comments behind it.
+        for (until, claims) in &over_budget {
+            let deferred = self
+                .store
+                .outbox_defer_many(claims, *until, now_ms())
+                .await? as usize;
+            report.deferred += deferred;
+            report.lost_lease += claims.len() - deferred;
         }
         Ok(DispatchOutcome::Dispatched(report))
     }
@@ -186,12 +215,10 @@ impl Dispatcher {
                     Step::Deferred,
                 )
             }
+            // Written for the whole batch at once by `try_dispatch_batch`.
             Err(SendError::Deferred { until_ms }) => {
                 self.metrics.reply_throttled("budget");
-                recorded(
-                    store.outbox_defer(claim, until_ms, None, now).await?,
-                    Step::Deferred,
-                )
+                Step::OverBudget(until_ms)
             }
             Err(err @ (SendError::Transient { .. } | SendError::Unsendable(_))) => {
                 let lost = matches!(
@@ -351,6 +378,21 @@ impl Dispatcher {
                 "\"we will confirm shortly\" is off (outbox.review_notice)".into(),
             ));
         }
+        // Over the Page's budget (or paused by Meta): wait before doing any work for the
+        // row. Reading its cart or issuing a checkout link now would be thrown away, and in
+        // a storm most rows are here.
+        if claim.platform.as_deref() != Some("telegram") {
+            if let Some(page_id) = body.get("page_id").and_then(|p| p.as_str()) {
+                if let Some(until) = self.paused_until(page_id) {
+                    return Err(SendError::Deferred { until_ms: until });
+                }
+                if let Err(wait) = self.limits.check(page_id, kind) {
+                    return Err(SendError::Deferred {
+                        until_ms: now_ms() + wait.as_millis() as i64 + 1,
+                    });
+                }
+            }
+        }
         // A public reply says only a phrase: no cart to read, no link to issue.
         let ctx = if kind == ReplyKind::PublicReply {
             Context::default()
@@ -374,9 +416,6 @@ impl Dispatcher {
             .get("page_id")
             .and_then(|p| p.as_str())
             .ok_or_else(|| final_error("the reply names no page".into()))?;
-        if let Some(until) = self.paused_until(page_id) {
-            return Err(SendError::Deferred { until_ms: until });
-        }
         let token = self
             .store
             .page_token(page_id)
@@ -393,11 +432,6 @@ impl Dispatcher {
                 tracing::info!("public reply found after a lost answer: recorded as delivered");
                 return Ok(Some(id));
             }
-        }
-        if let Err(wait) = self.limits.check(page_id, kind) {
-            return Err(SendError::Deferred {
-                until_ms: now_ms() + wait.as_millis() as i64 + 1,
-            });
         }
         let out = Outgoing {
             kind,

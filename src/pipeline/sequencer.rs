@@ -19,7 +19,7 @@ use super::orders::{reserve_orders_in, EventOrder};
 use crate::config::PipelineConfig;
 use crate::parse::{self, Limits};
 use crate::store::{
-    cancel_member_units_in, finish_event_in, members_for_identities_in, next_batch_in,
+    cancel_member_units_in, finish_events_in, members_for_identities_in, next_batch_in,
     original_of_in, release_holds_in, restricted_members_in, EventOutcome, Identity, NewOutboxRow,
     PendingEvent, Store, StoreResult, Tx,
 };
@@ -196,19 +196,32 @@ impl Sequencer {
         )
         .await?;
 
+        let decided: Vec<Decided> = decided
+            .into_iter()
+            .map(|d| d.unwrap_or_else(|| Decided::plain("needs_review", "undecided".to_string())))
+            .collect();
+        let outcomes: Vec<(i64, EventOutcome)> = events
+            .iter()
+            .zip(&decided)
+            .zip(&members)
+            .map(|((event, decision), member)| {
+                let outcome = EventOutcome {
+                    outcome: decision.outcome,
+                    reason: decision.reason.as_deref(),
+                    parse_result: decision.parse.clone(),
+                    member_id: *member,
+                    hold_ids: decision.hold_ids.clone(),
+                };
+                (event.id, outcome)
+            })
+            .collect();
+        let finished = finish_events_in(&mut tx, &outcomes, now).await?;
         let mut outbox = Vec::new();
-        for ((event, decision), member) in events.iter().zip(decided).zip(&members) {
-            let decision =
-                decision.unwrap_or_else(|| Decided::plain("needs_review", "undecided".to_string()));
-            let outcome = EventOutcome {
-                outcome: decision.outcome,
-                reason: decision.reason.as_deref(),
-                parse_result: decision.parse.clone(),
-                member_id: *member,
-                hold_ids: decision.hold_ids.clone(),
-            };
-            if finish_event_in(&mut tx, event.id, &outcome, now).await? {
-                outbox.extend(replies_for(event, &decision, *member, live_id));
+        for (((event, decision), member), done) in
+            events.iter().zip(&decided).zip(&members).zip(finished)
+        {
+            if done {
+                outbox.extend(replies_for(event, decision, *member, live_id));
             }
         }
         crate::outbox::insert_replies_in(&mut tx, &outbox, now).await?;

@@ -231,6 +231,39 @@ impl Store {
         }) == 1)
     }
 
+    /// Puts many claimed rows back for later at once, without spending an attempt: the
+    /// Page's budget is used up and all of them wait for it. Returns how many were still
+    /// under their lease.
+    pub async fn outbox_defer_many(
+        &self,
+        claims: &[&ClaimedReply],
+        next_attempt_ms: i64,
+        now: i64,
+    ) -> StoreResult<u64> {
+        if claims.is_empty() {
+            return Ok(0);
+        }
+        on_pool!(self, |pool| {
+            let mut query = sqlx::QueryBuilder::new(
+                "UPDATE outbox SET status = 'pending', attempts = attempts - 1, lease_until_ms = 0, \
+                 next_attempt_ms = ",
+            );
+            query.push_bind(next_attempt_ms);
+            query.push(", updated_at_ms = ").push_bind(now);
+            query.push(" WHERE status = 'sending' AND (");
+            for (i, claim) in claims.iter().enumerate() {
+                if i > 0 {
+                    query.push(" OR ");
+                }
+                query.push("(id = ").push_bind(claim.id);
+                query.push(" AND lease_until_ms = ").push_bind(claim.lease_until_ms);
+                query.push(")");
+            }
+            query.push(")");
+            Ok(query.build().execute(pool).await?.rows_affected())
+        })
+    }
+
     /// Records a final platform error: the row is never tried again.
     pub async fn outbox_failed(
         &self,
