@@ -233,6 +233,17 @@ fn check_reason(input: &FlagReason) -> Result<&str, ApiError> {
     Ok(reason)
 }
 
+/// Sets or lifts a flag and answers with the member as it now stands.
+async fn set_flag(
+    state: &AppState,
+    id: i64,
+    flag: MemberFlag,
+    reason: Option<&str>,
+) -> Result<Json<Member>, ApiError> {
+    let change = state.store.set_member_flag(id, flag, reason).await?;
+    changed(id, change)
+}
+
 /// Blocks a member: the ledger refuses their orders with `member_blocked` and the reason.
 #[utoipa::path(post, path = "/members/{id}/block", tag = "members", params(("id" = i64, Path)),
     request_body = FlagReason,
@@ -243,12 +254,7 @@ async fn block_member(
     Path(id): Path<i64>,
     ApiJson(input): ApiJson<FlagReason>,
 ) -> Result<Json<Member>, ApiError> {
-    let reason = check_reason(&input)?;
-    let change = state
-        .store
-        .set_member_flag(id, MemberFlag::Blocked, Some(reason))
-        .await?;
-    changed(id, change)
+    set_flag(&state, id, MemberFlag::Blocked, Some(check_reason(&input)?)).await
 }
 
 /// Lifts a block.
@@ -258,11 +264,7 @@ async fn unblock_member(
     State(state): State<AppState>,
     Path(id): Path<i64>,
 ) -> Result<Json<Member>, ApiError> {
-    let change = state
-        .store
-        .set_member_flag(id, MemberFlag::Blocked, None)
-        .await?;
-    changed(id, change)
+    set_flag(&state, id, MemberFlag::Blocked, None).await
 }
 
 /// Restricts a member: their live-comment orders wait for staff review
@@ -276,12 +278,13 @@ async fn restrict_member(
     Path(id): Path<i64>,
     ApiJson(input): ApiJson<FlagReason>,
 ) -> Result<Json<Member>, ApiError> {
-    let reason = check_reason(&input)?;
-    let change = state
-        .store
-        .set_member_flag(id, MemberFlag::Restricted, Some(reason))
-        .await?;
-    changed(id, change)
+    set_flag(
+        &state,
+        id,
+        MemberFlag::Restricted,
+        Some(check_reason(&input)?),
+    )
+    .await
 }
 
 /// Lifts a restriction.
@@ -291,11 +294,7 @@ async fn unrestrict_member(
     State(state): State<AppState>,
     Path(id): Path<i64>,
 ) -> Result<Json<Member>, ApiError> {
-    let change = state
-        .store
-        .set_member_flag(id, MemberFlag::Restricted, None)
-        .await?;
-    changed(id, change)
+    set_flag(&state, id, MemberFlag::Restricted, None).await
 }
 
 #[derive(Deserialize, ToSchema)]

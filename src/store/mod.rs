@@ -29,9 +29,10 @@ pub use checkout::{
 };
 pub use error::{StoreError, StoreResult};
 pub use inbox::{
-    finish_event_in, finish_events_in, insert_inbox_in, insert_outbox_in, members_for_identities_in, next_batch_in,
-    original_of_in, resolve_review_in, review_event_in, EventOutcome, EventView, Identity,
-    InsertReport, NewInboxRow, NewOutboxRow, OutboxView, PendingEvent,
+    finish_event_in, finish_events_in, insert_inbox_in, insert_outbox_in,
+    members_for_identities_in, next_batch_in, original_of_in, resolve_review_in, review_event_in,
+    EventOutcome, EventView, Identity, InsertReport, NewInboxRow, NewOutboxRow, OutboxView,
+    PendingEvent,
 };
 pub use lives::{Binding, LineupEntry, Live, LivePatch, LiveState, NewLive, PageView};
 pub use members::{

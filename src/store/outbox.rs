@@ -256,7 +256,9 @@ impl Store {
                     query.push(" OR ");
                 }
                 query.push("(id = ").push_bind(claim.id);
-                query.push(" AND lease_until_ms = ").push_bind(claim.lease_until_ms);
+                query
+                    .push(" AND lease_until_ms = ")
+                    .push_bind(claim.lease_until_ms);
                 query.push(")");
             }
             query.push(")");
