@@ -59,6 +59,15 @@ macro_rules! sources {
                     "/0007_templates.sql"
                 )),
             ),
+            (
+                8,
+                "watermark_index",
+                include_str!(concat!(
+                    "../../migrations/",
+                    $backend,
+                    "/0008_watermark_index.sql"
+                )),
+            ),
         ]
     };
 }

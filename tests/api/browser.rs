@@ -104,9 +104,13 @@ async fn type_into(client: &Client, locator: Locator<'_>, keys: &str) {
         .unwrap();
 }
 
+/// The text of an element, waiting for it: after a click the next page may still be on
+/// its way, more so on a loaded machine.
 async fn text(client: &Client, css: &str) -> String {
     client
-        .find(Locator::Css(css))
+        .wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(Locator::Css(css))
         .await
         .unwrap_or_else(|e| panic!("{css} on the page: {e}"))
         .text()
