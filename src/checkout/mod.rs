@@ -64,9 +64,9 @@ pub async fn mark_paid(
     now_ms: i64,
 ) -> StoreResult<OrderChange> {
     let mut tx = store.begin_write().await?;
-    let paid = match mark_order_paid_in(&mut tx, order_id, config.checkout.points_per_unit, now_ms)
-        .await?
-    {
+    let per_unit = config.checkout.points_per_unit;
+    let earned = |total| points_for(total, per_unit);
+    let paid = match mark_order_paid_in(&mut tx, order_id, earned, now_ms).await? {
         Ok(paid) => paid,
         Err(refused) => return Ok(refused),
     };

@@ -208,6 +208,45 @@ fn options_from(text: &str) -> Vec<String> {
     serde_json::from_str(text).unwrap_or_default()
 }
 
+/// A member's held lines in a live that no order has taken, priced, oldest first:
+/// `$1` member, `$2` live, `$3` now. Holds whose time is up are left out, so the page,
+/// the confirmation and the sweeper agree on `expires_at_ms > now`. `$tail` adds a lock.
+macro_rules! cart_holds {
+    ($tail:literal) => {
+        concat!(
+            "SELECT h.id, s.id, s.sku, p.id, p.code, p.name, s.options, h.qty, p.price, p.currency, \
+             h.expires_at_ms, h.choose_variant \
+             FROM holds h JOIN skus s ON s.id = h.sku_id JOIN products p ON p.id = s.product_id \
+             WHERE h.member_id = $1 AND h.live_id = $2 AND h.status = 'active' AND h.expires_at_ms > $3 \
+             AND NOT EXISTS (SELECT 1 FROM order_lines l WHERE l.hold_id = h.id) ORDER BY h.id",
+            $tail
+        )
+    };
+}
+
+fn cart_line_from_row<R: Row>(r: &R) -> StoreResult<CartLine>
+where
+    for<'q> i64: sqlx::Decode<'q, R::Database> + sqlx::Type<R::Database>,
+    for<'q> bool: sqlx::Decode<'q, R::Database> + sqlx::Type<R::Database>,
+    for<'q> String: sqlx::Decode<'q, R::Database> + sqlx::Type<R::Database>,
+    usize: sqlx::ColumnIndex<R>,
+{
+    Ok(CartLine {
+        hold_id: r.try_get(0)?,
+        sku_id: r.try_get(1)?,
+        sku: r.try_get(2)?,
+        product_id: r.try_get(3)?,
+        product_code: r.try_get(4)?,
+        name: r.try_get(5)?,
+        options: options_from(&r.try_get::<String, _>(6)?),
+        qty: r.try_get(7)?,
+        unit_price: r.try_get(8)?,
+        currency: r.try_get(9)?,
+        expires_at_ms: r.try_get(10)?,
+        choose_variant: r.try_get(11)?,
+    })
+}
+
 /// The open cart of a member in a live, made when missing. Returns its id.
 pub async fn open_cart_in(tx: &mut Tx, member_id: i64, live_id: i64, now: i64) -> StoreResult<i64> {
     let id = on_tx!(tx, |conn| {
@@ -317,37 +356,22 @@ impl Store {
     /// has taken, oldest first. A closed (ordered) cart holds nothing.
     pub async fn cart_lines(&self, cart_id: i64, now: i64) -> StoreResult<Vec<CartLine>> {
         on_pool!(self, |pool| {
-            let rows = sqlx::query(
-                "SELECT h.id, s.id, s.sku, p.id, p.code, p.name, s.options, h.qty, p.price, p.currency, \
-                 h.expires_at_ms, h.choose_variant FROM carts c \
-                 JOIN holds h ON h.member_id = c.member_id AND h.live_id = c.live_id \
-                 JOIN skus s ON s.id = h.sku_id JOIN products p ON p.id = s.product_id \
-                 WHERE c.id = $1 AND c.status = 'open' AND h.status = 'active' AND h.expires_at_ms > $2 \
-                 AND NOT EXISTS (SELECT 1 FROM order_lines l WHERE l.hold_id = h.id) \
-                 ORDER BY h.id",
+            let cart = sqlx::query(
+                "SELECT member_id, live_id FROM carts WHERE id = $1 AND status = 'open'",
             )
             .bind(cart_id)
-            .bind(now)
-            .fetch_all(pool)
+            .fetch_optional(pool)
             .await?;
-            rows.iter()
-                .map(|r| -> StoreResult<CartLine> {
-                    Ok(CartLine {
-                        hold_id: r.try_get(0)?,
-                        sku_id: r.try_get(1)?,
-                        sku: r.try_get(2)?,
-                        product_id: r.try_get(3)?,
-                        product_code: r.try_get(4)?,
-                        name: r.try_get(5)?,
-                        options: options_from(&r.try_get::<String, _>(6)?),
-                        qty: r.try_get(7)?,
-                        unit_price: r.try_get(8)?,
-                        currency: r.try_get(9)?,
-                        expires_at_ms: r.try_get(10)?,
-                        choose_variant: r.try_get(11)?,
-                    })
-                })
-                .collect()
+            let Some(cart) = cart else {
+                return Ok(Vec::new());
+            };
+            let rows = sqlx::query(cart_holds!(""))
+                .bind(cart.try_get::<i64, _>(0)?)
+                .bind(cart.try_get::<i64, _>(1)?)
+                .bind(now)
+                .fetch_all(pool)
+                .await?;
+            rows.iter().map(cart_line_from_row).collect()
         })
     }
 
@@ -409,21 +433,13 @@ impl Store {
         }
         // Holds the sweeper has not reached but whose time is up are not sold: the sweeper
         // and this check agree on `expires_at_ms > now`, so exactly one side wins a hold.
+        // FOR UPDATE OF h: the sweeper skips (SKIP LOCKED) holds being ordered.
         let lines_sql = if tx.is_postgres() {
-            "SELECT h.id, s.id, s.sku, p.name, s.options, h.qty, p.price, p.currency, h.expires_at_ms \
-             FROM holds h JOIN skus s ON s.id = h.sku_id JOIN products p ON p.id = s.product_id \
-             WHERE h.member_id = $1 AND h.live_id = $2 AND h.status = 'active' AND h.expires_at_ms > $3 \
-             AND NOT EXISTS (SELECT 1 FROM order_lines l WHERE l.hold_id = h.id) \
-             ORDER BY h.id FOR UPDATE OF h"
+            cart_holds!(" FOR UPDATE OF h")
         } else {
-            "SELECT h.id, s.id, s.sku, p.name, s.options, h.qty, p.price, p.currency, h.expires_at_ms \
-             FROM holds h JOIN skus s ON s.id = h.sku_id JOIN products p ON p.id = s.product_id \
-             WHERE h.member_id = $1 AND h.live_id = $2 AND h.status = 'active' AND h.expires_at_ms > $3 \
-             AND NOT EXISTS (SELECT 1 FROM order_lines l WHERE l.hold_id = h.id) \
-             ORDER BY h.id"
+            cart_holds!("")
         };
-        type Line = (i64, i64, String, String, String, i64, i64, String, i64);
-        let lines: Vec<Line> = on_tx!(&mut tx, |conn| {
+        let lines: Vec<CartLine> = on_tx!(&mut tx, |conn| {
             let rows = sqlx::query(lines_sql)
                 .bind(member_id)
                 .bind(live_id)
@@ -431,26 +447,14 @@ impl Store {
                 .fetch_all(&mut *conn)
                 .await?;
             rows.iter()
-                .map(|r| -> StoreResult<Line> {
-                    Ok((
-                        r.try_get(0)?,
-                        r.try_get(1)?,
-                        r.try_get(2)?,
-                        r.try_get(3)?,
-                        r.try_get(4)?,
-                        r.try_get(5)?,
-                        r.try_get(6)?,
-                        r.try_get(7)?,
-                        r.try_get(8)?,
-                    ))
-                })
+                .map(cart_line_from_row)
                 .collect::<StoreResult<Vec<_>>>()?
         });
         if lines.is_empty() {
             return Ok(Confirmed::NothingHeld);
         }
-        let currency = lines[0].7.clone();
-        let total: i64 = lines.iter().map(|l| l.5 * l.6).sum();
+        let currency = lines[0].currency.clone();
+        let total: i64 = lines.iter().map(|l| l.qty * l.unit_price).sum();
         let order_id = on_tx!(&mut tx, |conn| {
             sqlx::query(
                 "INSERT INTO orders (cart_id, member_id, live_id, status, currency, total, contact_name, \
@@ -477,28 +481,29 @@ impl Store {
             .await?
             .try_get::<i64, _>(0)?
         });
-        for (hold, sku_id, sku, name, options, qty, price, _, expires) in &lines {
+        for line in &lines {
+            let options = serde_json::to_string(&line.options).unwrap_or_else(|_| "[]".into());
             on_tx!(&mut tx, |conn| {
                 sqlx::query(
                     "INSERT INTO order_lines (order_id, hold_id, sku_id, sku, name, options, qty, unit_price) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                 )
                 .bind(order_id)
-                .bind(hold)
-                .bind(sku_id)
-                .bind(sku)
-                .bind(name)
-                .bind(options)
-                .bind(qty)
-                .bind(price)
+                .bind(line.hold_id)
+                .bind(line.sku_id)
+                .bind(&line.sku)
+                .bind(&line.name)
+                .bind(&options)
+                .bind(line.qty)
+                .bind(line.unit_price)
                 .execute(&mut *conn)
                 .await?;
                 sqlx::query(
                     "UPDATE holds SET expires_at_ms = $1, updated_at_ms = $2 WHERE id = $3",
                 )
-                .bind(order.payment_deadline_ms.max(*expires))
+                .bind(order.payment_deadline_ms.max(line.expires_at_ms))
                 .bind(now)
-                .bind(hold)
+                .bind(line.hold_id)
                 .execute(&mut *conn)
                 .await?;
             });
@@ -785,11 +790,11 @@ pub struct PaidOrder {
 }
 
 /// Payment received: the order becomes `paid`, its holds become a sale, and the member
-/// earns `points_per_unit` per whole currency unit. All or nothing; the caller commits.
+/// earns the points `points_for` gives its total. All or nothing; the caller commits.
 pub async fn mark_order_paid_in(
     tx: &mut Tx,
     id: i64,
-    points_per_unit: i64,
+    points_for: impl FnOnce(i64) -> i64,
     now: i64,
 ) -> StoreResult<Result<PaidOrder, OrderChange>> {
     let Some((status, member_id)) = lock_order(tx, id).await? else {
@@ -813,7 +818,7 @@ pub async fn mark_order_paid_in(
             row.try_get::<String, _>(2)?,
         )
     });
-    let points = crate::checkout::points_for(total, points_per_unit);
+    let points = points_for(total);
     on_tx!(tx, |conn| {
         sqlx::query(
             "UPDATE orders SET status = 'paid', paid_at_ms = $1, updated_at_ms = $1, points_earned = $2 \
