@@ -1,6 +1,7 @@
 //! `/api/v1/lives/{id}/events` and `/api/v1/review`: every comment and its outcome, and
 //! the queue of what the parser would not guess.
 
+use crate::pipeline::OUTCOMES;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -21,16 +22,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(review_queue))
         .routes(routes!(review_event))
 }
-
-const OUTCOMES: &[&str] = &[
-    "reserved",
-    "waitlisted",
-    "rejected",
-    "needs_review",
-    "question_answered",
-    "cancelled",
-    "ignored",
-];
 
 #[derive(Deserialize, IntoParams)]
 struct Page {

@@ -1,22 +1,13 @@
 //! The end-of-run checks, through the API only: every comment has one outcome, no SKU
 //! is oversold, and redeliveries changed nothing.
 
+use crate::pipeline::OUTCOMES;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
 use super::drive::{redeliver, stock, walk_events, Sale, Sent, Target};
 use super::scenario;
 use super::storm::Storm;
-
-const OUTCOMES: &[&str] = &[
-    "reserved",
-    "waitlisted",
-    "rejected",
-    "needs_review",
-    "question_answered",
-    "cancelled",
-    "ignored",
-];
 
 /// Comments sent again after everything was decided, to see that nothing moves.
 const LATE_REDELIVERIES: usize = 500;

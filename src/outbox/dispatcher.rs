@@ -285,22 +285,28 @@ impl Dispatcher {
                 Some((live, member)),
             ) => {
                 // Several orders of one SKU read as one line; the first expiry counts.
-                for h in self.store.cart(member, live).await.map_err(unreadable)? {
-                    let same = ctx
-                        .cart
-                        .iter_mut()
-                        .find(|l| l.code == h.code && l.options == h.options && l.price == h.price);
+                let held = self
+                    .store
+                    .member_cart_lines(member, live, now_ms())
+                    .await
+                    .map_err(unreadable)?;
+                for h in held {
+                    let same = ctx.cart.iter_mut().find(|l| {
+                        l.code == h.product_code
+                            && l.options == h.options
+                            && l.price == h.unit_price
+                    });
                     match same {
                         Some(line) => {
                             line.qty += h.qty;
                             line.expires_at_ms = line.expires_at_ms.min(h.expires_at_ms);
                         }
                         None => ctx.cart.push(CartLine {
-                            code: h.code,
+                            code: h.product_code,
                             name: h.name,
                             options: h.options,
                             qty: h.qty,
-                            price: h.price,
+                            price: h.unit_price,
                             currency: h.currency,
                             expires_at_ms: h.expires_at_ms,
                         }),

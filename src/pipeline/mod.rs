@@ -12,3 +12,14 @@ pub mod sequencer;
 pub use backstop::Backstop;
 pub use inbox_writer::InboxWriter;
 pub use sequencer::Sequencer;
+
+/// Every outcome an event can end with.
+pub const OUTCOMES: &[&str] = &[
+    "reserved",
+    "waitlisted",
+    "rejected",
+    "needs_review",
+    "question_answered",
+    "cancelled",
+    "ignored",
+];

@@ -355,19 +355,32 @@ impl Store {
     /// The holds a cart holds now: its member's active holds in its live that no order
     /// has taken, oldest first. A closed (ordered) cart holds nothing.
     pub async fn cart_lines(&self, cart_id: i64, now: i64) -> StoreResult<Vec<CartLine>> {
+        let cart = on_pool!(self, |pool| {
+            sqlx::query("SELECT member_id, live_id FROM carts WHERE id = $1 AND status = 'open'")
+                .bind(cart_id)
+                .fetch_optional(pool)
+                .await?
+                .map(|r| -> StoreResult<(i64, i64)> { Ok((r.try_get(0)?, r.try_get(1)?)) })
+                .transpose()?
+        });
+        match cart {
+            Some((member, live)) => self.member_cart_lines(member, live, now).await,
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// What a member's checkout would hold in a live right now (the lines of their open
+    /// cart there), for replies that list it.
+    pub async fn member_cart_lines(
+        &self,
+        member_id: i64,
+        live_id: i64,
+        now: i64,
+    ) -> StoreResult<Vec<CartLine>> {
         on_pool!(self, |pool| {
-            let cart = sqlx::query(
-                "SELECT member_id, live_id FROM carts WHERE id = $1 AND status = 'open'",
-            )
-            .bind(cart_id)
-            .fetch_optional(pool)
-            .await?;
-            let Some(cart) = cart else {
-                return Ok(Vec::new());
-            };
             let rows = sqlx::query(cart_holds!(""))
-                .bind(cart.try_get::<i64, _>(0)?)
-                .bind(cart.try_get::<i64, _>(1)?)
+                .bind(member_id)
+                .bind(live_id)
                 .bind(now)
                 .fetch_all(pool)
                 .await?;

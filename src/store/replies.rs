@@ -216,24 +216,6 @@ impl Store {
         Ok(())
     }
 
-    /// What is held for a buyer in a live now, oldest first.
-    pub async fn cart(&self, member_id: i64, live_id: i64) -> StoreResult<Vec<CartHold>> {
-        let sql = hold_sql!(
-            " FROM holds h JOIN skus s ON s.id = h.sku_id JOIN products p ON p.id = s.product_id ",
-            "WHERE h.member_id = $1 AND h.live_id = $2 AND h.status = 'active' ORDER BY h.id"
-        );
-        on_pool!(self, |pool| {
-            sqlx::query(sql)
-                .bind(member_id)
-                .bind(live_id)
-                .fetch_all(pool)
-                .await?
-                .iter()
-                .map(|r| hold_of(r).map(|h| h.0))
-                .collect()
-        })
-    }
-
     /// Active live holds expiring in `(now, until]` that lasted longer than `min_ttl_ms`
     /// (a hold shorter than the reminder's lead time is not reminded at once), by buyer.
     pub async fn holds_expiring(
