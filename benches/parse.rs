@@ -8,7 +8,7 @@ use plusone::parse::{parse, Catalog, CatalogFile, Limits};
 
 const CATALOG: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../shared/corpus/catalog.json"
+    "/testdata/corpus/catalog.json"
 ));
 
 /// (current product, comment), weighted towards what a live sale gets most.

@@ -12,7 +12,7 @@ macro_rules! fixture {
     ($path:literal) => {
         include_str!(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../shared/fixtures/",
+            "/testdata/fixtures/",
             $path
         ))
     };

@@ -8,11 +8,11 @@ use super::{parse, Catalog, CatalogFile, Intent, Limits, Parsed};
 
 const SHARED_SAMPLE: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../shared/corpus/comments-sample.txt"
+    "/testdata/corpus/comments-sample.txt"
 ));
 const SHARED_CATALOG: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../shared/corpus/catalog.json"
+    "/testdata/corpus/catalog.json"
 ));
 const EXTRA: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),

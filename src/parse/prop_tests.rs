@@ -8,7 +8,7 @@ use super::{parse, Catalog, CatalogFile, Limits, Parsed, Product};
 fn shared_catalog() -> Catalog {
     let json = include_str!(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../shared/corpus/catalog.json"
+        "/testdata/corpus/catalog.json"
     ));
     let file: CatalogFile = serde_json::from_str(json).expect("catalog json");
     Catalog::from(file)

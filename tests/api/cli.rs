@@ -132,7 +132,7 @@ fn bench_ledger_runs_and_reports_ratios() {
 #[test]
 fn parse_reads_json_lines_and_answers_one_line_each_in_order() {
     use std::io::Write;
-    let catalog = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus/catalog.json");
+    let catalog = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/corpus/catalog.json");
     let mut child = plusone()
         .args(["parse", "--catalog", catalog])
         .stdin(std::process::Stdio::piped())
@@ -172,7 +172,7 @@ fn parse_reads_json_lines_and_answers_one_line_each_in_order() {
 #[test]
 fn parse_marks_a_bad_line_and_a_missing_catalogue_clearly() {
     use std::io::Write;
-    let catalog = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus/catalog.json");
+    let catalog = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/corpus/catalog.json");
     let mut child = plusone()
         .args(["parse", "--catalog", catalog])
         .stdin(std::process::Stdio::piped())

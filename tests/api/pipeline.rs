@@ -139,7 +139,7 @@ async fn the_handshake_answers_the_challenge_only_to_the_right_token() {
 #[tokio::test]
 async fn every_fixture_is_accepted_signed_and_refused_unsigned_or_forged() {
     let app = meta_app(TestDatabase::new(), 0).await;
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures/meta");
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/fixtures/meta");
     let mut seen = 0;
     for entry in std::fs::read_dir(dir).unwrap() {
         let body = std::fs::read(entry.unwrap().path()).unwrap();
@@ -547,7 +547,7 @@ async fn telegram_updates_need_the_secret_and_order_in_the_bound_chat() {
     );
     for fixture in ["private_message.json", "supergroup_message.json"] {
         let path = format!(
-            "{}/../shared/fixtures/telegram/{fixture}",
+            "{}/testdata/fixtures/telegram/{fixture}",
             env!("CARGO_MANIFEST_DIR")
         );
         let body = std::fs::read_to_string(path).unwrap();
