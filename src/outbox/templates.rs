@@ -78,6 +78,7 @@ pub const SPECS: &[(&str, &[&str])] = &[
     ("not_found", &["item"]),
     ("cancelled", &["units"]),
     ("nothing_to_cancel", &[]),
+    ("kept_in_order", &["units"]),
     ("removed", &["units"]),
     ("promoted", &["lines", "total", "expiry", "checkout_url"]),
     ("expiring", &["expiry", "total", "checkout_url"]),
@@ -375,6 +376,10 @@ pub fn render(
         .get("cancelled_units")
         .and_then(Value::as_i64)
         .unwrap_or(0);
+    let kept = facts
+        .get("kept_in_order")
+        .and_then(Value::as_i64)
+        .unwrap_or(0);
     Some(match topic {
         "checkout" | "reserved" => t.fill("reserved", &cart_vars(cart_lines(t, ctx, &items))),
         "merged" => t.fill("merged", &cart_vars(cart_lines(t, ctx, &items))),
@@ -407,6 +412,16 @@ pub fn render(
         "cancelled" if body.get("reason").and_then(Value::as_str) == Some("comment_removed") => {
             t.fill("removed", &[("units", units.to_string())])
         }
+        // Units already in an order are the order's to release: say so, with what was
+        // cancelled, if anything.
+        "cancelled" if kept > 0 && units == 0 => {
+            t.fill("kept_in_order", &[("units", kept.to_string())])
+        }
+        "cancelled" if kept > 0 => format!(
+            "{}\n{}",
+            t.fill("cancelled", &[("units", units.to_string())]),
+            t.fill("kept_in_order", &[("units", kept.to_string())])
+        ),
         "cancelled" if units == 0 => t.fill("nothing_to_cancel", &[]),
         "cancelled" => t.fill("cancelled", &[("units", units.to_string())]),
         _ => return None,
@@ -599,7 +614,7 @@ pub fn sample(name: &str, now_ms: i64) -> (ReplyKind, Value, Context) {
         "question" | "question_line" | "in_stock" | "out_of_stock" | "not_found" => {
             "question_answered"
         }
-        "cancelled" | "nothing_to_cancel" | "removed" => "cancelled",
+        "cancelled" | "nothing_to_cancel" | "removed" | "kept_in_order" => "cancelled",
         "waitlisted" => "waitlisted",
         other => other,
     };
@@ -612,7 +627,8 @@ pub fn sample(name: &str, now_ms: i64) -> (ReplyKind, Value, Context) {
         "topic": topic, "outcome": topic,
         "reason": (name == "removed").then_some("comment_removed"),
         "facts": {"items": items, "question": ["A01", "B02", "Z99"],
-                  "cancelled_units": if name == "nothing_to_cancel" { 0 } else { 2 },
+                  "cancelled_units": if matches!(name, "nothing_to_cancel" | "kept_in_order") { 0 } else { 2 },
+                  "kept_in_order": if name == "kept_in_order" { 1 } else { 0 },
                   "total": 32_550, "currency": "HKD", "order": "PO-1024"}
     });
     let ctx = Context {

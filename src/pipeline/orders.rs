@@ -3,8 +3,8 @@
 use serde_json::json;
 
 use super::decide::OrderLine;
-use crate::ledger::{Channel, PartialPolicy, Rejection, ReserveRequest};
-use crate::store::{mark_choose_variant_in, reserve_batch_in, Live, StoreResult, Tx};
+use crate::ledger::{Channel, Intent, Outcome, PartialPolicy, Rejection, ReserveRequest};
+use crate::store::{run_ledger_in, Live, StoreResult, Tx};
 
 /// One event's orders, as the ledger is asked for them.
 pub struct EventOrder<'a> {
@@ -22,17 +22,13 @@ pub struct OrderResult {
     pub facts: serde_json::Value,
 }
 
-/// Reserves all lines of all events as one ledger batch, in order.
-pub async fn reserve_orders_in(
-    tx: &mut Tx,
-    live: &Live,
-    orders: &[EventOrder<'_>],
-    now: i64,
-) -> StoreResult<Vec<OrderResult>> {
-    let mut requests = Vec::new();
-    for order in orders {
-        for line in order.lines {
-            requests.push(ReserveRequest {
+/// The ledger intents for one event's order lines, in line order.
+pub fn order_intents(live: &Live, order: &EventOrder<'_>) -> Vec<Intent> {
+    order
+        .lines
+        .iter()
+        .map(|line| Intent::Reserve {
+            request: ReserveRequest {
                 sku_id: line.sku_id,
                 qty: line.qty,
                 member_id: order.member,
@@ -43,58 +39,72 @@ pub async fn reserve_orders_in(
                 partial: PartialPolicy::FillThenWaitlist,
                 waitlist: live.waitlist,
                 limit_per_member: live.limit_per_member,
-            });
-        }
-    }
-    let mut outcomes = reserve_batch_in(tx, &requests, now).await?.into_iter();
-    let mut results = Vec::with_capacity(orders.len());
-    let mut to_choose = Vec::new();
-    for order in orders {
-        let mut holds = Vec::new();
-        let mut items = Vec::new();
-        let mut waiting = false;
-        let mut rejection: Option<Rejection> = None;
-        for line in order.lines {
-            let Some(outcome) = outcomes.next() else {
-                break;
-            };
-            if let Some(hold) = &outcome.hold {
-                holds.push(hold.id);
-                if line.choose_variant {
-                    to_choose.push(hold.id);
-                }
-            }
-            waiting |= outcome.waitlist.is_some();
-            if rejection.is_none() {
-                rejection = outcome.rejection.clone();
-            }
-            items.push(json!({
-                "keyword": line.keyword, "variant": line.variant, "qty": line.qty,
-                "held": outcome.hold.as_ref().map_or(0, |h| h.qty),
-                "hold_id": outcome.hold.as_ref().map(|h| h.id),
-                "expires_at_ms": outcome.hold.as_ref().map(|h| h.expires_at_ms),
-                "waitlisted": outcome.waitlist.as_ref().map_or(0, |w| w.qty),
-                "position": outcome.waitlist.as_ref().map(|w| w.position),
-                "rejection": outcome.rejection,
-                "choose_variant": line.choose_variant,
-            }));
-        }
-        let (outcome, reason) = if !holds.is_empty() {
-            ("reserved", None)
-        } else if waiting {
-            ("waitlisted", None)
-        } else {
-            ("rejected", rejection.as_ref().map(rejection_code))
+            },
+            choose_variant: line.choose_variant,
+        })
+        .collect()
+}
+
+/// What an event's order came to, from the outcomes of its [`order_intents`].
+pub fn order_result(lines: &[OrderLine], outcomes: &[Outcome]) -> OrderResult {
+    let mut holds = Vec::new();
+    let mut items = Vec::new();
+    let mut waiting = false;
+    let mut rejection: Option<Rejection> = None;
+    for (line, outcome) in lines.iter().zip(outcomes) {
+        let Outcome::Reserved(r) = outcome else {
+            continue;
         };
-        results.push(OrderResult {
-            outcome,
-            reason,
-            hold_ids: holds,
-            facts: json!({ "items": items }),
-        });
+        holds.extend(r.hold_id);
+        waiting |= r.wait_id.is_some();
+        if rejection.is_none() {
+            rejection = r.decision.rejection.clone();
+        }
+        items.push(json!({
+            "keyword": line.keyword, "variant": line.variant, "qty": line.qty,
+            "held": r.decision.held,
+            "hold_id": r.hold_id,
+            "expires_at_ms": r.expires_at_ms,
+            "waitlisted": r.decision.waitlisted,
+            "position": r.position,
+            "rejection": r.decision.rejection,
+            "choose_variant": line.choose_variant,
+        }));
     }
-    mark_choose_variant_in(tx, &to_choose, now).await?;
-    Ok(results)
+    let (outcome, reason) = if !holds.is_empty() {
+        ("reserved", None)
+    } else if waiting {
+        ("waitlisted", None)
+    } else {
+        ("rejected", rejection.as_ref().map(rejection_code))
+    };
+    OrderResult {
+        outcome,
+        reason,
+        hold_ids: holds,
+        facts: json!({ "items": items }),
+    }
+}
+
+/// Reserves all lines of all events as one ledger batch, in order.
+pub async fn reserve_orders_in(
+    tx: &mut Tx,
+    live: &Live,
+    orders: &[EventOrder<'_>],
+    now: i64,
+) -> StoreResult<Vec<OrderResult>> {
+    let intents: Vec<Intent> = orders.iter().flat_map(|o| order_intents(live, o)).collect();
+    let outcomes = run_ledger_in(tx, &intents, now).await?;
+    let mut at = 0;
+    Ok(orders
+        .iter()
+        .map(|order| {
+            let n = order.lines.len();
+            let result = order_result(order.lines, &outcomes[at..at + n]);
+            at += n;
+            result
+        })
+        .collect())
 }
 
 fn rejection_code(rejection: &Rejection) -> String {

@@ -3,9 +3,10 @@
 //!
 //! In one transaction per batch it parses each comment, resolves its author to a member,
 //! applies the ledger batch, records one outcome per event and writes the outbox rows for
-//! the replies. Orders between two cancels are reserved together, so a cancel frees units
-//! before a later comment asks for them.
+//! the replies. The batch's orders, cancels and removals are one ordered ledger batch, so
+//! a cancel frees units before a later comment asks for them.
 
+use std::ops::Range;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,13 +16,14 @@ use tokio_util::sync::CancellationToken;
 
 use super::catalog::LiveCatalog;
 use super::decide::{decide, Action, OrderLine};
-use super::orders::{reserve_orders_in, EventOrder};
+use super::orders::{order_intents, order_result, EventOrder};
 use crate::config::PipelineConfig;
+use crate::ledger::{Intent, Outcome};
 use crate::parse::{self, Limits};
 use crate::store::{
-    cancel_member_units_in, finish_events_in, members_for_identities_in, next_batch_in,
-    original_of_in, release_holds_in, restricted_members_in, EventOutcome, Identity, NewOutboxRow,
-    PendingEvent, Store, StoreResult, Tx,
+    finish_events_in, members_for_identities_in, next_batch_in, original_of_in,
+    restricted_members_in, run_ledger_in, EventOutcome, Identity, NewOutboxRow, PendingEvent,
+    Store, StoreResult, Tx,
 };
 
 #[derive(Clone)]
@@ -115,6 +117,10 @@ impl Sequencer {
     }
 
     /// One batch of one session in one transaction. Returns how many events it decided.
+    ///
+    /// Every order, cancel and removal of the batch goes to the ledger as one ordered list
+    /// of intents, so a cancel frees units for a later comment of the same batch without
+    /// splitting it, and the batch costs the same number of statements whatever its size.
     pub async fn process_batch(&self, live_id: i64) -> StoreResult<usize> {
         let Some(live) = self.store.live(live_id).await? else {
             return Ok(0);
@@ -134,67 +140,135 @@ impl Sequencer {
             return Ok(0);
         }
         let members = event_members(&mut tx, &events, now).await?;
+        let authors: Vec<i64> = members.iter().flatten().copied().collect();
+        let restricted = restricted_members_in(&mut tx, &authors).await?;
         let mut decided: Vec<Option<Decided>> = (0..events.len()).map(|_| None).collect();
-        let mut orders: Vec<(usize, Vec<OrderLine>)> = Vec::new();
+        let mut planned: Vec<(usize, Planned, Range<usize>)> = Vec::new();
+        let mut intents: Vec<Intent> = Vec::new();
         let limits = Limits::default();
         for (i, event) in events.iter().enumerate() {
-            match self.special_verb(&mut tx, event, now).await? {
-                Some(done) => decided[i] = Some(done),
-                None => {
-                    let text = event.text.as_deref().unwrap_or("");
-                    let parsed = parse::parse(
-                        text,
-                        &catalog.catalog,
-                        catalog.live.current.as_deref(),
-                        &limits,
-                    );
-                    let parse_json = serde_json::to_string(&parsed).ok();
-                    let mut done = match decide(&parsed, &catalog) {
-                        Action::Order(lines) => {
-                            orders.push((i, lines));
-                            continue_with_parse(&mut decided[i], parse_json);
-                            continue;
-                        }
-                        Action::Cancel(lines) => {
-                            self.flush_orders(
-                                &mut tx,
-                                &catalog,
-                                &events,
-                                &members,
-                                &mut orders,
-                                &mut decided,
-                                now,
-                            )
-                            .await?;
-                            self.cancel(&mut tx, &catalog, members[i], &lines, now)
-                                .await?
-                        }
-                        Action::Question(keywords) => Decided {
-                            reply: Some(json!({"question": keywords})),
-                            ..Decided::plain("question_answered", None)
-                        },
-                        // The replies room decides whether to say "we will confirm shortly".
-                        Action::Review(reason) => Decided {
-                            reply: Some(json!({})),
-                            ..Decided::plain("needs_review", reason)
-                        },
-                        Action::Ignore(reason) => Decided::plain("ignored", reason.to_string()),
-                    };
-                    done.parse = parse_json;
+            match self.special_verb(&mut tx, event).await? {
+                Verb::Decided(done) => {
                     decided[i] = Some(done);
+                    continue;
                 }
+                Verb::Remove(holds) => {
+                    let start = intents.len();
+                    intents.push(Intent::Release {
+                        hold_ids: holds.clone(),
+                        ordered: false,
+                    });
+                    planned.push((i, Planned::Remove(holds), start..intents.len()));
+                    continue;
+                }
+                Verb::Parse => {}
             }
+            let text = event.text.as_deref().unwrap_or("");
+            let parsed = parse::parse(
+                text,
+                &catalog.catalog,
+                catalog.live.current.as_deref(),
+                &limits,
+            );
+            let parse_json = serde_json::to_string(&parsed).ok();
+            let start = intents.len();
+            let mut done = match decide(&parsed, &catalog) {
+                // A restricted member's orders wait for staff; accepting the review
+                // reserves them (review::accept skips this check).
+                Action::Order(_) if members[i].is_some_and(|m| restricted.contains(&m)) => {
+                    Decided::plain("needs_review", "member_restricted".to_string())
+                }
+                Action::Order(lines) => {
+                    let order = EventOrder {
+                        event_id: event.id,
+                        member: members[i],
+                        lines: &lines,
+                    };
+                    intents.extend(order_intents(&catalog.live, &order));
+                    planned.push((i, Planned::Order(lines), start..intents.len()));
+                    Decided::plain("needs_review", "undecided".to_string())
+                }
+                Action::Cancel(lines) => match members[i] {
+                    None => Decided::plain("needs_review", "unknown_author".to_string()),
+                    Some(member) => {
+                        intents.extend(lines.iter().map(|line| Intent::Cancel {
+                            member_id: member,
+                            live_id: Some(catalog.live.id),
+                            sku_ids: line.sku_ids.clone(),
+                            qty: line.qty,
+                        }));
+                        planned.push((i, Planned::Cancel, start..intents.len()));
+                        Decided::plain("needs_review", "undecided".to_string())
+                    }
+                },
+                Action::Question(keywords) => Decided {
+                    reply: Some(json!({"question": keywords})),
+                    ..Decided::plain("question_answered", None)
+                },
+                // The replies room decides whether to say "we will confirm shortly".
+                Action::Review(reason) => Decided {
+                    reply: Some(json!({})),
+                    ..Decided::plain("needs_review", reason)
+                },
+                Action::Ignore(reason) => Decided::plain("ignored", reason.to_string()),
+            };
+            done.parse = parse_json;
+            decided[i] = Some(done);
         }
-        self.flush_orders(
-            &mut tx,
-            &catalog,
-            &events,
-            &members,
-            &mut orders,
-            &mut decided,
-            now,
-        )
-        .await?;
+
+        let outcomes = run_ledger_in(&mut tx, &intents, now).await?;
+        for (i, plan, range) in planned {
+            let outs = &outcomes[range];
+            let parse = decided[i].take().and_then(|d| d.parse);
+            let done = match plan {
+                Planned::Order(lines) => {
+                    let result = order_result(&lines, outs);
+                    Decided {
+                        outcome: result.outcome,
+                        reason: result.reason,
+                        parse: None,
+                        hold_ids: result.hold_ids,
+                        reply: Some(result.facts),
+                    }
+                }
+                Planned::Cancel => {
+                    let (mut units, mut kept) = (0, 0);
+                    for outcome in outs {
+                        if let Outcome::Cancelled {
+                            units: u,
+                            kept_in_order: k,
+                        } = outcome
+                        {
+                            units += u;
+                            kept += k;
+                        }
+                    }
+                    let reason = (units == 0 && kept == 0).then(|| "nothing_to_cancel".to_string());
+                    Decided {
+                        reply: Some(json!({"cancelled_units": units, "kept_in_order": kept})),
+                        ..Decided::plain("cancelled", reason)
+                    }
+                }
+                Planned::Remove(holds) => match outs.first() {
+                    // A removed comment cannot be answered: staff see what stayed.
+                    Some(Outcome::Released { kept_in_order, .. }) if !kept_in_order.is_empty() => {
+                        Decided {
+                            hold_ids: holds,
+                            ..Decided::plain("needs_review", "removed_but_ordered".to_string())
+                        }
+                    }
+                    Some(Outcome::Released { units, .. }) => Decided {
+                        hold_ids: holds,
+                        reply: Some(
+                            json!({"cancelled_units": units, "because": "comment_removed"}),
+                        ),
+                        ..Decided::plain("cancelled", "comment_removed".to_string())
+                    },
+                    _ => Decided::plain("ignored", "comment_removed".to_string()),
+                },
+            };
+            decided[i] = Some(Decided { parse, ..done });
+        }
 
         let decided: Vec<Decided> = decided
             .into_iter()
@@ -230,14 +304,9 @@ impl Sequencer {
     }
 
     /// Edits and removals that reached the sequencer concern comments already decided.
-    async fn special_verb(
-        &self,
-        tx: &mut Tx,
-        event: &PendingEvent,
-        now: i64,
-    ) -> StoreResult<Option<Decided>> {
+    async fn special_verb(&self, tx: &mut Tx, event: &PendingEvent) -> StoreResult<Verb> {
         let Some(comment) = &event.comment_id else {
-            return Ok(None);
+            return Ok(Verb::Parse);
         };
         match event.verb.as_str() {
             "edited" => {
@@ -246,118 +315,47 @@ impl Sequencer {
                     .is_some()
                 {
                     // Never change a decided order silently: a person looks at it.
-                    return Ok(Some(Decided::plain(
+                    return Ok(Verb::Decided(Decided::plain(
                         "needs_review",
                         "edited_after_processing".to_string(),
                     )));
                 }
-                Ok(None)
+                Ok(Verb::Parse)
             }
             "remove" => {
                 let Some((_, _, holds)) = original_of_in(tx, &event.platform, comment).await?
                 else {
-                    return Ok(Some(Decided::plain(
+                    return Ok(Verb::Decided(Decided::plain(
                         "ignored",
                         "nothing_to_remove".to_string(),
                     )));
                 };
                 if !self.config.release_holds_on_remove || holds.is_empty() {
-                    return Ok(Some(Decided::plain(
+                    return Ok(Verb::Decided(Decided::plain(
                         "ignored",
                         "comment_removed".to_string(),
                     )));
                 }
-                let released = release_holds_in(tx, &holds, now).await?;
-                Ok(Some(Decided {
-                    hold_ids: holds,
-                    reply: Some(json!({"cancelled_units": released, "because": "comment_removed"})),
-                    ..Decided::plain("cancelled", "comment_removed".to_string())
-                }))
+                Ok(Verb::Remove(holds))
             }
-            _ => Ok(None),
+            _ => Ok(Verb::Parse),
         }
     }
+}
 
-    async fn cancel(
-        &self,
-        tx: &mut Tx,
-        catalog: &LiveCatalog,
-        member: Option<i64>,
-        lines: &[super::decide::CancelLine],
-        now: i64,
-    ) -> StoreResult<Decided> {
-        let Some(member) = member else {
-            return Ok(Decided::plain("needs_review", "unknown_author".to_string()));
-        };
-        let mut units = 0;
-        for line in lines {
-            units += cancel_member_units_in(
-                tx,
-                member,
-                Some(catalog.live.id),
-                &line.sku_ids,
-                line.qty,
-                now,
-            )
-            .await?;
-        }
-        let reason = (units == 0).then(|| "nothing_to_cancel".to_string());
-        Ok(Decided {
-            reply: Some(json!({"cancelled_units": units})),
-            ..Decided::plain("cancelled", reason)
-        })
-    }
+/// What an edit or removal asks of the batch.
+enum Verb {
+    Parse,
+    Decided(Decided),
+    /// Release the removed comment's holds.
+    Remove(Vec<i64>),
+}
 
-    /// Reserves the orders gathered so far, in order, as one ledger batch.
-    async fn flush_orders(
-        &self,
-        tx: &mut Tx,
-        catalog: &LiveCatalog,
-        events: &[PendingEvent],
-        members: &[Option<i64>],
-        orders: &mut Vec<(usize, Vec<OrderLine>)>,
-        decided: &mut [Option<Decided>],
-        now: i64,
-    ) -> StoreResult<()> {
-        if orders.is_empty() {
-            return Ok(());
-        }
-        // A restricted member's orders are held back for staff review before the ledger
-        // sees them; accepting the review reserves them (review::accept skips this check).
-        let authors: Vec<i64> = orders.iter().filter_map(|(i, _)| members[*i]).collect();
-        let restricted = restricted_members_in(tx, &authors).await?;
-        orders.retain(|(i, _)| {
-            if !members[*i].is_some_and(|m| restricted.contains(&m)) {
-                return true;
-            }
-            let entry = decided[*i].get_or_insert_with(|| Decided::plain("needs_review", None));
-            entry.outcome = "needs_review";
-            entry.reason = Some("member_restricted".to_string());
-            entry.reply = None;
-            false
-        });
-        if orders.is_empty() {
-            return Ok(());
-        }
-        let asked: Vec<EventOrder> = orders
-            .iter()
-            .map(|(i, lines)| EventOrder {
-                event_id: events[*i].id,
-                member: members[*i],
-                lines,
-            })
-            .collect();
-        let results = reserve_orders_in(tx, &catalog.live, &asked, now).await?;
-        for ((i, _), result) in orders.iter().zip(results) {
-            let entry = decided[*i].get_or_insert_with(|| Decided::plain(result.outcome, None));
-            entry.outcome = result.outcome;
-            entry.reason = result.reason;
-            entry.hold_ids = result.hold_ids;
-            entry.reply = Some(result.facts);
-        }
-        orders.clear();
-        Ok(())
-    }
+/// An event whose outcome waits for the ledger's answer to its intents.
+enum Planned {
+    Order(Vec<OrderLine>),
+    Cancel,
+    Remove(Vec<i64>),
 }
 
 /// The member behind each event's author (a guest on first sight); none where the
@@ -385,14 +383,6 @@ pub(crate) async fn event_members(
             members.get(&(e.platform.clone(), author.clone())).copied()
         })
         .collect())
-}
-
-/// Keeps the parse result of an order until the ledger decides it.
-fn continue_with_parse(slot: &mut Option<Decided>, parse: Option<String>) {
-    *slot = Some(Decided {
-        parse,
-        ..Decided::plain("needs_review", "undecided".to_string())
-    });
 }
 
 /// The replies an outcome calls for. The replies room renders and sends them; sending is

@@ -14,8 +14,9 @@ use sqlx::{QueryBuilder, Row};
 use utoipa::ToSchema;
 
 use super::members::{link_by_contact_in, MergeError};
-use super::stock::{commit_holds_in, move_hold_in, release_holds_in, return_units_in, HoldMove};
+use super::stock::{commit_holds_in, move_hold_in, release_holds_in, return_units_in};
 use super::{on_pool, on_tx, Store, StoreError, StoreResult, Tx};
+use crate::ledger::HoldMove;
 use crate::members::{Email, Phone};
 
 /// What a checkout token opens.
@@ -436,10 +437,20 @@ impl Store {
         if let Some(id) = existing {
             return Ok(Confirmed::Existing(id));
         }
+        let limit: Option<i64> = if order.variant_picks.is_empty() {
+            None
+        } else {
+            on_tx!(&mut tx, |conn| {
+                sqlx::query_scalar("SELECT limit_per_member FROM live_sessions WHERE id = $1")
+                    .bind(live_id)
+                    .fetch_one(&mut *conn)
+                    .await?
+            })
+        };
         for &(hold, sku) in &order.variant_picks {
-            match move_hold_in(&mut tx, hold, member_id, live_id, sku, now).await? {
+            match move_hold_in(&mut tx, hold, member_id, live_id, sku, limit, now).await? {
                 HoldMove::Moved | HoldMove::Unchanged | HoldMove::NotAllowed => {}
-                HoldMove::SoldOut | HoldMove::WrongProduct => {
+                HoldMove::SoldOut | HoldMove::WrongProduct | HoldMove::LimitExceeded => {
                     return Ok(Confirmed::OptionGone(hold))
                 }
             }
@@ -661,7 +672,7 @@ impl Store {
         match status.as_str() {
             "pending_payment" => {
                 let holds = order_holds(&mut tx, id).await?;
-                release_holds_in(&mut tx, &holds, now).await?;
+                release_holds_in(&mut tx, &holds, true, now).await?;
             }
             "paid" => {
                 let units = on_tx!(&mut tx, |conn| {
@@ -716,7 +727,7 @@ impl Store {
         });
         for id in &due {
             let holds = order_holds(&mut tx, *id).await?;
-            release_holds_in(&mut tx, &holds, now).await?;
+            release_holds_in(&mut tx, &holds, true, now).await?;
             set_order_status(&mut tx, *id, "expired", now).await?;
         }
         tx.commit().await?;

@@ -18,6 +18,11 @@ pub enum StoreError {
     /// A rule the store enforces was about to break; the transaction was abandoned.
     #[error("ledger invariant: {0}")]
     Invariant(String),
+    /// Another transaction got there first (a deadlock, a serialization failure, or a
+    /// hold that left `active` between the read and the write). Nothing was written;
+    /// running the whole transaction again is safe.
+    #[error("lost a race with another transaction: {0}")]
+    Contention(String),
     #[error("migration failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
@@ -33,6 +38,12 @@ impl From<sqlx::Error> for StoreError {
                     source: err,
                 }
             }
+            // Postgres: deadlock_detected, serialization_failure.
+            sqlx::Error::Database(db)
+                if matches!(db.code().as_deref(), Some("40P01" | "40001")) =>
+            {
+                StoreError::Contention(db.message().to_string())
+            }
             sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
                 StoreError::Unavailable(err)
             }
@@ -42,3 +53,38 @@ impl From<sqlx::Error> for StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+impl StoreError {
+    pub fn is_contention(&self) -> bool {
+        matches!(self, StoreError::Contention(_))
+    }
+}
+
+/// Runs a whole transaction again when it lost a race (see [`StoreError::Contention`]),
+/// a few times with a short random pause, so callers see an answer instead of a 500.
+/// The body is an expression such as `async { … }.await` that begins and commits its own
+/// transaction.
+macro_rules! retry_contention {
+    ($attempt:expr) => {{
+        let mut tries = 0u32;
+        loop {
+            let attempt: $crate::store::StoreResult<_> = $attempt;
+            match attempt {
+                Err(err) if err.is_contention() && tries < $crate::store::error::RETRIES => {
+                    tries += 1;
+                    $crate::store::error::contention_pause(&err, tries).await;
+                }
+                other => break other,
+            }
+        }
+    }};
+}
+pub(crate) use retry_contention;
+
+pub(crate) const RETRIES: u32 = 8;
+
+pub(crate) async fn contention_pause(err: &StoreError, tries: u32) {
+    tracing::debug!(error = %err, tries, "transaction lost a race; running it again");
+    let pause = rand::random::<u64>() % (2u64 << tries.min(6));
+    tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+}

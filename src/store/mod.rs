@@ -10,8 +10,9 @@ mod baseline;
 mod catalog;
 mod checkout;
 pub mod connect;
-mod error;
+pub(crate) mod error;
 mod inbox;
+mod ledger;
 mod lives;
 mod members;
 mod migrations;
@@ -34,6 +35,7 @@ pub use inbox::{
     EventOutcome, EventView, Identity, InsertReport, NewInboxRow, NewOutboxRow, OutboxView,
     PendingEvent,
 };
+pub use ledger::run_ledger_in;
 pub use lives::{Binding, LineupEntry, Live, LivePatch, LiveState, NewLive, PageView};
 pub use members::{
     add_points_in, link_by_contact_in, member_in, merge_members_in, resolve_member_in,
@@ -46,9 +48,9 @@ pub use replies::{
     CartHold, HoldGroup, OpenWindow, PlannedReply, Promotion, TemplateRow, UnusedComment,
 };
 pub use stock::{
-    cancel_member_units_in, commit_holds_in, mark_choose_variant_in, move_hold_in,
-    promote_waitlists_in, release_holds_in, reserve_batch_in, AdjustResult, HoldChange, HoldMove,
-    HoldRef, HoldView, IdempotencyKey, Idempotent, ReserveOutcome, StockLevel, WaitRef,
+    commit_holds_in, move_hold_in, release_holds_in, reserve_batch_in, reserve_outcome,
+    return_units_in, AdjustResult, HoldChange, HoldRef, HoldView, IdempotencyKey, Idempotent,
+    ReserveOutcome, StockLevel, WaitRef,
 };
 pub use tokens::{TokenRecord, TokenRole};
 pub(crate) use tx::on_tx;
