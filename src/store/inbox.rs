@@ -7,7 +7,7 @@ use serde::Serialize;
 use sqlx::{QueryBuilder, Row};
 use utoipa::ToSchema;
 
-use super::{on_pool, on_tx, Store, StoreResult, Tx};
+use super::{on_pool, on_tx, Store, StoreResult, Tx, TxConn};
 
 /// An event as the ingest room hands it over.
 #[derive(Debug, Clone)]
@@ -239,10 +239,10 @@ async fn insert_rows(
     now: i64,
 ) -> StoreResult<Vec<(i64, String)>> {
     let processed = |status: &str| if status == "done" { Some(now) } else { None };
-    let returned = match tx {
+    let returned = match tx.conn() {
         // One statement shape for any row count: prepared once, where a VALUES list of
         // each length would be parsed and planned anew.
-        Tx::Postgres(t) => {
+        TxConn::Postgres(t) => {
             let col =
                 |f: &dyn Fn(&Prepared) -> Option<String>| rows.iter().map(f).collect::<Vec<_>>();
             sqlx::query(concat!(
@@ -278,7 +278,7 @@ async fn insert_rows(
             .map(|r| -> StoreResult<(i64, String)> { Ok((r.try_get(0)?, r.try_get(1)?)) })
             .collect::<StoreResult<Vec<_>>>()?
         }
-        Tx::Sqlite(t) => {
+        TxConn::Sqlite(t) => {
             let mut query = QueryBuilder::new(INBOX_COLUMNS);
             query.push_values(rows, |mut b, (row, live, status, outcome, reason)| {
                 b.push_bind(&row.platform)
@@ -456,58 +456,52 @@ pub async fn finish_event_in(
     }) == 1)
 }
 
-/// Records many events' outcomes at once (the sequencer's batch). Returns, per event,
-/// whether it was still pending (and so is now decided by this call).
-///
-/// Postgres takes the whole batch in one `UPDATE … FROM UNNEST` (one round trip instead
-/// of one per comment); SQLite runs in-process, where a statement per row costs no trip.
+/// Records many events' outcomes at once (the sequencer's batch) in one statement on
+/// either backend. Returns, per event, whether it was still pending (and so is now
+/// decided by this call).
 pub async fn finish_events_in(
     tx: &mut Tx,
     events: &[(i64, EventOutcome<'_>)],
     now: i64,
 ) -> StoreResult<Vec<bool>> {
-    let Tx::Postgres(t) = tx else {
-        let mut done = Vec::with_capacity(events.len());
-        for (id, outcome) in events {
-            done.push(finish_event_in(tx, *id, outcome, now).await?);
-        }
-        return Ok(done);
-    };
-    let mut ids = Vec::with_capacity(events.len());
-    let mut outcomes = Vec::with_capacity(events.len());
-    let mut reasons = Vec::with_capacity(events.len());
-    let mut parses = Vec::with_capacity(events.len());
-    let mut members = Vec::with_capacity(events.len());
-    let mut holds = Vec::with_capacity(events.len());
-    for (id, outcome) in events {
-        ids.push(*id);
-        outcomes.push(outcome.outcome.to_string());
-        reasons.push(outcome.reason.map(str::to_string));
-        parses.push(outcome.parse_result.clone());
-        members.push(outcome.member_id);
-        holds.push(serde_json::to_string(&outcome.hold_ids).unwrap_or_else(|_| "[]".into()));
+    if events.is_empty() {
+        return Ok(Vec::new());
     }
-    let rows = sqlx::query(
+    let rows: Vec<serde_json::Value> = events
+        .iter()
+        .map(|(id, outcome)| {
+            serde_json::json!({
+                "id": id, "outcome": outcome.outcome, "reason": outcome.reason,
+                "parse_result": outcome.parse_result, "member_id": outcome.member_id,
+                "hold_ids": serde_json::to_string(&outcome.hold_ids).unwrap_or_else(|_| "[]".into()),
+            })
+        })
+        .collect();
+    let rows = serde_json::Value::Array(rows).to_string();
+    let sql = if tx.is_postgres() {
         "UPDATE inbox SET status = 'done', outcome = u.outcome, reason = u.reason, \
-         parse_result = u.parse_result, member_id = u.member_id, hold_ids = u.hold_ids, processed_at_ms = $7 \
-         FROM UNNEST($1::int8[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::text[]) \
-         AS u(id, outcome, reason, parse_result, member_id, hold_ids) \
-         WHERE inbox.id = u.id AND inbox.status = 'pending' RETURNING inbox.id",
-    )
-    .bind(&ids)
-    .bind(&outcomes)
-    .bind(&reasons)
-    .bind(&parses)
-    .bind(&members)
-    .bind(&holds)
-    .bind(now)
-    .fetch_all(&mut **t)
-    .await?;
-    let mut finished = std::collections::HashSet::with_capacity(rows.len());
-    for row in &rows {
-        finished.insert(row.try_get::<i64, _>(0)?);
-    }
-    Ok(ids.iter().map(|id| finished.contains(id)).collect())
+         parse_result = u.parse_result, member_id = u.member_id, hold_ids = u.hold_ids, processed_at_ms = $2 \
+         FROM jsonb_to_recordset(CAST($1 AS jsonb)) AS u(id BIGINT, outcome TEXT, reason TEXT, \
+         parse_result TEXT, member_id BIGINT, hold_ids TEXT) \
+         WHERE inbox.id = u.id AND inbox.status = 'pending' RETURNING inbox.id"
+    } else {
+        "UPDATE inbox SET status = 'done', outcome = u.outcome, reason = u.reason, \
+         parse_result = u.parse_result, member_id = u.member_id, hold_ids = u.hold_ids, processed_at_ms = $2 \
+         FROM (SELECT value ->> 'id' AS id, value ->> 'outcome' AS outcome, value ->> 'reason' AS reason, \
+         value ->> 'parse_result' AS parse_result, value ->> 'member_id' AS member_id, \
+         value ->> 'hold_ids' AS hold_ids FROM json_each($1)) AS u \
+         WHERE inbox.id = u.id AND inbox.status = 'pending' RETURNING inbox.id"
+    };
+    let finished: std::collections::HashSet<i64> = on_tx!(tx, |conn| {
+        sqlx::query_scalar::<_, i64>(sql)
+            .bind(&rows)
+            .bind(now)
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .collect()
+    });
+    Ok(events.iter().map(|(id, _)| finished.contains(id)).collect())
 }
 
 /// Replaces the outcome of a needs_review event once staff decided it.

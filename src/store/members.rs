@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::{QueryBuilder, Row};
 use utoipa::ToSchema;
 
-use super::{now_ms, on_pool, on_tx, Store, StoreError, StoreResult, Tx};
+use super::{now_ms, on_pool, on_tx, Store, StoreError, StoreResult, Tx, TxConn};
 use crate::ledger::MemberId;
 use crate::members::{Email, Phone};
 
@@ -377,7 +377,7 @@ pub(crate) async fn follow_merges_in<K>(
     tx: &mut Tx,
     found: &mut HashMap<K, MemberId>,
 ) -> StoreResult<()> {
-    let Tx::Postgres(t) = tx else {
+    let TxConn::Postgres(t) = tx.conn() else {
         return Ok(());
     };
     if found.is_empty() {
@@ -435,7 +435,7 @@ const CONTACT_LOCK: i32 = 0x6d65_6d62;
 /// so that two checkouts with one new phone link instead of one failing on the unique
 /// index. SQLite's single writer already does this.
 async fn lock_contact(tx: &mut Tx, value: &str) -> StoreResult<()> {
-    if let Tx::Postgres(t) = tx {
+    if let TxConn::Postgres(t) = tx.conn() {
         sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
             .bind(CONTACT_LOCK)
             .bind(value)

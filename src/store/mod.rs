@@ -54,7 +54,7 @@ pub use stock::{
 };
 pub use tokens::{TokenRecord, TokenRole};
 pub(crate) use tx::on_tx;
-pub use tx::Tx;
+pub use tx::{Tx, TxConn};
 
 use sqlx::{PgPool, SqlitePool};
 

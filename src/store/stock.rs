@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use super::error::retry_contention;
 
 use super::ledger::run_ledger_in;
-use super::{now_ms, on_pool, on_tx, Store, StoreError, StoreResult, Tx};
+use super::{now_ms, on_pool, on_tx, Store, StoreError, StoreResult, Tx, TxConn};
 use crate::ledger::{
     Channel, HoldId, HoldMove, Intent, LiveId, MemberId, Outcome, Rejection, Reservation,
     ReserveRequest, SkuId,
@@ -119,8 +119,8 @@ pub(crate) async fn next_ids(tx: &mut Tx, table: IdTable, n: usize) -> StoreResu
     if n == 0 {
         return Ok(Vec::new());
     }
-    let ids = match tx {
-        Tx::Postgres(t) => {
+    let ids = match tx.conn() {
+        TxConn::Postgres(t) => {
             let sql = match table {
                 IdTable::Holds => "SELECT nextval(pg_get_serial_sequence('holds', 'id')) FROM generate_series(1, $1)",
                 IdTable::Waitlist => "SELECT nextval(pg_get_serial_sequence('waitlist', 'id')) FROM generate_series(1, $1)",
@@ -134,7 +134,7 @@ pub(crate) async fn next_ids(tx: &mut Tx, table: IdTable, n: usize) -> StoreResu
             ids
         }
         // The write lock is held, so nobody else can take ids between this read and the insert.
-        Tx::Sqlite(t) => {
+        TxConn::Sqlite(t) => {
             let sql = match table {
                 IdTable::Holds => "SELECT COALESCE(MAX(id), 0) FROM holds",
                 IdTable::Waitlist => "SELECT COALESCE(MAX(id), 0) FROM waitlist",

@@ -101,7 +101,7 @@ impl Store {
         // On SQLite the write transaction's lock serialises starts; on Postgres read
         // committed lets two NOT EXISTS checks both pass, so a lock serialises them.
         let mut tx = self.begin_write().await?;
-        if let super::Tx::Postgres(t) = &mut tx {
+        if let super::TxConn::Postgres(t) = tx.conn() {
             sqlx::query("SELECT pg_advisory_xact_lock($1)")
                 .bind(FIRST_TOKEN_LOCK)
                 .execute(&mut **t)

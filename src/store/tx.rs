@@ -7,20 +7,28 @@ use sqlx::{Postgres, Sqlite, Transaction};
 
 use super::{Backend, Store, StoreResult};
 
-pub enum Tx {
+/// A write (or read) transaction, with a count of the statement blocks run in it so a
+/// test or a metric can see whether a batch's cost grows with its size.
+pub struct Tx {
+    conn: TxConn,
+    statements: u32,
+}
+
+pub enum TxConn {
     Sqlite(Transaction<'static, Sqlite>),
     Postgres(Transaction<'static, Postgres>),
 }
 
 /// Runs the same statement code on the transaction's connection, whichever backend.
+/// Each use counts as one statement: keep one statement per block.
 macro_rules! on_tx {
     ($tx:expr, |$conn:ident| $body:expr) => {
-        match $tx {
-            $crate::store::Tx::Sqlite(t) => {
+        match $tx.conn() {
+            $crate::store::TxConn::Sqlite(t) => {
                 let $conn: &mut sqlx::SqliteConnection = &mut **t;
                 $body
             }
-            $crate::store::Tx::Postgres(t) => {
+            $crate::store::TxConn::Postgres(t) => {
                 let $conn: &mut sqlx::PgConnection = &mut **t;
                 $body
             }
@@ -31,15 +39,35 @@ pub(crate) use on_tx;
 
 impl Tx {
     pub fn is_postgres(&self) -> bool {
-        matches!(self, Tx::Postgres(_))
+        matches!(self.conn, TxConn::Postgres(_))
+    }
+
+    /// The connection, for one statement (counted).
+    pub(crate) fn conn(&mut self) -> &mut TxConn {
+        self.statements += 1;
+        &mut self.conn
+    }
+
+    /// How many statements ran in this transaction so far.
+    pub fn statements(&self) -> u32 {
+        self.statements
     }
 
     pub async fn commit(self) -> StoreResult<()> {
-        match self {
-            Tx::Sqlite(t) => t.commit().await?,
-            Tx::Postgres(t) => t.commit().await?,
+        match self.conn {
+            TxConn::Sqlite(t) => t.commit().await?,
+            TxConn::Postgres(t) => t.commit().await?,
         }
         Ok(())
+    }
+}
+
+impl From<TxConn> for Tx {
+    fn from(conn: TxConn) -> Tx {
+        Tx {
+            conn,
+            statements: 0,
+        }
     }
 }
 
@@ -48,8 +76,8 @@ impl Store {
     /// (on SQLite a deferred transaction, which takes no write lock).
     pub async fn begin_read(&self) -> StoreResult<Tx> {
         Ok(match &self.backend {
-            Backend::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
-            Backend::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+            Backend::Sqlite(pool) => TxConn::Sqlite(pool.begin().await?).into(),
+            Backend::Postgres(pool) => TxConn::Postgres(pool.begin().await?).into(),
         })
     }
 
@@ -57,8 +85,10 @@ impl Store {
     /// (`BEGIN IMMEDIATE`), so a read-then-write inside it cannot be refused half-way.
     pub async fn begin_write(&self) -> StoreResult<Tx> {
         Ok(match &self.backend {
-            Backend::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
-            Backend::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+            Backend::Sqlite(pool) => {
+                TxConn::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?).into()
+            }
+            Backend::Postgres(pool) => TxConn::Postgres(pool.begin().await?).into(),
         })
     }
 }
