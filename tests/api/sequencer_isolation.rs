@@ -383,11 +383,17 @@ async fn two_replicas_share_a_storm_on_two_lives_and_one_stops_mid_storm() {
 async fn two_sequencers_share_a_storm_and_a_killed_one_is_taken_over_when_its_lease_runs_out() {
     const COMMENTS: usize = 2_000;
     const STOCK: i64 = 1_000;
+    const LEASE_MS: i64 = 2_000;
     let db = TestDatabase::new();
+    // On Postgres the two sequencers split the lives and run side by side. SQLite is one
+    // process: two pools on one file wait for its write lock unfairly, long enough for a
+    // lease to lapse and change hands (correctly, but by chance), so there the victim
+    // holds both lives and is the only writer until it dies.
+    let split = db.is_postgres();
     let url = db.url.clone();
     let app = spawn_app_with(db, |c| {
         meta(c, 0);
-        c.pipeline.lease_ms = 1000;
+        c.pipeline.lease_ms = LEASE_MS;
         c.pipeline.batch_size = 50;
     })
     .await;
@@ -396,26 +402,45 @@ async fn two_sequencers_share_a_storm_and_a_killed_one_is_taken_over_when_its_le
         live(&app, POST_A, "A01").await,
         live(&app, POST_B, "A01").await,
     ];
-    // The victim: another replica's sequencer, on its own connections. It holds live A
-    // when the storm arrives (its first batch cuts the lease to its 1 s); the app's
-    // sequencer gets live B. Both sell the same SKU.
+    // The victim: another replica's sequencer, on its own connections. It holds its lives
+    // when the storm arrives (its first batch cuts the lease to `LEASE_MS`). Both lives
+    // sell the same SKU.
     let victim_store = TestDatabase::reuse(url).store().await;
     let mut config = direct_config(0);
     config.batch_size = 50;
+    config.lease_ms = LEASE_MS;
     let victim = Sequencer::new(victim_store.clone(), config, Default::default());
-    assert!(app
-        .store
-        .take_live_lease(lives[0], victim.owner(), 60_000)
-        .await
-        .unwrap());
+    let victims_lives = if split { &lives[..1] } else { &lives[..] };
+    for &live in victims_lives {
+        assert!(app
+            .store
+            .take_live_lease(live, victim.owner(), 60_000)
+            .await
+            .unwrap());
+    }
     let victim_owner = victim.owner().to_string();
-    let running = tokio::spawn(victim.run(CancellationToken::new()));
     let rows: Vec<NewInboxRow> = (0..COMMENTS)
         .flat_map(|i| [row(POST_A, i), row(POST_B, i)])
         .collect();
     app.store.insert_inbox(&rows).await.unwrap();
+    let owner = |live: i64| {
+        let store = app.store.clone();
+        async move { store.live_lease(live).await.unwrap().map(|(o, _)| o) }
+    };
+    let mut app_owner = None;
+    if split {
+        // The app's sequencer claims live B; only then does the victim run.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while app_owner.is_none() {
+            app_owner = owner(lives[1]).await;
+            assert!(Instant::now() < deadline, "the app never claimed live B");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert_ne!(app_owner.as_deref(), Some(victim_owner.as_str()));
+    }
+    let running = tokio::spawn(victim.run(CancellationToken::new()));
 
-    // Once both have decided some, the victim dies without a word: no release.
+    // Once both lives have decided some, the victim dies without a word: no release.
     let decided = |live: i64| {
         let store = app.store.clone();
         async move {
@@ -431,26 +456,29 @@ async fn two_sequencers_share_a_storm_and_a_killed_one_is_taken_over_when_its_le
         assert!(Instant::now() < deadline, "the sequencers never got going");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    let owner = |live: i64| {
-        let store = app.store.clone();
-        async move { store.live_lease(live).await.unwrap().map(|(o, _)| o) }
-    };
-    assert_eq!(
-        owner(lives[0]).await.as_deref(),
-        Some(victim_owner.as_str())
-    );
-    let app_owner = owner(lives[1]).await.unwrap();
-    assert_ne!(app_owner, victim_owner);
+    for &live in victims_lives {
+        assert_eq!(owner(live).await.as_deref(), Some(victim_owner.as_str()));
+    }
+    if split {
+        assert_eq!(owner(lives[1]).await, app_owner);
+    }
     running.abort();
     let killed = Instant::now();
     assert!(has_pending(&app.store, lives[0]).await);
 
-    // The app's sequencer takes live A over once the victim's lease runs out.
+    // The app's sequencer takes the victim's lives over once its lease runs out.
     let mut took_over = None;
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        if took_over.is_none() && owner(lives[0]).await.as_deref() == Some(app_owner.as_str()) {
-            took_over = Some(killed.elapsed());
+        if took_over.is_none() {
+            let mut all = true;
+            for &live in victims_lives {
+                let now = owner(live).await;
+                all &= now.is_some() && now.as_deref() != Some(victim_owner.as_str());
+            }
+            if all {
+                took_over = Some(killed.elapsed());
+            }
         }
         let counts = app.store.outcome_counts().await.unwrap();
         if !counts.contains_key("pending") && took_over.is_some() {
@@ -461,11 +489,11 @@ async fn two_sequencers_share_a_storm_and_a_killed_one_is_taken_over_when_its_le
     }
     let took_over = took_over.unwrap();
     eprintln!(
-        "live A taken over {took_over:?} after the kill (lease 1000 ms); all decided {:?} after it",
+        "taken over {took_over:?} after the kill (lease {LEASE_MS} ms); all decided {:?} after it",
         killed.elapsed()
     );
     assert!(
-        took_over >= Duration::from_millis(500),
+        took_over >= Duration::from_millis(LEASE_MS as u64 / 2),
         "taken over before the lease could have run out"
     );
     check_storm(&app.store, lives, COMMENTS, STOCK).await;
