@@ -90,6 +90,9 @@ pub struct PipelineConfig {
     pub lease_ms: i64,
     pub release_holds_on_remove: bool,
     pub group_commit_max: usize,
+    /// A batch that fails this many times in a row is retried one event at a time, and
+    /// an event that fails this many times alone goes to review (`processing_failed`).
+    pub max_batch_failures: u32,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -276,6 +279,12 @@ impl Config {
         }
         if self.pipeline.lease_ms < 1000 {
             return Err(invalid("pipeline.lease_ms", "it must be at least 1000"));
+        }
+        if !(1..=100).contains(&self.pipeline.max_batch_failures) {
+            return Err(invalid(
+                "pipeline.max_batch_failures",
+                "it must be 1 to 100",
+            ));
         }
         if self.pipeline.group_commit_max == 0 {
             return Err(invalid(

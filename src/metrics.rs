@@ -39,6 +39,23 @@ struct ThrottleLabels {
     by: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BatchErrorLabels {
+    /// `transient` (database unreachable, busy, serialization or deadlock), `failed`
+    /// (any other error, counted towards setting an event aside) or `panic`.
+    kind: String,
+}
+
+/// The sequencer's numbers. Live ids are not labels (every session is a new one); they
+/// are in the logs.
+#[derive(Default)]
+struct SequencerMetrics {
+    batch_errors: Family<BatchErrorLabels, Counter>,
+    set_aside: Counter,
+    leases_lost: Counter,
+    live_tasks: Gauge,
+}
+
 /// The dispatcher's numbers.
 #[derive(Default)]
 struct ReplyMetrics {
@@ -53,6 +70,7 @@ struct ReplyMetrics {
 
 pub struct Metrics {
     replies: ReplyMetrics,
+    sequencer: SequencerMetrics,
     registry: Registry,
     inbox_inserted: Counter,
     inbox_duplicates: Counter,
@@ -138,8 +156,30 @@ impl Metrics {
             "How long the oldest due reply has waited",
             replies.oldest_due.clone(),
         );
+        let sequencer = SequencerMetrics::default();
+        registry.register(
+            "sequencer_batch_errors",
+            "Sequencer batches that failed and were retried after a pause, by kind",
+            sequencer.batch_errors.clone(),
+        );
+        registry.register(
+            "sequencer_events_set_aside",
+            "Events that failed alone `pipeline.max_batch_failures` times and went to review (processing_failed)",
+            sequencer.set_aside.clone(),
+        );
+        registry.register(
+            "sequencer_leases_lost",
+            "Times a live session's sequencer found its lease taken or lapsed and stopped",
+            sequencer.leases_lost.clone(),
+        );
+        registry.register(
+            "sequencer_live_tasks",
+            "Live sessions this replica is sequencing right now (one task each)",
+            sequencer.live_tasks.clone(),
+        );
         Metrics {
             replies,
+            sequencer,
             registry,
             inbox_inserted,
             inbox_duplicates,
@@ -208,6 +248,25 @@ impl Metrics {
     pub fn outbox_queue(&self, due: i64, oldest_due_age: Duration) {
         self.replies.queue_depth.set(due);
         self.replies.oldest_due.set(oldest_due_age.as_secs_f64());
+    }
+
+    pub fn sequencer_batch_error(&self, kind: &str) {
+        self.sequencer
+            .batch_errors
+            .get_or_create(&BatchErrorLabels { kind: kind.into() })
+            .inc();
+    }
+
+    pub fn sequencer_set_aside(&self) {
+        self.sequencer.set_aside.inc();
+    }
+
+    pub fn sequencer_lease_lost(&self) {
+        self.sequencer.leases_lost.inc();
+    }
+
+    pub fn sequencer_live_tasks(&self, running: usize) {
+        self.sequencer.live_tasks.set(running as i64);
     }
 
     /// The registry in Prometheus text format.

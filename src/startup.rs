@@ -170,6 +170,7 @@ impl Application {
                 self.state.config.pipeline.clone(),
                 self.wake,
             )
+            .with_metrics(Arc::clone(&self.state.metrics))
             .run(self.background.clone()),
         );
         let backstop = tokio::spawn(

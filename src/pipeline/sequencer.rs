@@ -5,13 +5,23 @@
 //! applies the ledger batch, records one outcome per event and writes the outbox rows for
 //! the replies. The batch's orders, cancels and removals are one ordered ledger batch, so
 //! a cancel frees units before a later comment asks for them.
+//!
+//! Sessions are isolated from each other: [`Sequencer::run`] is a supervisor that starts
+//! one task per session with due work, so a storm on one live does not delay another's
+//! comments, and an error in one session is retried (with a growing pause) in that
+//! session's task alone. A batch that keeps failing is split down to single events, and
+//! an event that keeps failing alone is recorded as `needs_review` / `processing_failed`
+//! so its session moves on. Every batch transaction first renews the lease and checks it
+//! still holds it (fencing): a replica whose lease was taken over commits nothing.
 
+use std::collections::HashSet;
 use std::ops::Range;
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
-use tokio::sync::Notify;
+use tokio::sync::{Mutex, Notify, OwnedMutexGuard};
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::catalog::LiveCatalog;
@@ -19,12 +29,21 @@ use super::decide::{decide, Action, OrderLine};
 use super::orders::{order_intents, order_result, EventOrder};
 use crate::config::PipelineConfig;
 use crate::ledger::{Intent, Outcome};
+use crate::metrics::Metrics;
 use crate::parse::{self, Limits};
 use crate::store::{
-    finish_events_in, members_for_identities_in, next_batch_in, original_of_in,
-    restricted_members_in, run_ledger_in, EventOutcome, Identity, NewOutboxRow, PendingEvent,
-    Store, StoreResult, Tx,
+    fence_live_lease_in, finish_event_in, finish_events_in, members_for_identities_in,
+    next_batch_in, original_of_in, restricted_members_in, run_ledger_in, BackendKind,
+    EventOutcome, Identity, NewOutboxRow, PendingEvent, Store, StoreError, StoreResult, Tx,
 };
+
+/// A test's way to make batches fail: a batch holding an event it matches returns an error
+/// from [`Sequencer::process_batch`] without committing anything.
+pub type Fault = Arc<dyn Fn(&PendingEvent) -> bool + Send + Sync>;
+
+/// The pause after a session's first failure in a row; it doubles up to [`BACKOFF_MAX`].
+const BACKOFF_BASE: Duration = Duration::from_millis(100);
+const BACKOFF_MAX: Duration = Duration::from_secs(10);
 
 #[derive(Clone)]
 pub struct Sequencer {
@@ -32,6 +51,13 @@ pub struct Sequencer {
     config: PipelineConfig,
     owner: String,
     wake: Arc<Notify>,
+    metrics: Option<Arc<Metrics>>,
+    fault: Option<Fault>,
+    /// SQLite has one writer, and its busy handler is not fair: a session committing
+    /// batch after batch could keep the write lock from the others. Session tasks take
+    /// their turns through this FIFO lock instead (SQLite only; Postgres sessions run in
+    /// parallel).
+    turn: Arc<Mutex<()>>,
 }
 
 /// What one event came to, before it is written.
@@ -55,6 +81,82 @@ impl Decided {
     }
 }
 
+/// Why a session's task stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LiveExit {
+    /// Nothing more is due; the supervisor starts it again when something is.
+    Idle,
+    /// Another replica holds the lease.
+    NotOwner,
+    Shutdown,
+}
+
+/// A session task's memory of its failures.
+#[derive(Default)]
+struct Streak {
+    /// Errors in a row of any kind; sets the pause before the next attempt.
+    errors: u32,
+    /// Failures in a row that were not transient (a database away, busy, a deadlock);
+    /// these count towards splitting the batch and setting an event aside.
+    failures: u32,
+    /// While isolating, batches hold one event; `Some(n)`: n decided alone so far.
+    isolating: Option<usize>,
+    /// While isolating, the event at the head of the session (the one tried alone).
+    suspect: Option<i64>,
+    /// An event that failed alone too often, to be recorded as needs_review.
+    set_aside: Option<i64>,
+    /// The last error came from a batch (not from taking the lease or looking ahead).
+    in_batch: bool,
+}
+
+/// Why a batch failed.
+enum Failure {
+    Store(StoreError),
+    Panic(String),
+}
+
+impl Failure {
+    fn kind(&self) -> &'static str {
+        match self {
+            Failure::Store(err) if is_transient(err) => "transient",
+            Failure::Store(_) => "failed",
+            Failure::Panic(_) => "panic",
+        }
+    }
+}
+
+impl std::fmt::Debug for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Store(err) => write!(f, "{err:?}"),
+            Failure::Panic(msg) => write!(f, "panicked: {msg}"),
+        }
+    }
+}
+
+/// Errors that say nothing about the events: the database was away or busy, or it chose
+/// this transaction as a deadlock or serialization victim. They are retried, but never
+/// count towards setting an event aside.
+fn is_transient(err: &StoreError) -> bool {
+    match err {
+        StoreError::Unavailable(_) => true,
+        StoreError::Database(sqlx::Error::Database(db)) => matches!(
+            db.code().as_deref(),
+            // Postgres: serialization failure, deadlock, lock not available, admin shutdown.
+            Some("40001" | "40P01" | "55P03" | "57P01")
+            // SQLite: busy and locked, with their extended codes.
+            | Some("5" | "6" | "261" | "262" | "517")
+        ),
+        StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_)) => true,
+        _ => false,
+    }
+}
+
+fn backoff(errors: u32) -> Duration {
+    let doublings = errors.saturating_sub(1).min(16);
+    BACKOFF_BASE.saturating_mul(1 << doublings).min(BACKOFF_MAX)
+}
+
 impl Sequencer {
     pub fn new(store: Store, config: PipelineConfig, wake: Arc<Notify>) -> Sequencer {
         let owner = format!("{}-{:x}", std::process::id(), rand::random::<u64>());
@@ -63,29 +165,344 @@ impl Sequencer {
             config,
             owner,
             wake,
+            metrics: None,
+            fault: None,
+            turn: Arc::new(Mutex::new(())),
         }
     }
 
-    /// Works until `shutdown`; a batch in progress is finished first.
+    /// Counts errors, set-aside events, lost leases and running session tasks.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Sequencer {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    /// For tests: every batch that holds an event `fault` matches fails, as a batch with
+    /// a poison event would. Only tests that build a `Sequencer` on a `Store` use it.
+    pub fn with_fault(mut self, fault: Fault) -> Sequencer {
+        self.fault = Some(fault);
+        self
+    }
+
+    /// The name this sequencer holds leases under.
+    pub fn owner(&self) -> &str {
+        &self.owner
+    }
+
+    fn metric(&self, record: impl FnOnce(&Metrics)) {
+        if let Some(metrics) = &self.metrics {
+            record(metrics);
+        }
+    }
+
+    /// Works until `shutdown`: a supervisor that starts one task per live session with
+    /// due work (woken by the inbox writer, or on each `tick_ms`). Each task works its
+    /// session's batches and stops when nothing is due or its lease is gone. On shutdown
+    /// every task finishes the batch it is in, and the leases are released.
     pub async fn run(self, shutdown: CancellationToken) {
-        let tick = Duration::from_millis(self.config.tick_ms);
-        let mut owned: Vec<i64> = Vec::new();
+        let mut tick = tokio::time::interval(Duration::from_millis(self.config.tick_ms));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut tasks: JoinSet<LiveExit> = JoinSet::new();
+        // Session id of each running task, by task id.
+        let mut running = std::collections::HashMap::new();
+        let mut owned: HashSet<i64> = HashSet::new();
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => break,
+                Some(joined) = tasks.join_next_with_id() => {
+                    self.reaped(joined, &mut running);
+                    continue;
+                }
                 _ = self.wake.notified() => {}
-                _ = tokio::time::sleep(tick) => {}
+                _ = tick.tick() => {}
             }
-            if let Err(err) = self.drain(&mut owned).await {
-                tracing::warn!(error = ?err, "sequencer pass failed; will retry");
+            let now = chrono::Utc::now().timestamp_millis();
+            let due = match self
+                .store
+                .lives_due_for(&self.owner, now, self.config.reorder_window_ms)
+                .await
+            {
+                Ok(due) => due,
+                Err(err) => {
+                    tracing::warn!(error = ?err, "sequencer could not look for due sessions; will retry");
+                    self.metric(|m| m.sequencer_batch_error("transient"));
+                    continue;
+                }
+            };
+            for live in due {
+                if running.values().any(|&l| l == live) {
+                    continue;
+                }
+                owned.insert(live);
+                let this = self.clone();
+                let stop = shutdown.clone();
+                let handle = tasks.spawn(async move { this.work_live(live, &stop).await });
+                running.insert(handle.id(), live);
             }
+            self.metric(|m| m.sequencer_live_tasks(running.len()));
+        }
+        // Each task sees the cancellation after the batch it is in.
+        while let Some(joined) = tasks.join_next_with_id().await {
+            self.reaped(joined, &mut running);
         }
         for live in owned {
             let _ = self.store.release_live_lease(live, &self.owner).await;
         }
     }
 
-    /// Decides everything that is due, in every session this replica can own.
+    fn reaped(
+        &self,
+        joined: Result<(tokio::task::Id, LiveExit), tokio::task::JoinError>,
+        running: &mut std::collections::HashMap<tokio::task::Id, i64>,
+    ) {
+        match joined {
+            Ok((id, exit)) => {
+                let live = running.remove(&id);
+                tracing::trace!(?live, ?exit, "session task stopped");
+            }
+            Err(err) => {
+                // A batch's panic is caught inside the task; this is the task's own.
+                let live = running.remove(&err.id());
+                tracing::error!(?live, error = ?err, "a session task stopped abnormally");
+                self.metric(|m| m.sequencer_batch_error("panic"));
+            }
+        }
+        self.metric(|m| m.sequencer_live_tasks(running.len()));
+    }
+
+    /// One session's task: batches until nothing is due, the lease is gone or shutdown.
+    /// Errors are retried here after a pause that doubles each time; other sessions'
+    /// tasks go on meanwhile.
+    async fn work_live(&self, live: i64, shutdown: &CancellationToken) -> LiveExit {
+        let mut streak = Streak::default();
+        let mut leased = false;
+        loop {
+            if shutdown.is_cancelled() {
+                return LiveExit::Shutdown;
+            }
+            match self.live_step(live, &mut streak, &mut leased).await {
+                Ok(Some(true)) => {}
+                Ok(Some(false)) => return LiveExit::Idle,
+                Ok(None) => return LiveExit::NotOwner,
+                Err(failure) => {
+                    // Renew (or retake) the lease before the next attempt.
+                    leased = false;
+                    let kind = failure.kind();
+                    self.metric(|m| m.sequencer_batch_error(kind));
+                    streak.errors += 1;
+                    if kind != "transient" && std::mem::take(&mut streak.in_batch) {
+                        self.count_failure(live, &mut streak);
+                    }
+                    let pause = backoff(streak.errors.max(1));
+                    tracing::warn!(
+                        live, error = ?failure, kind, errors_in_a_row = streak.errors,
+                        isolating = streak.isolating.is_some(), pause_ms = pause.as_millis() as u64,
+                        "a sequencer batch failed; this session retries after a pause"
+                    );
+                    tokio::select! {
+                        _ = shutdown.cancelled() => return LiveExit::Shutdown,
+                        _ = tokio::time::sleep(pause) => {}
+                    }
+                }
+            }
+        }
+    }
+
+    /// One step of a session: `Some(true)` when more may be due at once, `Some(false)`
+    /// when nothing is, `None` when another replica holds the lease.
+    async fn live_step(
+        &self,
+        live: i64,
+        streak: &mut Streak,
+        leased: &mut bool,
+    ) -> Result<Option<bool>, Failure> {
+        if !*leased {
+            if !self
+                .store
+                .take_live_lease(live, &self.owner, self.config.lease_ms)
+                .await
+                .map_err(Failure::Store)?
+            {
+                return Ok(None);
+            }
+            *leased = true;
+        }
+        if let Some(event) = streak.set_aside {
+            let recorded = self.set_aside(live, event).await.map_err(Failure::Store)?;
+            if recorded {
+                tracing::error!(
+                    live,
+                    event,
+                    failures = self.config.max_batch_failures,
+                    "an event failed alone every time; recorded as needs_review/processing_failed"
+                );
+                self.metric(Metrics::sequencer_set_aside);
+            }
+            *streak = Streak::default();
+            return Ok(Some(true));
+        }
+        let size = match streak.isolating {
+            Some(_) => {
+                // The head of the session is the event the next batch of one will hold.
+                let head = self.head_event(live).await.map_err(Failure::Store)?;
+                if head.is_none() {
+                    *streak = Streak::default();
+                    return Ok(Some(false));
+                }
+                if head != streak.suspect {
+                    streak.suspect = head;
+                    streak.failures = 0;
+                }
+                1
+            }
+            None => self.config.batch_size,
+        };
+        streak.in_batch = true;
+        let decided = self.guarded_batch(live, size).await?;
+        streak.in_batch = false;
+        streak.errors = 0;
+        streak.failures = 0;
+        if decided == 0 {
+            // Nothing was due after all, or the fence refused the batch.
+            return match self.store.live_lease(live).await.map_err(Failure::Store)? {
+                Some((owner, until))
+                    if owner == self.owner && until > chrono::Utc::now().timestamp_millis() =>
+                {
+                    Ok(Some(false))
+                }
+                _ => {
+                    tracing::info!(live, "lost the session's lease; stopping its sequencer");
+                    self.metric(Metrics::sequencer_lease_lost);
+                    Ok(None)
+                }
+            };
+        }
+        if let Some(alone) = &mut streak.isolating {
+            *alone += decided;
+            streak.suspect = None;
+            // Past the batch that failed: back to full batches.
+            if *alone >= self.config.batch_size as usize {
+                streak.isolating = None;
+            }
+            return Ok(Some(true));
+        }
+        Ok(Some(decided as i64 >= size))
+    }
+
+    /// Counts a non-transient failure: after `max_batch_failures` in a row a batch is
+    /// split into batches of one; after as many of the same event alone, it is set aside.
+    fn count_failure(&self, live: i64, streak: &mut Streak) {
+        streak.failures += 1;
+        if streak.failures < self.config.max_batch_failures {
+            return;
+        }
+        streak.failures = 0;
+        streak.errors = 0;
+        match (streak.isolating, streak.suspect) {
+            (None, _) => {
+                tracing::warn!(
+                    live,
+                    "a batch failed {} times in a row; trying its events one at a time",
+                    self.config.max_batch_failures
+                );
+                streak.isolating = Some(0);
+            }
+            (Some(_), Some(event)) => streak.set_aside = Some(event),
+            (Some(_), None) => {}
+        }
+    }
+
+    /// Runs one batch of `size` in a task of its own, so a panic inside it is a failure of
+    /// this session like any other (and counts towards setting an event aside).
+    async fn guarded_batch(&self, live: i64, size: i64) -> Result<usize, Failure> {
+        let mut this = self.clone();
+        this.config.batch_size = size;
+        let batch = tokio::spawn(async move {
+            let _turn = this.write_turn().await;
+            this.process_batch(live).await
+        });
+        match batch.await {
+            Ok(result) => result.map_err(Failure::Store),
+            Err(err) => Err(Failure::Panic(
+                err.try_into_panic()
+                    .ok()
+                    .and_then(|p| {
+                        p.downcast_ref::<&str>()
+                            .map(|s| s.to_string())
+                            .or_else(|| p.downcast_ref::<String>().cloned())
+                    })
+                    .unwrap_or_else(|| "cancelled".to_string()),
+            )),
+        }
+    }
+
+    /// The write turn on SQLite (see `turn`); nothing on Postgres.
+    async fn write_turn(&self) -> Option<OwnedMutexGuard<()>> {
+        match self.store.kind() {
+            BackendKind::Sqlite => Some(Arc::clone(&self.turn).lock_owned().await),
+            BackendKind::Postgres => None,
+        }
+    }
+
+    /// The event the next batch of this session starts with, if any is due.
+    async fn head_event(&self, live: i64) -> StoreResult<Option<i64>> {
+        let now = chrono::Utc::now().timestamp_millis();
+        let mut tx = self.store.begin_read().await?;
+        let head = next_batch_in(&mut tx, live, now, self.config.reorder_window_ms, 1).await?;
+        drop(tx);
+        Ok(head.first().map(|e| e.id))
+    }
+
+    /// Records `event` as needs_review / processing_failed in a transaction of its own,
+    /// if it is still the head of the session and this replica still holds the lease.
+    /// Nothing else is written for it: no member, no hold, no reply; staff decide it.
+    async fn set_aside(&self, live: i64, event: i64) -> StoreResult<bool> {
+        let _turn = self.write_turn().await;
+        let now = chrono::Utc::now().timestamp_millis();
+        let mut tx = self.store.begin_write().await?;
+        if !fence_live_lease_in(&mut tx, live, &self.owner, self.config.lease_ms, now).await? {
+            return Ok(false);
+        }
+        let head = next_batch_in(&mut tx, live, now, self.config.reorder_window_ms, 1).await?;
+        if head.first().map(|e| e.id) != Some(event) {
+            return Ok(false);
+        }
+        let outcome = EventOutcome {
+            outcome: "needs_review",
+            reason: Some("processing_failed"),
+            parse_result: None,
+            member_id: None,
+            hold_ids: Vec::new(),
+        };
+        let done = finish_event_in(&mut tx, event, &outcome, now).await?;
+        tx.commit().await?;
+        Ok(done)
+    }
+
+    /// The first statements of every batch transaction: renews the lease and checks this
+    /// replica still holds it (fencing). False: the caller drops the transaction and
+    /// decides nothing. With a test fault set, fails when the batch would hold a matching
+    /// event.
+    async fn fence_batch(&self, tx: &mut Tx, live_id: i64, now: i64) -> StoreResult<bool> {
+        let fresh = chrono::Utc::now().timestamp_millis();
+        if !fence_live_lease_in(tx, live_id, &self.owner, self.config.lease_ms, fresh).await? {
+            return Ok(false);
+        }
+        if let Some(fault) = &self.fault {
+            let window = self.config.reorder_window_ms;
+            let events = next_batch_in(tx, live_id, now, window, self.config.batch_size).await?;
+            if let Some(event) = events.iter().find(|e| fault(e)) {
+                return Err(StoreError::Invariant(format!(
+                    "fault injected for event {}",
+                    event.id
+                )));
+            }
+        }
+        Ok(true)
+    }
+
+    /// One pass over every session with due work, in this task, one after another (for
+    /// tools and tests that want everything decided now; the service uses [`Self::run`]).
     pub async fn drain(&self, owned: &mut Vec<i64>) -> StoreResult<usize> {
         let mut total = 0;
         for live in self.store.lives_with_pending().await? {
@@ -128,6 +545,9 @@ impl Sequencer {
         let catalog = LiveCatalog::load(&self.store, live).await?;
         let now = chrono::Utc::now().timestamp_millis();
         let mut tx = self.store.begin_write().await?;
+        if !self.fence_batch(&mut tx, live_id, now).await? {
+            return Ok(0);
+        }
         let events = next_batch_in(
             &mut tx,
             live_id,

@@ -313,6 +313,43 @@ impl Store {
         }) == 1)
     }
 
+    /// Live sessions this `owner` may sequence now: some pending event has waited out
+    /// `window_ms` (so a batch is due), and the lease is free, expired or already ours.
+    /// Sessions another replica holds are left out, so the supervisor does not start a
+    /// task for them on every tick.
+    pub async fn lives_due_for(
+        &self,
+        owner: &str,
+        now: i64,
+        window_ms: i64,
+    ) -> StoreResult<Vec<i64>> {
+        Ok(on_pool!(self, |pool| {
+            sqlx::query_scalar(
+                "SELECT s.id FROM live_sessions s \
+                 WHERE (s.lease_owner IS NULL OR s.lease_owner = $1 OR s.lease_until_ms < $2) \
+                 AND EXISTS (SELECT 1 FROM inbox i WHERE i.live_id = s.id AND i.status = 'pending' \
+                             AND i.received_at_ms <= $3) \
+                 ORDER BY s.id",
+            )
+            .bind(owner)
+            .bind(now)
+            .bind(now - window_ms)
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+
+    /// Who holds the sequencer lease of a session, and until when (ms), if anyone does.
+    pub async fn live_lease(&self, live_id: i64) -> StoreResult<Option<(String, i64)>> {
+        let row: Option<(Option<String>, i64)> = on_pool!(self, |pool| {
+            sqlx::query_as("SELECT lease_owner, lease_until_ms FROM live_sessions WHERE id = $1")
+                .bind(live_id)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(row.and_then(|(owner, until)| owner.map(|o| (o, until))))
+    }
+
     pub async fn release_live_lease(&self, live_id: i64, owner: &str) -> StoreResult<()> {
         on_pool!(self, |pool| {
             sqlx::query(
@@ -325,6 +362,33 @@ impl Store {
         });
         Ok(())
     }
+}
+
+/// Fencing for a sequencer batch: renews `owner`'s lease of the session inside `tx` and
+/// says whether it still held it. Run first in the batch transaction; on false the caller
+/// drops the transaction (a rollback) and stops, so a replica whose lease lapsed or was
+/// taken over commits nothing. The row stays locked (Postgres) or the database write-locked
+/// (SQLite) until the batch commits, so no one can take the lease in the middle of it.
+pub async fn fence_live_lease_in(
+    tx: &mut super::Tx,
+    live_id: i64,
+    owner: &str,
+    lease_ms: i64,
+    now: i64,
+) -> StoreResult<bool> {
+    Ok(on_tx!(tx, |conn| {
+        sqlx::query(
+            "UPDATE live_sessions SET lease_until_ms = $1 \
+             WHERE id = $2 AND lease_owner = $3 AND lease_until_ms > $4",
+        )
+        .bind(now + lease_ms)
+        .bind(live_id)
+        .bind(owner)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected()
+    }) == 1)
 }
 
 async fn replace_lineup(

@@ -36,7 +36,9 @@ pub use inbox::{
     PendingEvent,
 };
 pub use ledger::run_ledger_in;
-pub use lives::{Binding, LineupEntry, Live, LivePatch, LiveState, NewLive, PageView};
+pub use lives::{
+    fence_live_lease_in, Binding, LineupEntry, Live, LivePatch, LiveState, NewLive, PageView,
+};
 pub use members::{
     add_points_in, link_by_contact_in, member_in, merge_members_in, resolve_member_in,
     restricted_members_in, Member, MemberChange, MemberFilter, MemberFlag, MemberIdentity,

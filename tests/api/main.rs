@@ -23,4 +23,5 @@ mod pipeline_storm;
 mod replies;
 mod reply_flows;
 mod reply_templates;
+mod sequencer_isolation;
 mod store_conformance;
