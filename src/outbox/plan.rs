@@ -16,8 +16,8 @@ use std::collections::HashSet;
 use serde_json::{json, Value};
 
 use crate::store::{
-    cart_has_checkout_in, insert_planned_in, latest_event_in, open_window_in, unused_comment_in,
-    NewOutboxRow, PlannedReply, StoreResult, Tx,
+    carts_with_checkout_in, insert_planned_in, latest_event_in, open_window_in, open_windows_in,
+    unused_comment_in, NewOutboxRow, PlannedReply, StoreResult, Tx,
 };
 
 /// Claim order: checkout links, then confirmations, then reminders.
@@ -34,11 +34,27 @@ pub const PRIVATE_REPLY_MS: i64 = 7 * 24 * 3_600_000;
 /// buyer's later orders in a live into the cart whose private reply is already spent.
 pub async fn insert_replies_in(tx: &mut Tx, rows: &[NewOutboxRow], now: i64) -> StoreResult<()> {
     let mut planned = Vec::with_capacity(rows.len());
-    // Carts whose checkout reply this batch writes; the database knows the earlier ones.
+    let bodies: Vec<Value> = rows
+        .iter()
+        .map(|row| serde_json::from_str(&row.body).unwrap_or_else(|_| json!({})))
+        .collect();
+    // What the database knows of this batch's buyers, read once for the whole batch:
+    // carts whose checkout link went out before, and Send API windows open now.
+    let asking: Vec<(i64, i64)> = rows
+        .iter()
+        .zip(&bodies)
+        .filter(|(row, body)| {
+            matches!(row.kind, "private_reply" | "send_api") && body["outcome"] == "reserved"
+        })
+        .filter_map(|(_, body)| body["live_id"].as_i64().zip(body["member_id"].as_i64()))
+        .collect();
+    let sent_before = carts_with_checkout_in(tx, &asking).await?;
+    let members: Vec<i64> = asking.iter().map(|c| c.1).collect();
+    let windows = open_windows_in(tx, &members, now - WINDOW_MS).await?;
+    // Carts whose checkout reply this batch writes.
     let mut carts: HashSet<(i64, i64)> = HashSet::new();
     let mut merged: HashSet<Option<i64>> = HashSet::new();
-    for row in rows {
-        let mut body: Value = serde_json::from_str(&row.body).unwrap_or_else(|_| json!({}));
+    for (row, mut body) in rows.iter().zip(bodies) {
         let outcome = body["outcome"].as_str().unwrap_or("").to_string();
         let cart = body["live_id"].as_i64().zip(body["member_id"].as_i64());
         let mut reply = PlannedReply {
@@ -56,8 +72,8 @@ pub async fn insert_replies_in(tx: &mut Tx, rows: &[NewOutboxRow], now: i64) -> 
         };
         match (row.kind, outcome.as_str(), cart) {
             ("private_reply" | "send_api", "reserved", Some((live, member))) => {
-                let spent = carts.contains(&(live, member))
-                    || cart_has_checkout_in(tx, live, member).await?;
+                let spent =
+                    carts.contains(&(live, member)) || sent_before.contains(&(live, member));
                 if !spent {
                     carts.insert((live, member));
                     reply.topic = Some("checkout".into());
@@ -67,7 +83,7 @@ pub async fn insert_replies_in(tx: &mut Tx, rows: &[NewOutboxRow], now: i64) -> 
                     reply.topic = Some("merged".into());
                 } else {
                     merged.insert(row.inbox_id);
-                    if let Some(window) = open_window_in(tx, member, now - WINDOW_MS).await? {
+                    if let Some(window) = windows.get(&member).cloned() {
                         body["topic"] = json!("merged");
                         body["page_id"] = json!(window.page_id);
                         planned.push(PlannedReply {

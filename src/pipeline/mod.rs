@@ -11,7 +11,7 @@ pub mod sequencer;
 
 pub use backstop::Backstop;
 pub use inbox_writer::InboxWriter;
-pub use sequencer::Sequencer;
+pub use sequencer::{BatchReport, Sequencer};
 
 /// Every outcome an event can end with.
 pub const OUTCOMES: &[&str] = &[

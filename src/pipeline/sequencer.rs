@@ -33,8 +33,8 @@ use crate::metrics::Metrics;
 use crate::parse::{self, Limits};
 use crate::store::{
     fence_live_lease_in, finish_event_in, finish_events_in, members_for_identities_in,
-    next_batch_in, original_of_in, restricted_members_in, run_ledger_in, BackendKind,
-    EventOutcome, Identity, NewOutboxRow, PendingEvent, Store, StoreError, StoreResult, Tx,
+    next_batch_in, original_of_in, restricted_members_in, run_ledger_in, BackendKind, EventOutcome,
+    Identity, NewOutboxRow, PendingEvent, Store, StoreError, StoreResult, Tx,
 };
 
 /// A test's way to make batches fail: a batch holding an event it matches returns an error
@@ -539,14 +539,19 @@ impl Sequencer {
     /// of intents, so a cancel frees units for a later comment of the same batch without
     /// splitting it, and the batch costs the same number of statements whatever its size.
     pub async fn process_batch(&self, live_id: i64) -> StoreResult<usize> {
+        Ok(self.process_batch_counted(live_id).await?.events)
+    }
+
+    /// [`Sequencer::process_batch`], also saying how many statements the batch ran.
+    pub async fn process_batch_counted(&self, live_id: i64) -> StoreResult<BatchReport> {
         let Some(live) = self.store.live(live_id).await? else {
-            return Ok(0);
+            return Ok(BatchReport::default());
         };
         let catalog = LiveCatalog::load(&self.store, live).await?;
         let now = chrono::Utc::now().timestamp_millis();
         let mut tx = self.store.begin_write().await?;
         if !self.fence_batch(&mut tx, live_id, now).await? {
-            return Ok(0);
+            return Ok(BatchReport::default());
         }
         let events = next_batch_in(
             &mut tx,
@@ -557,7 +562,7 @@ impl Sequencer {
         )
         .await?;
         if events.is_empty() {
-            return Ok(0);
+            return Ok(BatchReport::default());
         }
         let members = event_members(&mut tx, &events, now).await?;
         let authors: Vec<i64> = members.iter().flatten().copied().collect();
@@ -719,8 +724,12 @@ impl Sequencer {
             }
         }
         crate::outbox::insert_replies_in(&mut tx, &outbox, now).await?;
+        let statements = tx.statements();
         tx.commit().await?;
-        Ok(events.len())
+        Ok(BatchReport {
+            events: events.len(),
+            statements,
+        })
     }
 
     /// Edits and removals that reached the sequencer concern comments already decided.
@@ -761,6 +770,14 @@ impl Sequencer {
             _ => Ok(Verb::Parse),
         }
     }
+}
+
+/// What one batch did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BatchReport {
+    pub events: usize,
+    /// Statements run in the batch's transaction.
+    pub statements: u32,
 }
 
 /// What an edit or removal asks of the batch.

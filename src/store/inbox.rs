@@ -1,7 +1,7 @@
 //! The durable inbox: one row per platform event, deduplicated on the platform's ids, and
 //! the outbox rows written beside each outcome.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 use sqlx::{QueryBuilder, Row};
@@ -570,37 +570,44 @@ pub async fn members_for_identities_in(
     now: i64,
 ) -> StoreResult<HashMap<(String, String), i64>> {
     let mut found: HashMap<(String, String), i64> = HashMap::new();
-    for chunk in identities.chunks(500) {
-        let rows = on_tx!(tx, |conn| {
-            let mut query = QueryBuilder::new(
-                "SELECT platform, platform_user_id, member_id FROM identities WHERE (platform, platform_user_id) IN ",
-            );
-            query.push_tuples(chunk, |mut b, id| {
-                b.push_bind(&id.platform).push_bind(&id.user_id);
-            });
-            query
-                .build()
-                .fetch_all(&mut *conn)
-                .await?
-                .iter()
-                .map(|r| -> StoreResult<(String, String, i64)> {
-                    Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))
-                })
-                .collect::<StoreResult<Vec<_>>>()?
-        });
-        for (platform, user, member) in rows {
-            found.insert((platform, user), member);
-        }
+    if identities.is_empty() {
+        return Ok(found);
+    }
+    // Each step is one statement for the whole batch; rows travel as one JSON parameter.
+    let asked: Vec<serde_json::Value> = identities
+        .iter()
+        .map(|id| serde_json::json!({"p": id.platform, "u": id.user_id}))
+        .collect();
+    let asked = serde_json::Value::Array(asked).to_string();
+    let lookup = if tx.is_postgres() {
+        "SELECT i.platform, i.platform_user_id, i.member_id FROM identities i \
+         JOIN jsonb_to_recordset(CAST($1 AS jsonb)) AS d(p TEXT, u TEXT) \
+         ON i.platform = d.p AND i.platform_user_id = d.u"
+    } else {
+        "SELECT i.platform, i.platform_user_id, i.member_id FROM identities i \
+         JOIN (SELECT value ->> 'p' AS p, value ->> 'u' AS u FROM json_each($1)) AS d \
+         ON i.platform = d.p AND i.platform_user_id = d.u"
+    };
+    let rows = on_tx!(tx, |conn| {
+        sqlx::query(lookup)
+            .bind(&asked)
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(|r| -> StoreResult<(String, String, i64)> {
+                Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))
+            })
+            .collect::<StoreResult<Vec<_>>>()?
+    });
+    for (platform, user, member) in rows {
+        found.insert((platform, user), member);
     }
     super::members::follow_merges_in(tx, &mut found).await?;
     let mut missing: Vec<&Identity> = Vec::new();
+    let mut seen: HashSet<(&str, &str)> = HashSet::new();
     for id in identities {
         let key = (id.platform.clone(), id.user_id.clone());
-        if !found.contains_key(&key)
-            && !missing
-                .iter()
-                .any(|m| m.platform == id.platform && m.user_id == id.user_id)
-        {
+        if !found.contains_key(&key) && seen.insert((&id.platform, &id.user_id)) {
             missing.push(id);
         }
     }
@@ -608,29 +615,41 @@ pub async fn members_for_identities_in(
         return Ok(found);
     }
     let ids = super::stock::next_ids(tx, super::stock::IdTable::Members, missing.len()).await?;
-    for (chunk, ids) in missing.chunks(300).zip(ids.chunks(300)) {
+    let rows: Vec<serde_json::Value> = missing
+        .iter()
+        .zip(&ids)
+        .map(|(who, id)| {
+            serde_json::json!({"id": id, "p": who.platform, "u": who.user_id, "n": who.display_name})
+        })
+        .collect();
+    let rows = serde_json::Value::Array(rows).to_string();
+    let (members, links) = if tx.is_postgres() {
+        (
+            "INSERT INTO members (id, display_name, created_at_ms) \
+             SELECT id, n, $2 FROM jsonb_to_recordset(CAST($1 AS jsonb)) AS d(id BIGINT, n TEXT)",
+            "INSERT INTO identities (platform, platform_user_id, member_id, display_name, created_at_ms) \
+             SELECT p, u, id, n, $2 FROM jsonb_to_recordset(CAST($1 AS jsonb)) \
+             AS d(id BIGINT, p TEXT, u TEXT, n TEXT)",
+        )
+    } else {
+        (
+            "INSERT INTO members (id, display_name, created_at_ms) \
+             SELECT value ->> 'id', value ->> 'n', $2 FROM json_each($1)",
+            "INSERT INTO identities (platform, platform_user_id, member_id, display_name, created_at_ms) \
+             SELECT value ->> 'p', value ->> 'u', value ->> 'id', value ->> 'n', $2 FROM json_each($1)",
+        )
+    };
+    for sql in [members, links] {
         on_tx!(tx, |conn| {
-            let mut members =
-                QueryBuilder::new("INSERT INTO members (id, display_name, created_at_ms) ");
-            members.push_values(chunk.iter().zip(ids), |mut b, (who, id)| {
-                b.push_bind(*id).push_bind(&who.display_name).push_bind(now);
-            });
-            members.build().execute(&mut *conn).await?;
-            let mut links = QueryBuilder::new(
-                "INSERT INTO identities (platform, platform_user_id, member_id, display_name, created_at_ms) ",
-            );
-            links.push_values(chunk.iter().zip(ids), |mut b, (who, id)| {
-                b.push_bind(&who.platform)
-                    .push_bind(&who.user_id)
-                    .push_bind(*id)
-                    .push_bind(&who.display_name)
-                    .push_bind(now);
-            });
-            links.build().execute(&mut *conn).await?;
+            sqlx::query(sql)
+                .bind(&rows)
+                .bind(now)
+                .execute(&mut *conn)
+                .await?;
         });
-        for (who, id) in chunk.iter().zip(ids) {
-            found.insert((who.platform.clone(), who.user_id.clone()), *id);
-        }
+    }
+    for (who, id) in missing.iter().zip(ids) {
+        found.insert((who.platform.clone(), who.user_id.clone()), id);
     }
     Ok(found)
 }

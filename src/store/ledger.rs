@@ -20,32 +20,11 @@ use serde_json::{json, Value};
 use sqlx::Row;
 
 use super::stock::{next_ids, IdTable};
-use super::{on_tx, StoreError, StoreResult, Tx};
+use super::{id_list, on_tx, StoreError, StoreResult, Tx};
 use crate::ledger::{
     self, Delta, Hold, HoldSource, HoldStatus, Intent, LedgerState, Level, Line, Outcome, SkuId,
     Wait, WaitStatus,
 };
-
-/// A JSON array of ids, the one list parameter both backends read.
-fn id_list(ids: impl IntoIterator<Item = i64>) -> String {
-    let ids: Vec<i64> = ids.into_iter().collect();
-    serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into())
-}
-
-/// `column IN (the ids of a JSON array parameter)`, spelled per backend.
-macro_rules! in_ids {
-    (pg: $col:literal, $p:literal) => {
-        concat!(
-            $col,
-            " IN (SELECT CAST(jsonb_array_elements_text(CAST($",
-            $p,
-            " AS jsonb)) AS BIGINT))"
-        )
-    };
-    (lite: $col:literal, $p:literal) => {
-        concat!($col, " IN (SELECT value FROM json_each($", $p, "))")
-    };
-}
 
 /// Runs `intents` in order as one ledger batch inside `tx` and returns one outcome per
 /// intent, with real ids.

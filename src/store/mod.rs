@@ -6,6 +6,22 @@
 //! run on either pool through [`on_pool!`]; where the dialects differ, the method matches
 //! on the backend and says why. The conformance tests run every method on both.
 
+/// `column IN (the ids of a JSON array parameter)`, spelled per backend: one statement
+/// text for any number of ids (see [`id_list`]).
+macro_rules! in_ids {
+    (pg: $col:literal, $p:literal) => {
+        concat!(
+            $col,
+            " IN (SELECT CAST(jsonb_array_elements_text(CAST($",
+            $p,
+            " AS jsonb)) AS BIGINT))"
+        )
+    };
+    (lite: $col:literal, $p:literal) => {
+        concat!($col, " IN (SELECT value FROM json_each($", $p, "))")
+    };
+}
+
 mod baseline;
 mod catalog;
 mod checkout;
@@ -46,8 +62,9 @@ pub use members::{
 };
 pub use outbox::{ClaimedReply, QueueStats, ReplyRecord};
 pub use replies::{
-    cart_has_checkout_in, insert_planned_in, latest_event_in, open_window_in, unused_comment_in,
-    CartHold, HoldGroup, OpenWindow, PlannedReply, Promotion, TemplateRow, UnusedComment,
+    carts_with_checkout_in, insert_planned_in, latest_event_in, open_window_in, open_windows_in,
+    unused_comment_in, CartHold, HoldGroup, OpenWindow, PlannedReply, Promotion, TemplateRow,
+    UnusedComment,
 };
 pub use stock::{
     commit_holds_in, move_hold_in, release_holds_in, reserve_batch_in, reserve_outcome,
@@ -125,6 +142,12 @@ impl Store {
     pub async fn close(&self) {
         on_pool!(self, |pool| pool.close().await)
     }
+}
+
+/// A JSON array of ids, the one list parameter both backends read (see `in_ids!`).
+pub(crate) fn id_list(ids: impl IntoIterator<Item = i64>) -> String {
+    let ids: Vec<i64> = ids.into_iter().collect();
+    serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into())
 }
 
 pub(crate) fn now_ms() -> i64 {

@@ -2,6 +2,8 @@
 //! outbox rows (priority, cart, topic), the buyer's open channels, the cart a reply lists,
 //! and the holds and promotions reminders announce.
 
+use std::collections::{HashMap, HashSet};
+
 use serde::Serialize;
 use sqlx::{QueryBuilder, Row};
 use utoipa::ToSchema;
@@ -321,49 +323,47 @@ fn group(rows: Vec<(CartHold, Option<i64>, Option<i64>, i64)>, by_sweep: bool) -
 /// Writes planned rows; a row whose dedupe key exists already is left alone.
 /// Returns how many were new.
 pub async fn insert_planned_in(tx: &mut Tx, rows: &[PlannedReply], now: i64) -> StoreResult<u64> {
-    let mut inserted = 0;
-    for chunk in rows.chunks(200) {
-        inserted += on_tx!(tx, |conn| {
-            let mut query = QueryBuilder::new(
-                "INSERT INTO outbox (inbox_id, kind, target, body, dedupe_key, status, attempts, \
-                 next_attempt_ms, created_at_ms, priority, live_id, member_id, topic, last_error) ",
-            );
-            query.push_values(chunk, |mut b, r| {
-                b.push_bind(r.inbox_id)
-                    .push_bind(&r.kind)
-                    .push_bind(&r.target)
-                    .push_bind(&r.body)
-                    .push_bind(&r.dedupe_key)
-                    .push_bind(r.status)
-                    .push_bind(0i64)
-                    .push_bind(now)
-                    .push_bind(now)
-                    .push_bind(r.priority)
-                    .push_bind(r.live_id)
-                    .push_bind(r.member_id)
-                    .push_bind(&r.topic)
-                    .push_bind(&r.note);
-            });
-            query.push(" ON CONFLICT (dedupe_key) DO NOTHING");
-            query.build().execute(&mut *conn).await?.rows_affected()
-        });
+    if rows.is_empty() {
+        return Ok(0);
     }
-    Ok(inserted)
-}
-
-/// True when the buyer's cart in this live has spent (or is spending) its private reply.
-pub async fn cart_has_checkout_in(tx: &mut Tx, live_id: i64, member_id: i64) -> StoreResult<bool> {
+    // One statement for any number of rows: they travel as one JSON parameter.
+    let json: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "inbox_id": r.inbox_id, "kind": r.kind, "target": r.target, "body": r.body,
+                "dedupe_key": r.dedupe_key, "status": r.status, "priority": r.priority,
+                "live_id": r.live_id, "member_id": r.member_id, "topic": r.topic,
+                "last_error": r.note,
+            })
+        })
+        .collect();
+    let json = serde_json::Value::Array(json).to_string();
+    let sql = if tx.is_postgres() {
+        "INSERT INTO outbox (inbox_id, kind, target, body, dedupe_key, status, attempts, \
+         next_attempt_ms, created_at_ms, priority, live_id, member_id, topic, last_error) \
+         SELECT inbox_id, kind, target, body, dedupe_key, status, 0, $2, $2, priority, live_id, \
+         member_id, topic, last_error FROM jsonb_to_recordset(CAST($1 AS jsonb)) AS d(inbox_id BIGINT, \
+         kind TEXT, target TEXT, body TEXT, dedupe_key TEXT, status TEXT, priority BIGINT, \
+         live_id BIGINT, member_id BIGINT, topic TEXT, last_error TEXT) \
+         ON CONFLICT (dedupe_key) DO NOTHING"
+    } else {
+        // `WHERE true` keeps SQLite from reading ON CONFLICT as a join's ON.
+        "INSERT INTO outbox (inbox_id, kind, target, body, dedupe_key, status, attempts, \
+         next_attempt_ms, created_at_ms, priority, live_id, member_id, topic, last_error) \
+         SELECT value ->> 'inbox_id', value ->> 'kind', value ->> 'target', value ->> 'body', \
+         value ->> 'dedupe_key', value ->> 'status', 0, $2, $2, value ->> 'priority', \
+         value ->> 'live_id', value ->> 'member_id', value ->> 'topic', value ->> 'last_error' \
+         FROM json_each($1) WHERE true ON CONFLICT (dedupe_key) DO NOTHING"
+    };
     Ok(on_tx!(tx, |conn| {
-        sqlx::query_scalar::<_, i64>(
-            "SELECT id FROM outbox WHERE live_id = $1 AND member_id = $2 AND topic = 'checkout' \
-             AND status NOT IN ('failed', 'dead', 'skipped') LIMIT 1",
-        )
-        .bind(live_id)
-        .bind(member_id)
-        .fetch_optional(&mut *conn)
-        .await?
-    })
-    .is_some())
+        sqlx::query(sql)
+            .bind(&json)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected()
+    }))
 }
 
 /// The newest Messenger or Instagram conversation any identity of the buyer wrote to the
@@ -394,6 +394,103 @@ pub async fn open_window_in(
             })
         })
         .transpose()
+    })
+}
+
+/// Of `carts` (live, member), those whose checkout link was already sent or is queued:
+/// one statement for a whole batch.
+pub async fn carts_with_checkout_in(
+    tx: &mut Tx,
+    carts: &[(i64, i64)],
+) -> StoreResult<HashSet<(i64, i64)>> {
+    if carts.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let sql = if tx.is_postgres() {
+        concat!(
+            "SELECT DISTINCT live_id, member_id FROM outbox WHERE topic = 'checkout' \
+             AND status NOT IN ('failed', 'dead', 'skipped') AND ",
+            in_ids!(pg: "member_id", "1"),
+            " AND ",
+            in_ids!(pg: "live_id", "2")
+        )
+    } else {
+        concat!(
+            "SELECT DISTINCT live_id, member_id FROM outbox WHERE topic = 'checkout' \
+             AND status NOT IN ('failed', 'dead', 'skipped') AND ",
+            in_ids!(lite: "member_id", "1"),
+            " AND ",
+            in_ids!(lite: "live_id", "2")
+        )
+    };
+    let members = super::id_list(carts.iter().map(|c| c.1));
+    let lives = super::id_list(carts.iter().map(|c| c.0));
+    let found: Vec<(i64, i64)> = on_tx!(tx, |conn| {
+        sqlx::query(sql)
+            .bind(&members)
+            .bind(&lives)
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(|r| -> StoreResult<(i64, i64)> { Ok((r.try_get(0)?, r.try_get(1)?)) })
+            .collect::<StoreResult<Vec<_>>>()?
+    });
+    let asked: HashSet<(i64, i64)> = carts.iter().copied().collect();
+    Ok(found.into_iter().filter(|c| asked.contains(c)).collect())
+}
+
+/// [`open_window_in`] for many members in one statement.
+pub async fn open_windows_in(
+    tx: &mut Tx,
+    members: &[i64],
+    since: i64,
+) -> StoreResult<HashMap<i64, OpenWindow>> {
+    if members.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let sql = if tx.is_postgres() {
+        concat!(
+            "SELECT member_id, id, platform, author_id, page_id FROM ( \
+               SELECT d.member_id, i.id, i.platform, i.author_id, i.page_id, \
+               ROW_NUMBER() OVER (PARTITION BY d.member_id ORDER BY i.platform_time_ms DESC, i.id DESC) AS rn \
+               FROM inbox i JOIN identities d ON d.platform = i.platform AND d.platform_user_id = i.author_id \
+               WHERE i.kind = 'message' AND i.platform IN ('messenger', 'instagram_dm') \
+               AND i.platform_time_ms >= $2 AND i.page_id IS NOT NULL AND ",
+            in_ids!(pg: "d.member_id", "1"),
+            ") x WHERE rn = 1"
+        )
+    } else {
+        concat!(
+            "SELECT member_id, id, platform, author_id, page_id FROM ( \
+               SELECT d.member_id, i.id, i.platform, i.author_id, i.page_id, \
+               ROW_NUMBER() OVER (PARTITION BY d.member_id ORDER BY i.platform_time_ms DESC, i.id DESC) AS rn \
+               FROM inbox i JOIN identities d ON d.platform = i.platform AND d.platform_user_id = i.author_id \
+               WHERE i.kind = 'message' AND i.platform IN ('messenger', 'instagram_dm') \
+               AND i.platform_time_ms >= $2 AND i.page_id IS NOT NULL AND ",
+            in_ids!(lite: "d.member_id", "1"),
+            ") x WHERE rn = 1"
+        )
+    };
+    let ids = super::id_list(members.iter().copied());
+    on_tx!(tx, |conn| {
+        let rows = sqlx::query(sql)
+            .bind(&ids)
+            .bind(since)
+            .fetch_all(&mut *conn)
+            .await?;
+        rows.iter()
+            .map(|r| -> StoreResult<(i64, OpenWindow)> {
+                Ok((
+                    r.try_get(0)?,
+                    OpenWindow {
+                        inbox_id: r.try_get(1)?,
+                        platform: r.try_get(2)?,
+                        recipient: r.try_get(3)?,
+                        page_id: r.try_get(4)?,
+                    },
+                ))
+            })
+            .collect()
     })
 }
 

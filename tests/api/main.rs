@@ -12,6 +12,7 @@ mod fake_telegram;
 mod health;
 mod helpers;
 mod ledger;
+mod ledger_core;
 mod ledger_engine;
 mod ledger_storm;
 mod loadgen_smoke;

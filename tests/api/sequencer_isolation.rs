@@ -20,18 +20,18 @@ use plusone::store::{EventView, NewInboxRow, Store};
 use crate::helpers::{spawn_app_with, TestApp, TestDatabase};
 use crate::pipeline::{PAGE, SECRET};
 
-const POST_A: &str = "137542570280222_900000000000001";
+pub(crate) const POST_A: &str = "137542570280222_900000000000001";
 const POST_B: &str = "137542570280222_900000000000002";
 /// Platform time of comment 0 (s); comment `i` was written `i` seconds later.
 const BASE_TIME: i64 = 1_700_000_000;
 
-fn meta(c: &mut Config, window_ms: i64) {
+pub(crate) fn meta(c: &mut Config, window_ms: i64) {
     c.meta.app_secret = Some(SecretString::from(SECRET));
     c.meta.verify_token = Some(SecretString::from("verify-me"));
     c.pipeline.reorder_window_ms = window_ms;
 }
 
-async fn product(app: &TestApp, code: &str, stock: i64) {
+pub(crate) async fn product(app: &TestApp, code: &str, stock: i64) {
     let response = app
         .post("/api/v1/products")
         .json(
@@ -45,7 +45,7 @@ async fn product(app: &TestApp, code: &str, stock: i64) {
 }
 
 /// A live session on `post` selling product `code` (already made).
-async fn live(app: &TestApp, post: &str, code: &str) -> i64 {
+pub(crate) async fn live(app: &TestApp, post: &str, code: &str) -> i64 {
     let response = app
         .post("/api/v1/lives")
         .json(&json!({"title": post, "state": "live",
@@ -62,7 +62,7 @@ async fn live(app: &TestApp, post: &str, code: &str) -> i64 {
 }
 
 /// A "+1" under `post`, comment `i` of its storm, as the webhook would store it.
-fn row(post: &str, i: usize) -> NewInboxRow {
+pub(crate) fn row(post: &str, i: usize) -> NewInboxRow {
     let id = format!("{post}_{i}");
     NewInboxRow {
         platform: "facebook".into(),
@@ -112,7 +112,7 @@ async fn settle(store: &Store, limit: Duration) {
     }
 }
 
-fn direct_config(window_ms: i64) -> PipelineConfig {
+pub(crate) fn direct_config(window_ms: i64) -> PipelineConfig {
     let mut config = Config::defaults().pipeline;
     config.reorder_window_ms = window_ms;
     config.lease_ms = 1000;
