@@ -133,6 +133,16 @@ impl IntoResponse for ApiError {
                     "the database is unavailable; try again shortly",
                 )
             }
+            // Store calls run a lost race again a few times; one that still loses is busy,
+            // not broken, and changed nothing.
+            ApiError::Store(err @ StoreError::Contention(_)) => {
+                tracing::warn!(error = ?err, "transaction kept losing races");
+                body(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "busy",
+                    "the stock is busy; nothing was changed, try again",
+                )
+            }
             other => {
                 tracing::error!(error = ?other, "internal error");
                 body(

@@ -408,6 +408,10 @@ impl Store {
     /// Turns the cart's held lines into an order in `pending_payment`, and keeps their
     /// holds until the payment deadline. Exactly one confirmation of a cart makes an order.
     pub async fn confirm_cart(&self, order: &NewOrder, now: i64) -> StoreResult<Confirmed> {
+        super::error::retry_contention!(self.confirm_cart_once(order, now).await)
+    }
+
+    async fn confirm_cart_once(&self, order: &NewOrder, now: i64) -> StoreResult<Confirmed> {
         let mut tx = self.begin_write().await?;
         // The cart row serialises confirmations of one cart on Postgres.
         let lock_cart = if tx.is_postgres() {
@@ -665,6 +669,10 @@ impl Store {
     /// Cancels an unfulfilled order: held units are released, sold units go back on the
     /// shelf (and points earned are taken back); either way the waitlist is served.
     pub async fn cancel_order(&self, id: i64, now: i64) -> StoreResult<OrderChange> {
+        super::error::retry_contention!(self.cancel_order_once(id, now).await)
+    }
+
+    async fn cancel_order_once(&self, id: i64, now: i64) -> StoreResult<OrderChange> {
         let mut tx = self.begin_write().await?;
         let Some((status, member_id)) = lock_order(&mut tx, id).await? else {
             return Ok(OrderChange::NotFound);
@@ -707,6 +715,10 @@ impl Store {
     /// Orders whose payment deadline passed: `expired`, their units released and the
     /// waitlist served. Returns how many expired.
     pub async fn expire_unpaid_orders(&self, now: i64, limit: i64) -> StoreResult<usize> {
+        super::error::retry_contention!(self.expire_unpaid_orders_once(now, limit).await)
+    }
+
+    async fn expire_unpaid_orders_once(&self, now: i64, limit: i64) -> StoreResult<usize> {
         let mut tx = self.begin_write().await?;
         let sql = if tx.is_postgres() {
             "SELECT id FROM orders WHERE status = 'pending_payment' AND payment_deadline_ms <= $1 \
