@@ -89,7 +89,8 @@ fn migrator(sources: &'static [Source]) -> Migrator {
         })
         .collect();
     // sqlx 0.8 has no `Migrator::with_migrations`; this is what its `Migrator::new` and
-    // `migrate!()` build. (sqlx 0.9 has the constructor; see README, "Known limit".)
+    // `migrate!()` build. (sqlx 0.9 has the constructor; see README,
+    // "sqlx 0.8.6 and TCP_NODELAY".)
     Migrator {
         migrations: Cow::Owned(migrations),
         ..Migrator::DEFAULT

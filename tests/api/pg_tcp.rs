@@ -1,10 +1,10 @@
 //! The store's Postgres connections over TCP have Nagle's algorithm off (`TCP_NODELAY`).
 //!
 //! Without it a statement larger than one segment waits about 40 ms for the server's
-//! delayed ACK (sqlx 0.9.0 dropped the option; see README, "Known limit"). The check reads
-//! the option from the sockets themselves rather than timing anything. It runs only when
-//! `PLUSONE_TEST_DATABASE` is a Postgres URL over TCP; on SQLite or a Unix socket it
-//! has nothing to look at.
+//! delayed ACK (sqlx 0.9.0 dropped the option; see README, "sqlx 0.8.6 and TCP_NODELAY").
+//! The check reads the option from the sockets themselves rather than timing anything. It
+//! runs only when `PLUSONE_TEST_DATABASE` is a Postgres URL over TCP; on SQLite or a Unix
+//! socket it has nothing to look at.
 
 use std::net::TcpStream;
 use std::os::fd::{BorrowedFd, RawFd};
