@@ -83,12 +83,18 @@ fn migrator(sources: &'static [Source]) -> Migrator {
                 *version,
                 Cow::Borrowed(*name),
                 MigrationType::Simple,
-                sqlx::SqlSafeStr::into_sql_str(*sql),
+                Cow::Borrowed(*sql),
                 false,
             )
         })
         .collect();
-    Migrator::with_migrations(migrations)
+    // sqlx 0.8 has no `Migrator::with_migrations`; this is what its `Migrator::new` and
+    // `migrate!()` build. (sqlx 0.9 has the constructor; see README,
+    // "sqlx 0.8.6 and TCP_NODELAY".)
+    Migrator {
+        migrations: Cow::Owned(migrations),
+        ..Migrator::DEFAULT
+    }
 }
 
 pub fn sqlite() -> Migrator {

@@ -19,6 +19,7 @@ mod loadgen_smoke;
 mod members;
 mod outbox_store;
 mod parse;
+mod pg_tcp;
 mod pipeline;
 mod pipeline_storm;
 mod replies;
