@@ -452,7 +452,7 @@ async fn two_sequencers_share_a_storm_and_a_killed_one_is_taken_over_when_its_le
         }
     };
     let deadline = Instant::now() + Duration::from_secs(30);
-    while decided(lives[0]).await < 200 || decided(lives[1]).await < 200 {
+    while decided(lives[0]).await + decided(lives[1]).await < 400 {
         assert!(Instant::now() < deadline, "the sequencers never got going");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
@@ -464,7 +464,11 @@ async fn two_sequencers_share_a_storm_and_a_killed_one_is_taken_over_when_its_le
     }
     running.abort();
     let killed = Instant::now();
-    assert!(has_pending(&app.store, lives[0]).await);
+    let mut left = false;
+    for &live in victims_lives {
+        left |= has_pending(&app.store, live).await;
+    }
+    assert!(left, "the victim finished before it was killed; nothing to take over");
 
     // The app's sequencer takes the victim's lives over once its lease runs out.
     let mut took_over = None;
