@@ -201,17 +201,8 @@ async fn load_state(tx: &mut Tx, intents: &[Intent], now: i64) -> StoreResult<Le
 }
 
 async fn hold_skus(tx: &mut Tx, ids: &[i64]) -> StoreResult<Vec<SkuId>> {
-    let sql = if tx.is_postgres() {
-        concat!(
-            "SELECT DISTINCT sku_id FROM holds WHERE ",
-            in_ids!(pg: "id", "1")
-        )
-    } else {
-        concat!(
-            "SELECT DISTINCT sku_id FROM holds WHERE ",
-            in_ids!(lite: "id", "1")
-        )
-    };
+    let sql = sql_for!(tx, "SELECT DISTINCT sku_id FROM holds WHERE ",
+            [ids "id" "1"]);
     let ids = id_list(ids.iter().copied());
     Ok(on_tx!(tx, |conn| {
         sqlx::query_scalar::<_, i64>(sql)
@@ -230,21 +221,11 @@ async fn lock_levels(
     if skus.is_empty() {
         return Ok(());
     }
-    let sql = if tx.is_postgres() {
-        concat!(
-            "SELECT l.sku_id, l.on_hand, l.reserved, s.product_id FROM stock_levels l \
+    let sql = sql_for!(tx, "SELECT l.sku_id, l.on_hand, l.reserved, s.product_id FROM stock_levels l \
              JOIN skus s ON s.id = l.sku_id WHERE ",
-            in_ids!(pg: "l.sku_id", "1"),
-            " ORDER BY l.sku_id FOR UPDATE OF l"
-        )
-    } else {
-        concat!(
-            "SELECT l.sku_id, l.on_hand, l.reserved, s.product_id FROM stock_levels l \
-             JOIN skus s ON s.id = l.sku_id WHERE ",
-            in_ids!(lite: "l.sku_id", "1"),
-            " ORDER BY l.sku_id"
-        )
-    };
+            [ids "l.sku_id" "1"],
+            " ORDER BY l.sku_id",
+            [pg " FOR UPDATE OF l"]);
     let ids = id_list(skus.iter().copied());
     on_tx!(tx, |conn| {
         for row in sqlx::query(sql).bind(&ids).fetch_all(&mut *conn).await? {
@@ -269,31 +250,15 @@ async fn load_holds(
     skus: &BTreeSet<SkuId>,
     state: &mut LedgerState,
 ) -> StoreResult<()> {
-    let sql = if tx.is_postgres() {
-        concat!(
-            "SELECT h.id, h.sku_id, h.member_id, h.live_id, h.qty, h.status, h.channel, h.reference, \
+    let sql = sql_for!(tx, "SELECT h.id, h.sku_id, h.member_id, h.live_id, h.qty, h.status, h.channel, h.reference, \
              h.source, h.expires_at_ms, h.choose_variant, \
              EXISTS (SELECT 1 FROM order_lines ol WHERE ol.hold_id = h.id) FROM holds h WHERE ",
-            in_ids!(pg: "h.id", "1"),
+            [ids "h.id" "1"],
             " OR (h.status = 'active' AND ",
-            in_ids!(pg: "h.member_id", "2"),
+            [ids "h.member_id" "2"],
             " AND ",
-            in_ids!(pg: "h.sku_id", "3"),
-            ")"
-        )
-    } else {
-        concat!(
-            "SELECT h.id, h.sku_id, h.member_id, h.live_id, h.qty, h.status, h.channel, h.reference, \
-             h.source, h.expires_at_ms, h.choose_variant, \
-             EXISTS (SELECT 1 FROM order_lines ol WHERE ol.hold_id = h.id) FROM holds h WHERE ",
-            in_ids!(lite: "h.id", "1"),
-            " OR (h.status = 'active' AND ",
-            in_ids!(lite: "h.member_id", "2"),
-            " AND ",
-            in_ids!(lite: "h.sku_id", "3"),
-            ")"
-        )
-    };
+            [ids "h.sku_id" "3"],
+            ")");
     let (named, members, skus) = (
         id_list(named.iter().copied()),
         id_list(members.iter().copied()),
@@ -344,31 +309,15 @@ async fn load_waitlist(
     members: &BTreeSet<i64>,
     head: i64,
 ) -> StoreResult<()> {
-    let sql = if tx.is_postgres() {
-        concat!(
-            "SELECT id, sku_id, member_id, live_id, qty, channel, reference, ttl_seconds, rn, n FROM ( \
+    let sql = sql_for!(tx, "SELECT id, sku_id, member_id, live_id, qty, channel, reference, ttl_seconds, rn, n FROM ( \
                SELECT w.id, w.sku_id, w.member_id, w.live_id, w.qty, w.channel, w.reference, w.ttl_seconds, \
                  ROW_NUMBER() OVER (PARTITION BY w.sku_id ORDER BY w.id) AS rn, \
                  COUNT(*) OVER (PARTITION BY w.sku_id) AS n \
                FROM waitlist w WHERE w.status = 'waiting' AND ",
-            in_ids!(pg: "w.sku_id", "1"),
+            [ids "w.sku_id" "1"],
             ") x WHERE rn <= $2 OR ",
-            in_ids!(pg: "member_id", "3"),
-            " ORDER BY sku_id, id"
-        )
-    } else {
-        concat!(
-            "SELECT id, sku_id, member_id, live_id, qty, channel, reference, ttl_seconds, rn, n FROM ( \
-               SELECT w.id, w.sku_id, w.member_id, w.live_id, w.qty, w.channel, w.reference, w.ttl_seconds, \
-                 ROW_NUMBER() OVER (PARTITION BY w.sku_id ORDER BY w.id) AS rn, \
-                 COUNT(*) OVER (PARTITION BY w.sku_id) AS n \
-               FROM waitlist w WHERE w.status = 'waiting' AND ",
-            in_ids!(lite: "w.sku_id", "1"),
-            ") x WHERE rn <= $2 OR ",
-            in_ids!(lite: "member_id", "3"),
-            " ORDER BY sku_id, id"
-        )
-    };
+            [ids "member_id" "3"],
+            " ORDER BY sku_id, id");
     let (sku_ids, member_ids) = (
         id_list(skus.iter().copied()),
         id_list(members.iter().copied()),
@@ -419,17 +368,8 @@ async fn load_blocked(
     members: &BTreeSet<i64>,
     state: &mut LedgerState,
 ) -> StoreResult<()> {
-    let sql = if tx.is_postgres() {
-        concat!(
-            "SELECT id, blocked_reason FROM members WHERE blocked_reason IS NOT NULL AND ",
-            in_ids!(pg: "id", "1")
-        )
-    } else {
-        concat!(
-            "SELECT id, blocked_reason FROM members WHERE blocked_reason IS NOT NULL AND ",
-            in_ids!(lite: "id", "1")
-        )
-    };
+    let sql = sql_for!(tx, "SELECT id, blocked_reason FROM members WHERE blocked_reason IS NOT NULL AND ",
+            [ids "id" "1"]);
     let ids = id_list(members.iter().copied());
     on_tx!(tx, |conn| {
         for row in sqlx::query(sql).bind(&ids).fetch_all(&mut *conn).await? {
@@ -459,33 +399,16 @@ async fn load_taken(tx: &mut Tx, intents: &[Intent], state: &mut LedgerState) ->
             _ => {}
         }
     }
-    let sql = if tx.is_postgres() {
-        concat!(
-            "SELECT member_id, sku_id, live_id, CAST(SUM(qty) AS BIGINT) FROM ( \
+    let sql = sql_for!(tx, "SELECT member_id, sku_id, live_id, CAST(SUM(qty) AS BIGINT) FROM ( \
                SELECT member_id, sku_id, live_id, qty FROM holds WHERE status IN ('active', 'committed') AND ",
-            in_ids!(pg: "member_id", "1"),
+            [ids "member_id" "1"],
             " AND ",
-            in_ids!(pg: "sku_id", "2"),
+            [ids "sku_id" "2"],
             " UNION ALL SELECT member_id, sku_id, live_id, qty FROM waitlist WHERE status = 'waiting' AND ",
-            in_ids!(pg: "member_id", "1"),
+            [ids "member_id" "1"],
             " AND ",
-            in_ids!(pg: "sku_id", "2"),
-            ") t GROUP BY member_id, sku_id, live_id"
-        )
-    } else {
-        concat!(
-            "SELECT member_id, sku_id, live_id, CAST(SUM(qty) AS BIGINT) FROM ( \
-               SELECT member_id, sku_id, live_id, qty FROM holds WHERE status IN ('active', 'committed') AND ",
-            in_ids!(lite: "member_id", "1"),
-            " AND ",
-            in_ids!(lite: "sku_id", "2"),
-            " UNION ALL SELECT member_id, sku_id, live_id, qty FROM waitlist WHERE status = 'waiting' AND ",
-            in_ids!(lite: "member_id", "1"),
-            " AND ",
-            in_ids!(lite: "sku_id", "2"),
-            ") t GROUP BY member_id, sku_id, live_id"
-        )
-    };
+            [ids "sku_id" "2"],
+            ") t GROUP BY member_id, sku_id, live_id");
     let (member_ids, sku_ids) = (
         id_list(members.iter().copied()),
         id_list(state.levels.keys().copied()),

@@ -22,6 +22,25 @@ macro_rules! in_ids {
     };
 }
 
+/// One statement spelled for the transaction's backend: string literals as they are,
+/// `[ids "column" 1]` as `column IN (the ids of JSON parameter $1)`, and
+/// `[pg "text"]` only on Postgres (row locks; SQLite has one writer).
+macro_rules! sql_for {
+    ($tx:expr, $($part:tt),+ $(,)?) => {
+        if $tx.is_postgres() {
+            concat!($(sql_for!(@pg $part)),+)
+        } else {
+            concat!($(sql_for!(@lite $part)),+)
+        }
+    };
+    (@pg [ids $col:literal $p:literal]) => { in_ids!(pg: $col, $p) };
+    (@lite [ids $col:literal $p:literal]) => { in_ids!(lite: $col, $p) };
+    (@pg [pg $s:literal]) => { $s };
+    (@lite [pg $s:literal]) => { "" };
+    (@pg $s:literal) => { $s };
+    (@lite $s:literal) => { $s };
+}
+
 mod baseline;
 mod catalog;
 mod checkout;

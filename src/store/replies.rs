@@ -406,23 +406,11 @@ pub async fn carts_with_checkout_in(
     if carts.is_empty() {
         return Ok(HashSet::new());
     }
-    let sql = if tx.is_postgres() {
-        concat!(
-            "SELECT DISTINCT live_id, member_id FROM outbox WHERE topic = 'checkout' \
+    let sql = sql_for!(tx, "SELECT DISTINCT live_id, member_id FROM outbox WHERE topic = 'checkout' \
              AND status NOT IN ('failed', 'dead', 'skipped') AND ",
-            in_ids!(pg: "member_id", "1"),
+            [ids "member_id" "1"],
             " AND ",
-            in_ids!(pg: "live_id", "2")
-        )
-    } else {
-        concat!(
-            "SELECT DISTINCT live_id, member_id FROM outbox WHERE topic = 'checkout' \
-             AND status NOT IN ('failed', 'dead', 'skipped') AND ",
-            in_ids!(lite: "member_id", "1"),
-            " AND ",
-            in_ids!(lite: "live_id", "2")
-        )
-    };
+            [ids "live_id" "2"]);
     let members = super::id_list(carts.iter().map(|c| c.1));
     let lives = super::id_list(carts.iter().map(|c| c.0));
     let found: Vec<(i64, i64)> = on_tx!(tx, |conn| {
@@ -448,29 +436,14 @@ pub async fn open_windows_in(
     if members.is_empty() {
         return Ok(HashMap::new());
     }
-    let sql = if tx.is_postgres() {
-        concat!(
-            "SELECT member_id, id, platform, author_id, page_id FROM ( \
+    let sql = sql_for!(tx, "SELECT member_id, id, platform, author_id, page_id FROM ( \
                SELECT d.member_id, i.id, i.platform, i.author_id, i.page_id, \
                ROW_NUMBER() OVER (PARTITION BY d.member_id ORDER BY i.platform_time_ms DESC, i.id DESC) AS rn \
                FROM inbox i JOIN identities d ON d.platform = i.platform AND d.platform_user_id = i.author_id \
                WHERE i.kind = 'message' AND i.platform IN ('messenger', 'instagram_dm') \
                AND i.platform_time_ms >= $2 AND i.page_id IS NOT NULL AND ",
-            in_ids!(pg: "d.member_id", "1"),
-            ") x WHERE rn = 1"
-        )
-    } else {
-        concat!(
-            "SELECT member_id, id, platform, author_id, page_id FROM ( \
-               SELECT d.member_id, i.id, i.platform, i.author_id, i.page_id, \
-               ROW_NUMBER() OVER (PARTITION BY d.member_id ORDER BY i.platform_time_ms DESC, i.id DESC) AS rn \
-               FROM inbox i JOIN identities d ON d.platform = i.platform AND d.platform_user_id = i.author_id \
-               WHERE i.kind = 'message' AND i.platform IN ('messenger', 'instagram_dm') \
-               AND i.platform_time_ms >= $2 AND i.page_id IS NOT NULL AND ",
-            in_ids!(lite: "d.member_id", "1"),
-            ") x WHERE rn = 1"
-        )
-    };
+            [ids "d.member_id" "1"],
+            ") x WHERE rn = 1");
     let ids = super::id_list(members.iter().copied());
     on_tx!(tx, |conn| {
         let rows = sqlx::query(sql)

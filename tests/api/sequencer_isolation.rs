@@ -468,7 +468,10 @@ async fn two_sequencers_share_a_storm_and_a_killed_one_is_taken_over_when_its_le
     for &live in victims_lives {
         left |= has_pending(&app.store, live).await;
     }
-    assert!(left, "the victim finished before it was killed; nothing to take over");
+    assert!(
+        left,
+        "the victim finished before it was killed; nothing to take over"
+    );
 
     // The app's sequencer takes the victim's lives over once its lease runs out.
     let mut took_over = None;
