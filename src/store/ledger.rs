@@ -26,6 +26,10 @@ use crate::ledger::{
     Wait, WaitStatus,
 };
 
+/// Rows per SQLite VALUES list: 13 binds a row stays under SQLite's 32,766 parameters,
+/// so a batch of up to this many rows is one statement.
+const SQLITE_ROWS: usize = 2_000;
+
 /// Runs `intents` in order as one ledger batch inside `tx` and returns one outcome per
 /// intent, with real ids.
 pub async fn run_ledger_in(tx: &mut Tx, intents: &[Intent], now: i64) -> StoreResult<Vec<Outcome>> {
@@ -461,23 +465,43 @@ async fn apply_delta(tx: &mut Tx, delta: &mut Delta, now: i64) -> StoreResult<()
     }
 
     if !delta.new_holds.is_empty() {
-        let rows: Vec<Value> = delta.new_holds.iter().map(hold_json).collect();
-        let sql = if tx.is_postgres() {
-            "INSERT INTO holds (id, sku_id, member_id, live_id, qty, status, channel, reference, source, \
+        if tx.is_postgres() {
+            let rows: Vec<Value> = delta.new_holds.iter().map(hold_json).collect();
+            let sql = "INSERT INTO holds (id, sku_id, member_id, live_id, qty, status, channel, reference, source, \
              expires_at_ms, choose_variant, created_at_ms, updated_at_ms) \
              SELECT id, sku_id, member_id, live_id, qty, status, channel, reference, source, expires_at_ms, \
              choose_variant, $2, $2 FROM jsonb_to_recordset(CAST($1 AS jsonb)) AS d(id BIGINT, sku_id BIGINT, \
              member_id BIGINT, live_id BIGINT, qty BIGINT, status TEXT, channel TEXT, reference TEXT, \
-             source TEXT, expires_at_ms BIGINT, choose_variant BOOLEAN)"
+             source TEXT, expires_at_ms BIGINT, choose_variant BOOLEAN)";
+            execute(tx, sql, Value::Array(rows), now).await?;
         } else {
-            "INSERT INTO holds (id, sku_id, member_id, live_id, qty, status, channel, reference, source, \
-             expires_at_ms, choose_variant, created_at_ms, updated_at_ms) \
-             SELECT value ->> 'id', value ->> 'sku_id', value ->> 'member_id', value ->> 'live_id', \
-             value ->> 'qty', value ->> 'status', value ->> 'channel', value ->> 'reference', \
-             value ->> 'source', value ->> 'expires_at_ms', value ->> 'choose_variant', $2, $2 \
-             FROM json_each($1)"
-        };
-        execute(tx, sql, Value::Array(rows), now).await?;
+            // SQLite reads JSON rows field by field, re-parsing each object: for the two
+            // largest row sets a VALUES list is several times cheaper.
+            for chunk in delta.new_holds.chunks(SQLITE_ROWS) {
+                on_tx!(tx, |conn| {
+                    let mut query = sqlx::QueryBuilder::new(
+                        "INSERT INTO holds (id, sku_id, member_id, live_id, qty, status, channel, reference, \
+                         source, expires_at_ms, choose_variant, created_at_ms, updated_at_ms) ",
+                    );
+                    query.push_values(chunk, |mut b, h| {
+                        b.push_bind(h.id)
+                            .push_bind(h.sku_id)
+                            .push_bind(h.member_id)
+                            .push_bind(h.live_id)
+                            .push_bind(h.qty)
+                            .push_bind(h.status.as_str())
+                            .push_bind(&h.channel)
+                            .push_bind(&h.reference)
+                            .push_bind(h.source.as_str())
+                            .push_bind(h.expires_at_ms)
+                            .push_bind(h.choose_variant)
+                            .push_bind(now)
+                            .push_bind(now);
+                    });
+                    query.build().execute(&mut *conn).await?;
+                });
+            }
+        }
     }
 
     if !delta.changed_holds.is_empty() {
@@ -548,31 +572,45 @@ async fn apply_delta(tx: &mut Tx, delta: &mut Delta, now: i64) -> StoreResult<()
     }
 
     if !delta.movements.is_empty() {
-        let rows: Vec<Value> = delta
-            .movements
-            .iter()
-            .map(|m| {
-                json!({
-                    "sku_id": m.sku_id, "kind": m.kind, "on_hand_delta": m.on_hand_delta,
-                    "reserved_delta": m.reserved_delta, "channel": m.channel,
-                    "reference": m.reference, "idempotency_key": m.idempotency_key,
+        if tx.is_postgres() {
+            let rows: Vec<Value> = delta
+                .movements
+                .iter()
+                .map(|m| {
+                    json!({
+                        "sku_id": m.sku_id, "kind": m.kind, "on_hand_delta": m.on_hand_delta,
+                        "reserved_delta": m.reserved_delta, "channel": m.channel,
+                        "reference": m.reference, "idempotency_key": m.idempotency_key,
+                    })
                 })
-            })
-            .collect();
-        let sql = if tx.is_postgres() {
-            "INSERT INTO stock_movements (sku_id, kind, on_hand_delta, reserved_delta, channel, reference, \
+                .collect();
+            let sql = "INSERT INTO stock_movements (sku_id, kind, on_hand_delta, reserved_delta, channel, reference, \
              idempotency_key, created_at_ms) \
              SELECT sku_id, kind, on_hand_delta, reserved_delta, channel, reference, idempotency_key, $2 \
              FROM jsonb_to_recordset(CAST($1 AS jsonb)) AS d(sku_id BIGINT, kind TEXT, on_hand_delta BIGINT, \
-             reserved_delta BIGINT, channel TEXT, reference TEXT, idempotency_key TEXT)"
+             reserved_delta BIGINT, channel TEXT, reference TEXT, idempotency_key TEXT)";
+            execute(tx, sql, Value::Array(rows), now).await?;
         } else {
-            "INSERT INTO stock_movements (sku_id, kind, on_hand_delta, reserved_delta, channel, reference, \
-             idempotency_key, created_at_ms) \
-             SELECT value ->> 'sku_id', value ->> 'kind', value ->> 'on_hand_delta', \
-             value ->> 'reserved_delta', value ->> 'channel', value ->> 'reference', \
-             value ->> 'idempotency_key', $2 FROM json_each($1)"
-        };
-        execute(tx, sql, Value::Array(rows), now).await?;
+            for chunk in delta.movements.chunks(SQLITE_ROWS) {
+                on_tx!(tx, |conn| {
+                    let mut query = sqlx::QueryBuilder::new(
+                        "INSERT INTO stock_movements (sku_id, kind, on_hand_delta, reserved_delta, channel, \
+                         reference, idempotency_key, created_at_ms) ",
+                    );
+                    query.push_values(chunk, |mut b, m| {
+                        b.push_bind(m.sku_id)
+                            .push_bind(m.kind)
+                            .push_bind(m.on_hand_delta)
+                            .push_bind(m.reserved_delta)
+                            .push_bind(&m.channel)
+                            .push_bind(&m.reference)
+                            .push_bind(&m.idempotency_key)
+                            .push_bind(now);
+                    });
+                    query.build().execute(&mut *conn).await?;
+                });
+            }
+        }
     }
 
     if !delta.promotions.is_empty() {
