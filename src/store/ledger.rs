@@ -52,7 +52,7 @@ pub async fn run_ledger_in(tx: &mut Tx, intents: &[Intent], now: i64) -> StoreRe
                 };
                 let skus: BTreeSet<SkuId> = state.levels.keys().copied().collect();
                 let cancelling = cancel_members(intents);
-                load_waitlist(tx, &mut state, &skus, &cancelling, head).await?;
+                load_waitlist(tx, &mut state, &skus, &cancelling, Some(head)).await?;
                 let waiting: BTreeSet<i64> = state
                     .waiting
                     .values()
@@ -186,7 +186,8 @@ async fn load_state(tx: &mut Tx, intents: &[Intent], now: i64) -> StoreResult<Le
                 _ => {}
             }
         }
-        load_waitlist(tx, &mut state, &skus, &cancel_members, bound.max(1)).await?;
+        let head = frees_units.then_some(bound.max(1));
+        load_waitlist(tx, &mut state, &skus, &cancel_members, head).await?;
     }
     let mut members = batch_members(intents);
     members.extend(
@@ -304,24 +305,34 @@ async fn load_holds(
     Ok(())
 }
 
-/// The head of each SKU's line (`head` entries), the entries of `members` (who cancel),
-/// and each line's length.
+/// Each line's length (for the places of new entries) and, with `head`, the first `head`
+/// entries of each line plus the entries of `members` (who cancel). A storm only adds to
+/// a line, so its batches read the lengths alone; reading the head walks the whole line
+/// and is left to batches that can free units.
 async fn load_waitlist(
     tx: &mut Tx,
     state: &mut LedgerState,
     skus: &BTreeSet<SkuId>,
     members: &BTreeSet<i64>,
-    head: i64,
+    head: Option<i64>,
 ) -> StoreResult<()> {
-    let sql = sql_for!(tx, "SELECT id, sku_id, member_id, live_id, qty, channel, reference, ttl_seconds, rn, n FROM ( \
-               SELECT w.id, w.sku_id, w.member_id, w.live_id, w.qty, w.channel, w.reference, w.ttl_seconds, \
-                 ROW_NUMBER() OVER (PARTITION BY w.sku_id ORDER BY w.id) AS rn, \
-                 COUNT(*) OVER (PARTITION BY w.sku_id) AS n \
-               FROM waitlist w WHERE w.status = 'waiting' AND ",
-            [ids "w.sku_id" "1"],
-            ") x WHERE rn <= $2 OR ",
-            [ids "member_id" "3"],
-            " ORDER BY sku_id, id");
+    let lengths = sql_for!(
+        tx,
+        "SELECT sku_id, COUNT(*) FROM waitlist WHERE status = 'waiting' AND ",
+        [ids "sku_id" "1"],
+        " GROUP BY sku_id"
+    );
+    let entries = sql_for!(
+        tx,
+        "SELECT id, sku_id, member_id, live_id, qty, channel, reference, ttl_seconds, rn FROM ( \
+           SELECT w.id, w.sku_id, w.member_id, w.live_id, w.qty, w.channel, w.reference, w.ttl_seconds, \
+             ROW_NUMBER() OVER (PARTITION BY w.sku_id ORDER BY w.id) AS rn \
+           FROM waitlist w WHERE w.status = 'waiting' AND ",
+        [ids "w.sku_id" "1"],
+        ") x WHERE rn <= $2 OR ",
+        [ids "member_id" "3"],
+        " ORDER BY sku_id, id"
+    );
     let (sku_ids, member_ids) = (
         id_list(skus.iter().copied()),
         id_list(members.iter().copied()),
@@ -329,7 +340,29 @@ async fn load_waitlist(
     state.waiting.clear();
     state.lines.clear();
     on_tx!(tx, |conn| {
-        let rows = sqlx::query(sql)
+        for row in sqlx::query(lengths)
+            .bind(&sku_ids)
+            .fetch_all(&mut *conn)
+            .await?
+        {
+            let (sku, n): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
+            // Nothing of the line is loaded yet.
+            state.lines.insert(
+                sku,
+                Line {
+                    length: n,
+                    loaded_to: (n > 0).then_some(0),
+                },
+            );
+        }
+    });
+    if head.is_none() && members.is_empty() {
+        return Ok(());
+    }
+    let head = head.unwrap_or(0);
+    let mut head_end: std::collections::HashMap<SkuId, i64> = std::collections::HashMap::new();
+    on_tx!(tx, |conn| {
+        let rows = sqlx::query(entries)
             .bind(&sku_ids)
             .bind(head)
             .bind(&member_ids)
@@ -347,15 +380,10 @@ async fn load_waitlist(
                 reference: row.try_get(6)?,
                 ttl_seconds: row.try_get(7)?,
             };
-            let (rn, n): (i64, i64) = (row.try_get(8)?, row.try_get(9)?);
-            let line = state.lines.entry(wait.sku_id).or_insert(Line {
-                length: n,
-                loaded_to: None,
-            });
-            if rn <= head && n > head {
-                line.loaded_to = Some(line.loaded_to.unwrap_or(0).max(wait.id));
-            } else if n > head && line.loaded_to.is_none() {
-                line.loaded_to = Some(0);
+            let rn: i64 = row.try_get(8)?;
+            if rn <= head {
+                let end = head_end.entry(wait.sku_id).or_default();
+                *end = (*end).max(wait.id);
             }
             state
                 .waiting
@@ -364,6 +392,13 @@ async fn load_waitlist(
                 .insert(wait.id, wait);
         }
     });
+    for (sku, line) in state.lines.iter_mut() {
+        line.loaded_to = if line.length <= head {
+            None
+        } else {
+            Some(head_end.get(sku).copied().unwrap_or(0))
+        };
+    }
     Ok(())
 }
 

@@ -250,7 +250,14 @@ impl Store {
             );
             query.push_bind(next_attempt_ms);
             query.push(", updated_at_ms = ").push_bind(now);
-            query.push(" WHERE status = 'sending' AND (");
+            // The id list lets the primary key find the rows; the OR of pairs alone made
+            // SQLite scan the whole outbox.
+            query.push(" WHERE status = 'sending' AND id IN (");
+            let mut ids = query.separated(", ");
+            for claim in claims {
+                ids.push_bind(claim.id);
+            }
+            query.push(") AND (");
             for (i, claim) in claims.iter().enumerate() {
                 if i > 0 {
                     query.push(" OR ");
