@@ -206,6 +206,8 @@ impl Sequencer {
         // Session id of each running task, by task id.
         let mut running = std::collections::HashMap::new();
         let mut owned: HashSet<i64> = HashSet::new();
+        let tick_every = Duration::from_millis(self.config.tick_ms);
+        let mut last_scan: Option<tokio::time::Instant> = None;
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => break,
@@ -216,6 +218,18 @@ impl Sequencer {
                 _ = self.wake.notified() => {}
                 _ = tick.tick() => {}
             }
+            // Every webhook commit wakes the supervisor. In a storm that would be hundreds
+            // of scans a second, each a query: scan at most once a tick, and while lives
+            // are being worked (their own tasks follow their backlog) once every 4 ticks.
+            let gap = if running.is_empty() {
+                tick_every
+            } else {
+                tick_every * 4
+            };
+            if last_scan.is_some_and(|at| at.elapsed() < gap) {
+                continue;
+            }
+            last_scan = Some(tokio::time::Instant::now());
             let now = chrono::Utc::now().timestamp_millis();
             let due = match self
                 .store
