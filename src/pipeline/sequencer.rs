@@ -139,11 +139,12 @@ impl std::fmt::Debug for Failure {
 /// count towards setting an event aside.
 fn is_transient(err: &StoreError) -> bool {
     match err {
-        StoreError::Unavailable(_) => true,
+        // Deadlocks, serialization failures and lost hold races.
+        StoreError::Unavailable(_) | StoreError::Contention(_) => true,
         StoreError::Database(sqlx::Error::Database(db)) => matches!(
             db.code().as_deref(),
-            // Postgres: serialization failure, deadlock, lock not available, admin shutdown.
-            Some("40001" | "40P01" | "55P03" | "57P01")
+            // Postgres: lock not available, admin shutdown.
+            Some("55P03" | "57P01")
             // SQLite: busy and locked, with their extended codes.
             | Some("5" | "6" | "261" | "262" | "517")
         ),

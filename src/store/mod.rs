@@ -86,9 +86,9 @@ pub use replies::{
     UnusedComment,
 };
 pub use stock::{
-    commit_holds_in, move_hold_in, release_holds_in, reserve_batch_in, reserve_outcome,
-    return_units_in, AdjustResult, HoldChange, HoldRef, HoldView, IdempotencyKey, Idempotent,
-    ReserveOutcome, StockLevel, WaitRef,
+    commit_holds_in, move_hold_in, release_holds_in, reserve_batch_in, return_units_in,
+    AdjustResult, HoldChange, HoldRef, HoldView, IdempotencyKey, Idempotent, ReserveOutcome,
+    StockLevel, WaitRef,
 };
 pub use tokens::{TokenRecord, TokenRole};
 pub(crate) use tx::on_tx;

@@ -620,7 +620,7 @@ impl Store {
 pub type AdjustResult = Result<StockLevel, Rejection>;
 
 /// What one reservation got, as the API and the pipeline report it.
-pub fn reserve_outcome(request: &ReserveRequest, r: &Reservation) -> ReserveOutcome {
+fn reserve_outcome(request: &ReserveRequest, r: &Reservation) -> ReserveOutcome {
     ReserveOutcome {
         hold: r.hold_id.map(|id| HoldRef {
             id,

@@ -60,7 +60,7 @@ pub fn valid_form() -> Vec<(&'static str, &'static str)> {
     ]
 }
 
-async fn get_json(app: &TestApp, path: &str) -> Value {
+pub async fn get_json(app: &TestApp, path: &str) -> Value {
     app.get(path).send().await.unwrap().json().await.unwrap()
 }
 

@@ -10,7 +10,7 @@ use plusone::pipeline::Sequencer;
 use plusone::store::NewInboxRow;
 use serde_json::{json, Value};
 
-use crate::checkout::{browser, link_for, order_by_comment, valid_form};
+use crate::checkout::{browser, get_json, link_for, order_by_comment, valid_form};
 use crate::fake_graph::FakeGraph;
 use crate::helpers::{spawn_app_with, TestApp, TestDatabase};
 use crate::pipeline::{comment, events, feed, post_signed, settle, PAGE, POST};
@@ -134,14 +134,7 @@ async fn units_in_an_order_stay_when_the_buyer_cancels_by_comment_or_removes_the
         .expect("the removal is an event");
     assert_eq!(removal["outcome"], "needs_review");
     assert_eq!(removal["reason"], "removed_but_ordered");
-    let orders: Value = app
-        .get("/api/v1/orders")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let orders = get_json(&app, "/api/v1/orders").await;
     assert_eq!(orders["items"][0]["status"], "pending_payment");
     let paid = app
         .post(&format!(
