@@ -68,6 +68,15 @@ macro_rules! sources {
                     "/0008_watermark_index.sql"
                 )),
             ),
+            (
+                11,
+                "intake_position",
+                include_str!(concat!(
+                    "../../migrations/",
+                    $backend,
+                    "/0011_intake_position.sql"
+                )),
+            ),
         ]
     };
 }
