@@ -68,6 +68,11 @@ macro_rules! sources {
                     "/0008_watermark_index.sql"
                 )),
             ),
+            (
+                10,
+                "sandbox",
+                include_str!(concat!("../../migrations/", $backend, "/0010_sandbox.sql")),
+            ),
         ]
     };
 }
