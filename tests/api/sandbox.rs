@@ -339,6 +339,36 @@ async fn a_sandbox_live_sells_sandbox_products_only_and_a_real_live_none() {
     assert!(flags.contains(&("DEMO-A01".into(), true)), "{flags:?}");
 }
 
+#[tokio::test]
+async fn a_comment_reaches_the_sandbox_live_it_names_even_one_not_yet_live() {
+    let app = sandbox_app(TestDatabase::new()).await;
+    let demo_live = demo(&app).await;
+    let rehearsal: Value = app
+        .post("/api/v1/lives")
+        .json(
+            &json!({"title": "rehearsal", "bindings": [{"platform": "sandbox"}],
+                      "lineup": [{"keyword": "S1", "code": "DEMO-A03"}], "current": "S1"}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let rehearsal = rehearsal["id"].as_i64().unwrap();
+    assert!(rehearsal > demo_live);
+    say_decided(&app, demo_live, "mei", "A03+1").await;
+    say_decided(&app, rehearsal, "mei", "+2").await;
+    let in_demo = crate::pipeline::events(&app, demo_live).await;
+    let in_rehearsal = crate::pipeline::events(&app, rehearsal).await;
+    assert_eq!((in_demo.len(), in_rehearsal.len()), (1, 1));
+    assert_eq!(in_demo[0]["outcome"], "reserved");
+    assert_eq!(in_rehearsal[0]["outcome"], "reserved");
+    assert_eq!(stock_of(&app, "DEMO-A03").await, (30, 3));
+    assert_eq!(keyword(&board(&app, rehearsal).await, "S1")["reserved"], 3);
+    assert_eq!(board(&app, rehearsal).await["totals"]["reserved_units"], 2);
+}
+
 /// A sandbox viewer's comment, checked out through its private reply's link.
 async fn sandbox_order(app: &TestApp, live: i64, viewer: &str) -> String {
     say_decided(app, live, viewer, "A01 黑 M +1").await;
