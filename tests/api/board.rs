@@ -200,6 +200,15 @@ async fn the_stream_follows_stock_changes_made_through_the_api_and_the_current_p
     let received = watcher.received();
     tokio::time::sleep(Duration::from_millis(700)).await;
     assert_eq!(watcher.received(), received);
+
+    // An open stream does not hold up a stopping server.
+    let stopping = tokio::time::Instant::now();
+    app.stop().await;
+    assert!(
+        stopping.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        stopping.elapsed()
+    );
 }
 
 #[tokio::test]
