@@ -113,6 +113,10 @@ enum BenchCommand {
         /// hour away), to see the intake and the sequencer alone.
         #[arg(long)]
         dispatcher_idle: bool,
+        /// SQLite: write webhooks straight into the main file's inbox instead of the
+        /// intake journal (`database.sqlite_intake_journal = false`), to compare the two.
+        #[arg(long)]
+        direct_inbox: bool,
     },
     /// A sandbox storm on the demo shop with many board subscribers: how long after the
     /// last commit each one saw the final numbers (target 1 s), on SQLite and (with
@@ -271,6 +275,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                     scenario,
                     max_in_flight,
                     dispatcher_idle,
+                    direct_inbox,
                 },
         } => {
             crate::bench::pipeline::run(crate::bench::pipeline::Options {
@@ -280,6 +285,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 scenario,
                 max_in_flight: max_in_flight.max(1),
                 dispatcher_idle,
+                direct_inbox,
             })
             .await
         }

@@ -73,6 +73,15 @@ macro_rules! sources {
                 "sandbox",
                 include_str!(concat!("../../migrations/", $backend, "/0010_sandbox.sql")),
             ),
+            (
+                11,
+                "intake_position",
+                include_str!(concat!(
+                    "../../migrations/",
+                    $backend,
+                    "/0011_intake_position.sql"
+                )),
+            ),
         ]
     };
 }
