@@ -1,5 +1,5 @@
 //! The command line: `serve` (default), `migrate`, `check-config`, `token create`, `parse`,
-//! `loadgen`, `bench`.
+//! `loadgen`, `bench`, `demo`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -55,6 +55,8 @@ enum Command {
         #[command(subcommand)]
         command: BenchCommand,
     },
+    /// Make the demo shop: sandbox products and a sandbox live selling them (or find it).
+    Demo,
     /// Manage API tokens.
     Token {
         #[command(subcommand)]
@@ -115,6 +117,21 @@ enum BenchCommand {
         /// intake journal (`database.sqlite_intake_journal = false`), to compare the two.
         #[arg(long)]
         direct_inbox: bool,
+    },
+    /// A sandbox storm on the demo shop with many board subscribers: how long after the
+    /// last commit each one saw the final numbers (target 1 s), on SQLite and (with
+    /// --postgres) Postgres.
+    Board {
+        /// A Postgres server URL; a scratch database is made on it and dropped after.
+        #[arg(long, value_name = "URL")]
+        postgres: Option<String>,
+        #[arg(long, default_value_t = 5_000)]
+        comments: usize,
+        #[arg(long, default_value_t = 500)]
+        viewers: usize,
+        /// Board stream subscribers.
+        #[arg(long, default_value_t = 50)]
+        subscribers: usize,
     },
 }
 
@@ -271,6 +288,38 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 direct_inbox,
             })
             .await
+        }
+        Command::Bench {
+            command:
+                BenchCommand::Board {
+                    postgres,
+                    comments,
+                    viewers,
+                    subscribers,
+                },
+        } => {
+            crate::bench::board::run(crate::bench::board::Options {
+                postgres,
+                comments: comments.clamp(1, 20_000),
+                viewers: viewers.clamp(1, 5_000),
+                subscribers: subscribers.max(1),
+            })
+            .await
+        }
+        Command::Demo => {
+            let store = open_store(&config).await?;
+            let shop = crate::sandbox::demo::create(&store).await?;
+            if shop.created {
+                println!("demo shop made: sandbox live {}", shop.live_id);
+            } else {
+                println!("demo shop already there: sandbox live {}", shop.live_id);
+            }
+            println!(
+                "try: POST /api/v1/lives/{}/sandbox/comments {{\"viewer_id\":\"v1\",\"text\":\"A01 黑 M +1\"}}",
+                shop.live_id
+            );
+            store.close().await;
+            Ok(())
         }
         Command::CheckConfig | Command::Parse { .. } | Command::Loadgen(_) => {
             unreachable!("handled before the runtime starts")

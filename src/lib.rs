@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod bench;
+pub mod board;
 pub mod checkout;
 pub mod cli;
 pub mod config;
@@ -16,6 +17,7 @@ pub mod outbox;
 pub mod parse;
 pub mod parse_cli;
 pub mod pipeline;
+pub mod sandbox;
 pub mod startup;
 pub mod store;
 pub mod sweeper;

@@ -68,7 +68,19 @@ struct ReplyMetrics {
     oldest_due: Gauge<f64, std::sync::atomic::AtomicU64>,
 }
 
+/// The live board hub's numbers: how often boards were computed, and why.
+#[derive(Default)]
+struct BoardMetrics {
+    computations: Counter,
+    queries: Counter,
+    signals: Counter,
+    polls: Counter,
+    subscribers: Gauge,
+    lives: Gauge,
+}
+
 pub struct Metrics {
+    board: BoardMetrics,
     replies: ReplyMetrics,
     sequencer: SequencerMetrics,
     registry: Registry,
@@ -177,7 +189,39 @@ impl Metrics {
             "Live sessions this replica is sequencing right now (one task each)",
             sequencer.live_tasks.clone(),
         );
+        let board = BoardMetrics::default();
+        registry.register(
+            "board_computations",
+            "Live boards computed (once per change per live on this replica, whatever the subscribers)",
+            board.computations.clone(),
+        );
+        registry.register(
+            "board_queries",
+            "Database statements run to compute live boards",
+            board.queries.clone(),
+        );
+        registry.register(
+            "board_signals",
+            "Change signals the board hub received (sequencer commits, API writes, polls that saw a change)",
+            board.signals.clone(),
+        );
+        registry.register(
+            "board_polls",
+            "Change-fingerprint polls (one statement each, only while some board has subscribers)",
+            board.polls.clone(),
+        );
+        registry.register(
+            "board_subscribers",
+            "Board streams open on this replica",
+            board.subscribers.clone(),
+        );
+        registry.register(
+            "board_lives",
+            "Lives whose board this replica keeps for its subscribers",
+            board.lives.clone(),
+        );
         Metrics {
+            board,
             replies,
             sequencer,
             registry,
@@ -267,6 +311,32 @@ impl Metrics {
 
     pub fn sequencer_live_tasks(&self, running: usize) {
         self.sequencer.live_tasks.set(running as i64);
+    }
+
+    pub fn board_computed(&self, queries: u64) {
+        self.board.computations.inc();
+        self.board.queries.inc_by(queries);
+    }
+
+    pub fn board_signal(&self) {
+        self.board.signals.inc();
+    }
+
+    pub fn board_polled(&self) {
+        self.board.polls.inc();
+    }
+
+    pub fn board_subscribers(&self, delta: i64) {
+        self.board.subscribers.inc_by(delta);
+    }
+
+    pub fn board_lives(&self, lives: usize) {
+        self.board.lives.set(lives as i64);
+    }
+
+    /// Boards computed so far, for tests and benchmarks in the same process.
+    pub fn board_computations(&self) -> u64 {
+        self.board.computations.get()
     }
 
     /// The registry in Prometheus text format.

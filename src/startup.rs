@@ -70,13 +70,17 @@ impl Application {
             background.clone(),
         );
         let checkout = Arc::new(crate::checkout::CheckoutServices::new(&config));
+        let metrics = Arc::new(Metrics::new());
+        let board = crate::board::BoardHub::for_store(store.clone(), Arc::clone(&metrics));
+        board.spawn_poll(store.clone(), crate::board::POLL, background.clone());
         let state = AppState {
             checkout,
             inbox,
             tokens: TokenVerifier::new(config.admin.api_token.as_ref()),
             store,
             config: Arc::new(config),
-            metrics: Arc::new(Metrics::new()),
+            metrics,
+            board,
         };
         Ok(Application {
             state,
@@ -137,6 +141,16 @@ impl Application {
         )
     }
 
+    /// The board hub, for tests and benchmarks that watch boards in process.
+    pub fn board(&self) -> crate::board::BoardHub {
+        self.state.board.clone()
+    }
+
+    /// The app's metrics.
+    pub fn metrics(&self) -> Arc<Metrics> {
+        Arc::clone(&self.state.metrics)
+    }
+
     /// The address buyers' links use: configured, or derived from the bound port.
     pub fn public_base_url(&self) -> String {
         self.state.config.public_base_url()
@@ -174,6 +188,7 @@ impl Application {
                 self.wake,
             )
             .with_metrics(Arc::clone(&self.state.metrics))
+            .with_board(self.state.board.clone())
             .run(self.background.clone()),
         );
         let backstop = tokio::spawn(
@@ -189,6 +204,13 @@ impl Application {
             ),
         );
         let background = self.background;
+        // Board streams never end by themselves; the servers' drain must not wait on them.
+        let board = self.state.board.clone();
+        let stopping = shutdown.clone();
+        tokio::spawn(async move {
+            stopping.cancelled().await;
+            board.close();
+        });
         let app = http::router(self.state);
         let server = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown.clone().cancelled_owned());

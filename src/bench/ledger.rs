@@ -66,6 +66,7 @@ async fn measure(backend: &'static str, url: &str, options: &Options) -> anyhow:
                 options: vec![],
                 on_hand: 1_000_000_000,
             }],
+            sandbox: false,
         })
         .await?;
     let sku_id = product.skus[0].id;

@@ -2,6 +2,7 @@
 //! baseline run in the same process on the same database.
 
 pub mod baseline;
+pub mod board;
 pub mod chart;
 pub mod ledger;
 pub mod pipeline;

@@ -151,12 +151,14 @@ fn check_current(current: Option<&str>, lineup: &[LineupEntry]) -> Result<(), Ap
     }
 }
 
-/// Starts a live session (or a post that sells all day) bound to platform objects.
+/// Starts a live session (or a post that sells all day) bound to platform objects, or a
+/// sandbox live (`"bindings": [{"platform": "sandbox"}]`) that sells sandbox products.
 #[utoipa::path(post, path = "/lives", tag = "lives", request_body = CreateLive,
-    responses((status = 201, body = Live), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = Live), (status = 409, body = ErrorBody),
+              (status = 422, body = ErrorBody)))]
 async fn create_live(
     State(state): State<AppState>,
-    ApiJson(input): ApiJson<CreateLive>,
+    ApiJson(mut input): ApiJson<CreateLive>,
 ) -> Result<(StatusCode, Json<Live>), ApiError> {
     if input.title.trim().is_empty() {
         return Err(ApiError::unprocessable(
@@ -176,16 +178,18 @@ async fn create_live(
             "`limit_per_member` must be at least 1",
         ));
     }
-    for binding in &input.bindings {
+    let sandbox = super::sandbox::prepare_bindings(&mut input.bindings)?;
+    for binding in input.bindings.iter().filter(|_| !sandbox) {
         check_platform(&binding.platform)?;
-        if binding.object_id.trim().is_empty() {
+        if binding.object_id.trim().is_empty() || binding.page_id.trim().is_empty() {
             return Err(ApiError::unprocessable(
                 "invalid_binding",
-                "`object_id` is required",
+                "`page_id` and `object_id` are required",
             ));
         }
     }
     let lineup = check_lineup(&state, input.lineup).await?;
+    super::sandbox::check_lineup_products(&state, sandbox, &lineup).await?;
     check_current(input.current.as_deref(), &lineup)?;
     let live = state
         .store
@@ -248,6 +252,9 @@ async fn patch_live(
         Some(lineup) => Some(check_lineup(&state, lineup).await?),
         None => None,
     };
+    if let Some(lineup) = &lineup {
+        super::sandbox::check_lineup_products(&state, existing.sandbox, lineup).await?;
+    }
     let current = match &input.current {
         Some(current) => current.as_deref(),
         None => existing.current.as_deref(),

@@ -1,6 +1,7 @@
 //! The HTTP surface: one router per room, merged here.
 
 pub mod auth;
+mod board;
 mod catalog;
 mod checkout;
 pub mod error;
@@ -12,6 +13,7 @@ mod members;
 mod observe;
 mod orders;
 mod parse;
+mod sandbox;
 mod stock;
 mod templates;
 mod tokens;
@@ -44,6 +46,7 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub inbox: crate::pipeline::InboxWriter,
     pub checkout: Arc<crate::checkout::CheckoutServices>,
+    pub board: crate::board::BoardHub,
 }
 
 #[derive(OpenApi)]
@@ -79,6 +82,8 @@ fn api_v1() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(templates::router())
         .merge(orders::router())
         .merge(members::router())
+        .merge(board::router())
+        .merge(sandbox::router())
         .split_for_parts()
 }
 
@@ -113,6 +118,10 @@ pub fn router(state: AppState) -> Router {
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             timeout,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::board::signal_writes,
         ))
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -52,6 +52,8 @@ pub struct Sequencer {
     owner: String,
     wake: Arc<Notify>,
     metrics: Option<Arc<Metrics>>,
+    /// Told after each batch commits, so the live's board follows.
+    board: Option<crate::board::BoardHub>,
     fault: Option<Fault>,
     /// SQLite has one writer, and its busy handler is not fair: a session committing
     /// batch after batch could keep the write lock from the others. Session tasks take
@@ -167,6 +169,7 @@ impl Sequencer {
             owner,
             wake,
             metrics: None,
+            board: None,
             fault: None,
             turn: Arc::new(Mutex::new(())),
         }
@@ -175,6 +178,12 @@ impl Sequencer {
     /// Counts errors, set-aside events, lost leases and running session tasks.
     pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Sequencer {
         self.metrics = Some(metrics);
+        self
+    }
+
+    /// Signals `board` after every committed batch.
+    pub fn with_board(mut self, board: crate::board::BoardHub) -> Sequencer {
+        self.board = Some(board);
         self
     }
 
@@ -741,6 +750,9 @@ impl Sequencer {
         crate::outbox::insert_replies_in(&mut tx, &outbox, now).await?;
         let statements = tx.statements();
         tx.commit().await?;
+        if let Some(board) = &self.board {
+            board.changed(live_id);
+        }
         Ok(BatchReport {
             events: events.len(),
             statements,

@@ -23,6 +23,10 @@ pub struct NewProduct {
     pub price: i64,
     pub currency: String,
     pub skus: Vec<NewSku>,
+    /// A product of the sandbox (the demo shop's, or a copy): only sandbox lives sell it,
+    /// so rehearsals never take stock the counter or the web shop could sell.
+    #[serde(default)]
+    pub sandbox: bool,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
@@ -53,6 +57,7 @@ pub struct Product {
     /// Every option any SKU of the product has, in first-seen order.
     pub options: Vec<String>,
     pub skus: Vec<SkuStock>,
+    pub sandbox: bool,
 }
 
 fn options_json(options: &[String]) -> String {
@@ -78,7 +83,7 @@ fn union_of_options(skus: &[NewSku]) -> Vec<String> {
 macro_rules! product_query {
     ($filter:literal) => {
         concat!(
-            "SELECT p.id, p.code, p.name, p.price, p.currency, p.options, ",
+            "SELECT p.id, p.code, p.name, p.price, p.currency, p.options, p.sandbox, ",
             "s.id AS sku_id, s.sku, s.options AS sku_options, l.on_hand, l.reserved ",
             "FROM products p JOIN skus s ON s.product_id = p.id ",
             "JOIN stock_levels l ON l.sku_id = s.id ",
@@ -93,6 +98,7 @@ fn fold_products<R: Row>(rows: &[R]) -> StoreResult<Vec<Product>>
 where
     for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> bool: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     for<'r> &'r str: sqlx::ColumnIndex<R>,
 {
     let mut products: Vec<Product> = Vec::new();
@@ -107,6 +113,7 @@ where
                 currency: row.try_get("currency")?,
                 options: options_from(&row.try_get::<String, _>("options")?),
                 skus: Vec::new(),
+                sandbox: row.try_get("sandbox")?,
             });
         }
         let on_hand: i64 = row.try_get("on_hand")?;
@@ -132,8 +139,8 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let product_id: i64 = on_tx!(&mut tx, |conn| {
             let product_id: i64 = sqlx::query_scalar(
-                "INSERT INTO products (code, name, price, currency, options, created_at_ms, updated_at_ms) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
+                "INSERT INTO products (code, name, price, currency, options, created_at_ms, updated_at_ms, \
+                 sandbox) VALUES ($1, $2, $3, $4, $5, $6, $6, $7) RETURNING id",
             )
             .bind(&input.code)
             .bind(&input.name)
@@ -141,6 +148,7 @@ impl Store {
             .bind(&input.currency)
             .bind(options_json(&union_of_options(&input.skus)))
             .bind(now)
+            .bind(input.sandbox)
             .fetch_one(&mut *conn)
             .await?;
             for sku in &input.skus {

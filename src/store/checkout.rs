@@ -155,7 +155,7 @@ pub enum OrderChange {
     HoldGone(i64),
 }
 
-/// Filters for the orders list.
+/// Filters for the orders list. Without a live, sandbox lives' orders are left out.
 #[derive(Debug, Clone, Default)]
 pub struct OrderFilter {
     pub live_id: Option<i64>,
@@ -624,8 +624,15 @@ impl Store {
         let mut orders = on_pool!(self, |pool| {
             let mut query =
                 QueryBuilder::new(format!("SELECT {ORDER_COLUMNS} FROM orders o WHERE 1 = 1"));
-            if let Some(live) = filter.live_id {
-                query.push(" AND o.live_id = ").push_bind(live);
+            match filter.live_id {
+                Some(live) => {
+                    query.push(" AND o.live_id = ").push_bind(live);
+                }
+                // Rehearsals stay out of the shop's lists and exports unless asked for.
+                None => {
+                    query
+                        .push(" AND o.live_id NOT IN (SELECT id FROM live_sessions WHERE sandbox)");
+                }
             }
             if let Some(status) = &filter.status {
                 query.push(" AND o.status = ").push_bind(status.clone());

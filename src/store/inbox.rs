@@ -121,7 +121,10 @@ pub struct EventView {
 /// Bound sessions in the order a comment is matched to one: the newest session that has
 /// not ended wins, so a post reused for a new sale goes to the new session.
 async fn live_for(tx: &mut Tx, row: &NewInboxRow) -> StoreResult<Option<i64>> {
-    let by_object = matches!(row.platform.as_str(), "facebook" | "instagram" | "telegram");
+    let by_object = matches!(
+        row.platform.as_str(),
+        "facebook" | "instagram" | "telegram" | "sandbox"
+    );
     let live = if by_object {
         let Some(object) = &row.object_id else {
             return Ok(None);

@@ -16,9 +16,14 @@ pub struct PageView {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 pub struct Binding {
+    /// facebook, instagram, telegram or sandbox.
     pub platform: String,
+    /// Not needed for `sandbox`.
+    #[serde(default)]
     pub page_id: String,
-    /// A live video or post id (Facebook) or a media id (Instagram).
+    /// A live video or post id (Facebook) or a media id (Instagram); for `sandbox`, made
+    /// by plusone.
+    #[serde(default)]
     pub object_id: String,
 }
 
@@ -45,7 +50,7 @@ impl LiveState {
         }
     }
 
-    fn from_db(value: &str) -> LiveState {
+    pub(crate) fn from_db(value: &str) -> LiveState {
         match value {
             "live" => LiveState::Live,
             "ended" => LiveState::Ended,
@@ -66,6 +71,9 @@ pub struct Live {
     pub limit_per_member: Option<i64>,
     pub bindings: Vec<Binding>,
     pub lineup: Vec<LineupEntry>,
+    /// Bound to the sandbox: it sells only sandbox products, and its viewers, orders and
+    /// replies stay out of the real shop.
+    pub sandbox: bool,
 }
 
 /// What a new live session is made of.
@@ -87,6 +95,15 @@ pub struct LivePatch {
     pub current: Option<Option<String>>,
     pub state: Option<LiveState>,
     pub lineup: Option<Vec<LineupEntry>>,
+}
+
+impl NewLive {
+    /// A live bound to the sandbox platform.
+    pub fn is_sandbox(&self) -> bool {
+        self.bindings
+            .iter()
+            .any(|b| b.platform == super::sandbox::SANDBOX)
+    }
 }
 
 impl Store {
@@ -153,7 +170,8 @@ impl Store {
         let id: i64 = on_tx!(&mut tx, |conn| {
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO live_sessions (title, state, current_keyword, hold_ttl_seconds, waitlist, \
-                 limit_per_member, created_at_ms, updated_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
+                 limit_per_member, created_at_ms, updated_at_ms, sandbox) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8) RETURNING id",
             )
             .bind(&live.title)
             .bind(live.state.as_str())
@@ -162,6 +180,7 @@ impl Store {
             .bind(live.waitlist as i64)
             .bind(live.limit_per_member)
             .bind(now)
+            .bind(live.is_sandbox())
             .fetch_one(&mut *conn)
             .await?;
             for b in &live.bindings {
@@ -226,8 +245,8 @@ impl Store {
     pub async fn live(&self, id: i64) -> StoreResult<Option<Live>> {
         on_pool!(self, |pool| {
             let Some(row) = sqlx::query(
-                "SELECT id, title, state, current_keyword, hold_ttl_seconds, waitlist, limit_per_member \
-                 FROM live_sessions WHERE id = $1",
+                "SELECT id, title, state, current_keyword, hold_ttl_seconds, waitlist, limit_per_member, \
+                 sandbox FROM live_sessions WHERE id = $1",
             )
             .bind(id)
             .fetch_optional(pool)
@@ -276,6 +295,7 @@ impl Store {
                 limit_per_member: row.try_get(6)?,
                 bindings,
                 lineup,
+                sandbox: row.try_get(7)?,
             }))
         })
     }

@@ -616,6 +616,9 @@ pub async fn link_by_contact_in(
     let mut current = resolve_member_in(tx, member_id)
         .await?
         .ok_or(MergeError::NotFound(member_id))?;
+    if super::sandbox::is_sandbox_member_in(tx, current).await? {
+        return Ok(current);
+    }
     // True once `current` is a member that already held a contact: later matches fold
     // into it rather than it into them.
     let mut anchored = false;

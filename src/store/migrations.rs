@@ -69,6 +69,11 @@ macro_rules! sources {
                 )),
             ),
             (
+                10,
+                "sandbox",
+                include_str!(concat!("../../migrations/", $backend, "/0010_sandbox.sql")),
+            ),
+            (
                 11,
                 "intake_position",
                 include_str!(concat!(

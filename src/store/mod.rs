@@ -42,6 +42,7 @@ macro_rules! sql_for {
 }
 
 mod baseline;
+mod board;
 mod catalog;
 mod checkout;
 pub mod connect;
@@ -54,11 +55,15 @@ mod members;
 mod migrations;
 mod outbox;
 mod replies;
+mod sandbox;
 mod stock;
 mod tokens;
 mod tx;
 
 pub use baseline::{BaselineAsk, BaselineComment, RowTimes};
+pub use board::{
+    Board, BoardKeyword, BoardSku, BoardTotals, MinuteCount, TickerItem, BOARD_QUERIES, TICKER_LEN,
+};
 pub use catalog::{NewProduct, NewSku, Product, ProductPatch, SkuStock};
 pub use checkout::{
     mark_order_paid_in, open_cart_in, order_number, CartLine, CheckoutRef, Confirmed, NewOrder,
@@ -87,6 +92,7 @@ pub use replies::{
     unused_comment_in, CartHold, HoldGroup, OpenWindow, PlannedReply, Promotion, TemplateRow,
     UnusedComment,
 };
+pub use sandbox::{ChangeFingerprint, NewSandboxReply, SandboxReply, SandboxReset, SANDBOX};
 pub use stock::{
     commit_holds_in, move_hold_in, release_holds_in, reserve_batch_in, return_units_in,
     AdjustResult, HoldChange, HoldRef, HoldView, IdempotencyKey, Idempotent, ReserveOutcome,

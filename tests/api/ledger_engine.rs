@@ -17,6 +17,7 @@ pub async fn product_with_stock(store: &Store, code: &str, on_hand: i64) -> i64 
                 options: vec![],
                 on_hand,
             }],
+            sandbox: false,
         })
         .await
         .unwrap();

@@ -2,6 +2,7 @@
 //! Postgres when `PLUSONE_TEST_DATABASE` is set.
 
 mod auth;
+mod board;
 mod browser;
 mod checkout;
 mod cli;
@@ -26,5 +27,6 @@ mod pipeline_storm;
 mod replies;
 mod reply_flows;
 mod reply_templates;
+mod sandbox;
 mod sequencer_isolation;
 mod store_conformance;
