@@ -3,6 +3,7 @@
 pub mod auth;
 mod catalog;
 mod checkout;
+mod console;
 pub mod error;
 mod events;
 mod health;
@@ -12,6 +13,7 @@ mod members;
 mod observe;
 mod orders;
 mod parse;
+pub mod session;
 mod stock;
 mod templates;
 mod tokens;
@@ -27,7 +29,7 @@ use axum::routing::get;
 use axum::{middleware, Json, Router};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
@@ -44,6 +46,7 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub inbox: crate::pipeline::InboxWriter,
     pub checkout: Arc<crate::checkout::CheckoutServices>,
+    pub console: Arc<crate::console::ConsoleServices>,
 }
 
 #[derive(OpenApi)]
@@ -51,7 +54,7 @@ pub struct AppState {
     info(title = "plusone API", description = "Orders from live-stream comments, one shared stock ledger."),
     servers((url = "/api/v1")),
     modifiers(&BearerAuth),
-    security(("bearer" = []))
+    security(("bearer" = []), ("session" = []))
 )]
 struct ApiDoc;
 
@@ -63,6 +66,14 @@ impl Modify for BearerAuth {
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        // The console's own scripts call the API with their session; unsafe methods also
+        // send the session's `X-CSRF-Token`.
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
+                crate::http::session::SESSION_COOKIE,
+            ))),
         );
     }
 }
@@ -104,6 +115,7 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router())
         .merge(webhooks::router())
         .nest("/api/v1", api)
+        .merge(console::router(state.clone()))
         .layer(RequestBodyLimitLayer::new(
             state.config.http.body_limit_bytes,
         ))

@@ -68,6 +68,11 @@ macro_rules! sources {
                     "/0008_watermark_index.sql"
                 )),
             ),
+            (
+                9,
+                "accounts",
+                include_str!(concat!("../../migrations/", $backend, "/0009_accounts.sql")),
+            ),
         ]
     };
 }

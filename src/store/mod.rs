@@ -41,6 +41,7 @@ macro_rules! sql_for {
     (@lite $s:literal) => { $s };
 }
 
+mod accounts;
 mod baseline;
 mod catalog;
 mod checkout;
@@ -57,6 +58,7 @@ mod stock;
 mod tokens;
 mod tx;
 
+pub use accounts::{FirstOwner, SessionRecord, SetupState, User};
 pub use baseline::{BaselineAsk, BaselineComment, RowTimes};
 pub use catalog::{NewProduct, NewSku, Product, ProductPatch, SkuStock};
 pub use checkout::{

@@ -5,6 +5,7 @@ mod auth;
 mod browser;
 mod checkout;
 mod cli;
+mod console;
 mod crash;
 mod fake_graph;
 mod fake_provider;
