@@ -249,7 +249,10 @@ mod tests {
         assert!(limiter.allow(one, " ADA"));
         assert!(!limiter.allow(two, "ada"), "ada's budget is spent");
         assert!(limiter.allow(one, "bob"));
-        assert!(!limiter.allow(one, "carol"), "address one's budget is spent");
+        assert!(
+            !limiter.allow(one, "carol"),
+            "address one's budget is spent"
+        );
         assert!(limiter.allow(two, "carol"));
     }
 }

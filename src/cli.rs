@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
 use anyhow::Context;
+use clap::{Parser, Subcommand};
 use secrecy::{ExposeSecret, SecretString};
 use tokio_util::sync::CancellationToken;
 
@@ -317,9 +317,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
 /// `plusone user create`: the password comes on stdin so it stays out of the shell's
 /// history and the process list.
 async fn create_user(config: &Config, username: &str, role: TokenRole) -> anyhow::Result<()> {
-    let username = crate::accounts::Username::parse(username).map_err(|_| {
-        anyhow::anyhow!("a username has 1 to 64 characters and no spaces")
-    })?;
+    let username = crate::accounts::Username::parse(username)
+        .map_err(|_| anyhow::anyhow!("a username has 1 to 64 characters and no spaces"))?;
     let mut line = String::new();
     std::io::stdin()
         .read_line(&mut line)

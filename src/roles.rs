@@ -173,7 +173,11 @@ const PAGES: &[(&str, &str, Access)] = &[
     ("POST", "/users/{id}/enable", Access::SignedIn(Area::Users)),
     ("GET", "/tokens", Access::SignedIn(Area::ApiTokens)),
     ("POST", "/tokens", Access::SignedIn(Area::ApiTokens)),
-    ("POST", "/tokens/{id}/revoke", Access::SignedIn(Area::ApiTokens)),
+    (
+        "POST",
+        "/tokens/{id}/revoke",
+        Access::SignedIn(Area::ApiTokens),
+    ),
 ];
 
 fn lookup<T: Copy>(table: &[(&str, &str, T)], method: &str, path: &str) -> Option<T> {

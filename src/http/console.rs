@@ -41,7 +41,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/login", get(login_page).post(login))
         .route("/logout", post(logout))
         .route("/setup/{token}", get(setup_page).post(setup))
-        .route("/account/password", get(password_page).post(change_password))
+        .route(
+            "/account/password",
+            get(password_page).post(change_password),
+        )
         .route("/users", get(users_page).post(add_user))
         .route("/users/{id}/role", post(set_role))
         .route("/users/{id}/disable", post(disable_user))
@@ -124,7 +127,8 @@ fn choose_lang(state: &AppState, headers: &HeaderMap, query: Option<&str>) -> (P
     if let Some(lang) = query_value(query, "lang").and_then(|l| PageLang::parse(&l)) {
         return (lang, true);
     }
-    if let Some(lang) = session::cookie_value(headers, LANG_COOKIE).and_then(|l| PageLang::parse(&l))
+    if let Some(lang) =
+        session::cookie_value(headers, LANG_COOKIE).and_then(|l| PageLang::parse(&l))
     {
         return (lang, false);
     }
@@ -186,7 +190,8 @@ async fn guard(State(state): State<AppState>, request: Request, next: Next) -> R
                         .map_or("/", |p| p.as_str())
                         .to_string();
                     let target = if parts.method == Method::GET && here != "/" {
-                        let next: String = form_urlencoded::byte_serialize(here.as_bytes()).collect();
+                        let next: String =
+                            form_urlencoded::byte_serialize(here.as_bytes()).collect();
                         format!("/login?next={next}")
                     } else {
                         "/login".to_string()
@@ -194,7 +199,11 @@ async fn guard(State(state): State<AppState>, request: Request, next: Next) -> R
                     break 'answer Redirect::to(&target).into_response();
                 }
                 Some(me) if !area.allows(me.user.role) => {
-                    break 'answer ctx.message(StatusCode::FORBIDDEN, t.forbidden_title, t.forbidden_body);
+                    break 'answer ctx.message(
+                        StatusCode::FORBIDDEN,
+                        t.forbidden_title,
+                        t.forbidden_body,
+                    );
                 }
                 Some(_) => {}
             }
@@ -311,7 +320,12 @@ async fn home(State(state): State<AppState>, Extension(ctx): Extension<Ctx>) -> 
             context! { id => id, title => title, state => live_state.as_str(), state_label => label }
         })
         .collect();
-    render(&ctx, StatusCode::OK, "home.html", context! { lives => lives })
+    render(
+        &ctx,
+        StatusCode::OK,
+        "home.html",
+        context! { lives => lives },
+    )
 }
 
 // ---- signing in and out ---------------------------------------------------------------
@@ -321,7 +335,13 @@ struct NextQuery {
     next: Option<String>,
 }
 
-fn login_form(ctx: &Ctx, status: StatusCode, username: &str, next: &str, error: Option<&str>) -> Response {
+fn login_form(
+    ctx: &Ctx,
+    status: StatusCode,
+    username: &str,
+    next: &str,
+    error: Option<&str>,
+) -> Response {
     render(
         ctx,
         status,
@@ -380,7 +400,9 @@ async fn login(
     match user {
         Some(user) if matches && !user.disabled => {
             match start_session(&state, user.id, ctx.signed_in.as_ref()).await {
-                Ok(cookie) => with_cookie(Redirect::to(safe_next(&form.next)).into_response(), &cookie),
+                Ok(cookie) => {
+                    with_cookie(Redirect::to(safe_next(&form.next)).into_response(), &cookie)
+                }
                 Err(err) => failed(err),
             }
         }
@@ -461,7 +483,13 @@ fn setup_closed(ctx: &Ctx, why: SetupState) -> Response {
     )
 }
 
-fn setup_form(ctx: &Ctx, status: StatusCode, token: &str, username: &str, error: Option<String>) -> Response {
+fn setup_form(
+    ctx: &Ctx,
+    status: StatusCode,
+    token: &str,
+    username: &str,
+    error: Option<String>,
+) -> Response {
     render(
         ctx,
         status,
@@ -520,7 +548,13 @@ async fn setup(
         Ok(checked) => checked,
         Err(key) => {
             let error = text_by_key(ctx.t(), key);
-            return setup_form(&ctx, StatusCode::UNPROCESSABLE_ENTITY, &token, &typed, Some(error));
+            return setup_form(
+                &ctx,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &token,
+                &typed,
+                Some(error),
+            );
         }
     };
     let hash = match hash_password(password).await {
@@ -533,7 +567,10 @@ async fn setup(
         .await;
     match made {
         Ok(FirstOwner::Created(user)) => {
-            tracing::info!(user = user.id, "the owner account was created through the setup link");
+            tracing::info!(
+                user = user.id,
+                "the owner account was created through the setup link"
+            );
             match start_session(&state, user.id, None).await {
                 Ok(cookie) => with_cookie(Redirect::to("/").into_response(), &cookie),
                 Err(err) => failed(err),
@@ -547,7 +584,12 @@ async fn setup(
 
 // ---- one's own password ---------------------------------------------------------------
 
-fn password_form(ctx: &Ctx, status: StatusCode, notice: Option<&str>, error: Option<String>) -> Response {
+fn password_form(
+    ctx: &Ctx,
+    status: StatusCode,
+    notice: Option<&str>,
+    error: Option<String>,
+) -> Response {
     render(
         ctx,
         status,
@@ -582,14 +624,24 @@ async fn change_password(
     let t = ctx.t();
     // Guessing the current password here is as limited as signing in.
     if !state.console.logins.allow(ctx.address, &me.user.username) {
-        return password_form(&ctx, StatusCode::TOO_MANY_REQUESTS, None, Some(t.too_many_body.into()));
+        return password_form(
+            &ctx,
+            StatusCode::TOO_MANY_REQUESTS,
+            None,
+            Some(t.too_many_body.into()),
+        );
     }
     let stored = match state.store.user_password_hash(me.user.id).await {
         Ok(stored) => stored,
         Err(err) => return failed(err),
     };
     if !verify_password(SecretString::from(form.current), stored).await {
-        return password_form(&ctx, StatusCode::UNPROCESSABLE_ENTITY, None, Some(t.err_current_password.into()));
+        return password_form(
+            &ctx,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            None,
+            Some(t.err_current_password.into()),
+        );
     }
     let checked = checked_new_account(NewPasswordForm {
         username: me.user.username.clone(),
@@ -599,7 +651,12 @@ async fn change_password(
     let password = match checked {
         Ok((_, password)) => password,
         Err(key) => {
-            return password_form(&ctx, StatusCode::UNPROCESSABLE_ENTITY, None, Some(text_by_key(t, key)))
+            return password_form(
+                &ctx,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                None,
+                Some(text_by_key(t, key)),
+            )
         }
     };
     let hash = match hash_password(password).await {
@@ -669,7 +726,11 @@ async fn users_view(
         })
         .collect();
     let typed = Typed {
-        role: if typed.role.is_empty() { "staff".into() } else { typed.role },
+        role: if typed.role.is_empty() {
+            "staff".into()
+        } else {
+            typed.role
+        },
         ..typed
     };
     render(
@@ -714,7 +775,15 @@ async fn add_user(
         ..Typed::default()
     };
     let Some(role) = Role::parse(&form.role) else {
-        return users_view(&state, &ctx, StatusCode::UNPROCESSABLE_ENTITY, None, Some(t.role.into()), typed).await;
+        return users_view(
+            &state,
+            &ctx,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            None,
+            Some(t.role.into()),
+            typed,
+        )
+        .await;
     };
     let checked = checked_new_account(NewPasswordForm {
         username: form.username,
@@ -725,7 +794,15 @@ async fn add_user(
         Ok(checked) => checked,
         Err(key) => {
             let error = text_by_key(t, key);
-            return users_view(&state, &ctx, StatusCode::UNPROCESSABLE_ENTITY, None, Some(error), typed).await;
+            return users_view(
+                &state,
+                &ctx,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                None,
+                Some(error),
+                typed,
+            )
+            .await;
         }
     };
     let hash = match hash_password(password).await {
@@ -785,7 +862,15 @@ async fn user_changed(state: &AppState, ctx: &Ctx, done: Result<bool, StoreError
         Ok(true) => Redirect::to("/users?notice=user_changed").into_response(),
         Ok(false) => {
             let error = Some(ctx.t().err_not_found.into());
-            users_view(state, ctx, StatusCode::NOT_FOUND, None, error, Typed::default()).await
+            users_view(
+                state,
+                ctx,
+                StatusCode::NOT_FOUND,
+                None,
+                error,
+                Typed::default(),
+            )
+            .await
         }
         Err(err) => failed(err),
     }
@@ -803,7 +888,15 @@ async fn set_role(
     };
     let Some(role) = Role::parse(&form.role) else {
         let error = Some(ctx.t().role.into());
-        return users_view(&state, &ctx, StatusCode::UNPROCESSABLE_ENTITY, None, error, Typed::default()).await;
+        return users_view(
+            &state,
+            &ctx,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            None,
+            error,
+            Typed::default(),
+        )
+        .await;
     };
     let done = state.store.set_user_role(id, role).await;
     user_changed(&state, &ctx, done).await
@@ -862,7 +955,11 @@ async fn tokens_view(
         })
         .collect();
     let typed = Typed {
-        role: if typed.role.is_empty() { "staff".into() } else { typed.role },
+        role: if typed.role.is_empty() {
+            "staff".into()
+        } else {
+            typed.role
+        },
         ..typed
     };
     render(
@@ -882,7 +979,16 @@ async fn tokens_page(
     Query(query): Query<NoticeQuery>,
 ) -> Response {
     let notice = notice_text(ctx.t(), query.notice.as_deref());
-    tokens_view(&state, &ctx, StatusCode::OK, notice, None, None, Typed::default()).await
+    tokens_view(
+        &state,
+        &ctx,
+        StatusCode::OK,
+        notice,
+        None,
+        None,
+        Typed::default(),
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -908,7 +1014,16 @@ async fn create_token(
             ..Typed::default()
         };
         let error = Some(t.err_token_name.into());
-        return tokens_view(&state, &ctx, StatusCode::UNPROCESSABLE_ENTITY, None, error, None, typed).await;
+        return tokens_view(
+            &state,
+            &ctx,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            None,
+            error,
+            None,
+            typed,
+        )
+        .await;
     };
     let token = generate_token();
     if let Err(err) = state.store.insert_token(name, role, &token.hash).await {
@@ -916,7 +1031,16 @@ async fn create_token(
     }
     // Shown in this answer only: a redirect would have to carry it in a URL.
     let secret = Some(token.secret.expose_secret().to_string());
-    tokens_view(&state, &ctx, StatusCode::CREATED, None, None, secret, Typed::default()).await
+    tokens_view(
+        &state,
+        &ctx,
+        StatusCode::CREATED,
+        None,
+        None,
+        secret,
+        Typed::default(),
+    )
+    .await
 }
 
 async fn revoke_token(
@@ -932,7 +1056,16 @@ async fn revoke_token(
         Ok(true) => Redirect::to("/tokens?notice=token_revoked").into_response(),
         Ok(false) => {
             let error = Some(ctx.t().err_not_found.into());
-            tokens_view(&state, &ctx, StatusCode::NOT_FOUND, None, error, None, Typed::default()).await
+            tokens_view(
+                &state,
+                &ctx,
+                StatusCode::NOT_FOUND,
+                None,
+                error,
+                None,
+                Typed::default(),
+            )
+            .await
         }
         Err(err) => failed(err),
     }

@@ -247,16 +247,16 @@ impl Store {
         if self.count_users().await? > 0 {
             return Ok(SetupState::Done);
         }
-        let found: Option<i64> = on_pool!(self, |pool| {
+        let found: i64 = on_pool!(self, |pool| {
             sqlx::query_scalar(
-                "SELECT 1 FROM setup_tokens WHERE token_hash = $1 AND expires_at_ms > $2",
+                "SELECT COUNT(*) FROM setup_tokens WHERE token_hash = $1 AND expires_at_ms > $2",
             )
             .bind(token_hash)
             .bind(now)
-            .fetch_optional(pool)
+            .fetch_one(pool)
             .await?
         });
-        Ok(if found.is_some() {
+        Ok(if found > 0 {
             SetupState::Open
         } else {
             SetupState::Unknown
@@ -289,16 +289,16 @@ impl Store {
         if users > 0 {
             return Ok(FirstOwner::AlreadySetUp);
         }
-        let valid: Option<i64> = on_tx!(&mut tx, |conn| {
+        let valid: i64 = on_tx!(&mut tx, |conn| {
             sqlx::query_scalar(
-                "SELECT 1 FROM setup_tokens WHERE token_hash = $1 AND expires_at_ms > $2",
+                "SELECT COUNT(*) FROM setup_tokens WHERE token_hash = $1 AND expires_at_ms > $2",
             )
             .bind(token_hash)
             .bind(now)
-            .fetch_optional(&mut *conn)
+            .fetch_one(&mut *conn)
             .await?
         });
-        if valid.is_none() {
+        if valid == 0 {
             return Ok(FirstOwner::UnknownLink);
         }
         let user = on_tx!(&mut tx, |conn| {

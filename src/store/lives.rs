@@ -283,12 +283,11 @@ impl Store {
     /// The newest lives first, without bindings or lineup: what a list shows.
     pub async fn recent_lives(&self, limit: i64) -> StoreResult<Vec<(i64, String, LiveState)>> {
         on_pool!(self, |pool| {
-            let rows = sqlx::query(
-                "SELECT id, title, state FROM live_sessions ORDER BY id DESC LIMIT $1",
-            )
-            .bind(limit)
-            .fetch_all(pool)
-            .await?;
+            let rows =
+                sqlx::query("SELECT id, title, state FROM live_sessions ORDER BY id DESC LIMIT $1")
+                    .bind(limit)
+                    .fetch_all(pool)
+                    .await?;
             rows.iter()
                 .map(|r| -> StoreResult<_> {
                     let state: String = r.try_get(2)?;

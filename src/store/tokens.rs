@@ -83,10 +83,11 @@ impl Store {
 
     pub async fn list_tokens(&self) -> StoreResult<Vec<TokenRecord>> {
         on_pool!(self, |pool| {
-            let rows =
-                sqlx::query("SELECT id, name, role, created_at_ms, revoked_at_ms FROM api_tokens ORDER BY id")
-                    .fetch_all(pool)
-                    .await?;
+            let rows = sqlx::query(
+                "SELECT id, name, role, created_at_ms, revoked_at_ms FROM api_tokens ORDER BY id",
+            )
+            .fetch_all(pool)
+            .await?;
             rows.iter().map(record_from_row).collect()
         })
     }

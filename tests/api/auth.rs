@@ -30,7 +30,10 @@ async fn api_routes_need_a_token() {
 #[tokio::test]
 async fn the_first_start_prints_a_setup_link_and_no_token() {
     let app = spawn_app().await;
-    let link = app.setup_link.clone().expect("a setup link on an empty database");
+    let link = app
+        .setup_link
+        .clone()
+        .expect("a setup link on an empty database");
     assert!(
         link.starts_with(&format!("{}/setup/", app.address)),
         "{link}"
@@ -175,7 +178,12 @@ async fn each_role_reaches_only_its_areas_of_the_api() {
         (Method::GET, "/api/v1/pages", false, false),
         (Method::GET, "/api/v1/tokens", false, false),
         (Method::POST, "/api/v1/tokens", false, false),
-        (Method::PUT, "/api/v1/templates/en/public_reserved", false, false),
+        (
+            Method::PUT,
+            "/api/v1/templates/en/public_reserved",
+            false,
+            false,
+        ),
         (Method::DELETE, "/api/v1/tokens/1", false, false),
     ];
     for (method, path, host_may, staff_may) in cases {

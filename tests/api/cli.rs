@@ -125,13 +125,20 @@ fn migrate_and_token_create_work_on_the_test_database() {
         .env("PLUSONE__DATABASE__URL", &db.url)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = plusone()
         .args(["token", "revoke", "--id", &host_id.to_string()])
         .env("PLUSONE__DATABASE__URL", &db.url)
         .output()
         .unwrap();
-    assert!(!out.status.success(), "a second revoke says there is no such token");
+    assert!(
+        !out.status.success(),
+        "a second revoke says there is no such token"
+    );
     rt.block_on(async {
         let store = db.store().await;
         let hash = plusone::auth::hash_token(&host);
@@ -139,7 +146,12 @@ fn migrate_and_token_create_work_on_the_test_database() {
     });
 }
 
-fn user_create(db: &TestDatabase, username: &str, role: &str, stdin: &[u8]) -> std::process::Output {
+fn user_create(
+    db: &TestDatabase,
+    username: &str,
+    role: &str,
+    stdin: &[u8],
+) -> std::process::Output {
     use std::io::Write;
     let mut child = plusone()
         .args(["user", "create", "--username", username, "--role", role])
@@ -157,7 +169,11 @@ fn user_create(db: &TestDatabase, username: &str, role: &str, stdin: &[u8]) -> s
 fn user_create_reads_the_password_from_stdin() {
     let db = TestDatabase::new();
     let out = user_create(&db, "Ada", "staff", b"correct horse\n");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("ada (staff)"), "{stdout}");
     assert!(!stdout.contains("correct horse"));

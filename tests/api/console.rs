@@ -91,7 +91,8 @@ impl Visitor {
                 self.cookies.insert(name.to_string(), value.to_string());
             }
         }
-        let body = response.text().await.unwrap();
+        // minijinja writes `/` as `&#x2f;` in HTML; a browser reads it back as `/`.
+        let body = response.text().await.unwrap().replace("&#x2f;", "/");
         Page {
             status,
             headers,
@@ -110,12 +111,7 @@ impl Visitor {
     }
 
     /// A request with the session cookie and extra headers, for the API.
-    pub async fn api(
-        &mut self,
-        method: reqwest::Method,
-        path: &str,
-        csrf: Option<&str>,
-    ) -> Page {
+    pub async fn api(&mut self, method: reqwest::Method, path: &str, csrf: Option<&str>) -> Page {
         let mut request = self
             .client
             .request(method, format!("{}{path}", self.base))
@@ -168,6 +164,10 @@ async fn the_setup_link_makes_the_owner_once() {
     let path = setup_path(&app);
     let mut visitor = Visitor::new(&app);
 
+    let unknown = Visitor::new(&app)
+        .get(&format!("/setup/{}", "0".repeat(64)))
+        .await;
+    assert_eq!(unknown.status, 404);
     let form = visitor.get(&path).await;
     assert_eq!(form.status, 200);
     assert!(form.body.contains(r#"name="password2""#), "{}", form.body);
@@ -177,18 +177,30 @@ async fn the_setup_link_makes_the_owner_once() {
     let forged = visitor
         .post(
             &path,
-            &[("username", "boss"), ("password", "long enough"), ("password2", "long enough")],
+            &[
+                ("username", "boss"),
+                ("password", "long enough"),
+                ("password2", "long enough"),
+            ],
         )
         .await;
     assert_eq!(forged.status, 403);
-    assert!(forged.headers["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(forged.headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
     assert_eq!(app.store.count_users().await.unwrap(), 0);
 
     // A mismatch is pointed out and nothing is made.
     let mismatch = visitor
         .post(
             &path,
-            &[("csrf", &csrf), ("username", "Boss"), ("password", "long enough"), ("password2", "long enougH")],
+            &[
+                ("csrf", &csrf),
+                ("username", "Boss"),
+                ("password", "long enough"),
+                ("password2", "long enougH"),
+            ],
         )
         .await;
     assert_eq!(mismatch.status, 422);
@@ -197,23 +209,34 @@ async fn the_setup_link_makes_the_owner_once() {
     let made = visitor
         .post(
             &path,
-            &[("csrf", &csrf), ("username", "Boss"), ("password", "long enough"), ("password2", "long enough")],
+            &[
+                ("csrf", &csrf),
+                ("username", "Boss"),
+                ("password", "long enough"),
+                ("password2", "long enough"),
+            ],
         )
         .await;
     assert_eq!(made.status, 303, "{}", made.body);
     assert_eq!(made.location(), "/");
     let home = visitor.get("/").await;
     assert_eq!(home.status, 200);
-    assert!(home.body.contains("boss"), "signed in as the new owner: {}", home.body);
+    assert!(
+        home.body.contains("boss"),
+        "signed in as the new owner: {}",
+        home.body
+    );
     let users = app.store.list_users().await.unwrap();
     assert_eq!(users.len(), 1);
-    assert_eq!((users[0].username.as_str(), users[0].role), ("boss", Role::Owner));
+    assert_eq!(
+        (users[0].username.as_str(), users[0].role),
+        ("boss", Role::Owner)
+    );
 
     // The link is spent, for this visitor and any other.
     let again = Visitor::new(&app).get(&path).await;
     assert_eq!(again.status, 410);
-    let unknown = Visitor::new(&app).get(&format!("/setup/{}", "0".repeat(64))).await;
-    assert_eq!(unknown.status, 404);
+    assert!(again.body.contains("href=\"/login\""), "{}", again.body);
 
     // A restart prints no link once a user exists.
     let db = app.stop().await;
@@ -236,7 +259,11 @@ async fn signing_in_and_out_with_a_server_side_session() {
     let wrong = visitor
         .post(
             "/login",
-            &[("csrf", &form.csrf()), ("username", "ada"), ("password", "wrong horse")],
+            &[
+                ("csrf", &form.csrf()),
+                ("username", "ada"),
+                ("password", "wrong horse"),
+            ],
         )
         .await;
     assert_eq!(wrong.status, 401);
@@ -245,7 +272,12 @@ async fn signing_in_and_out_with_a_server_side_session() {
     let done = visitor
         .post(
             "/login",
-            &[("csrf", &form.csrf()), ("username", " ADA "), ("password", "correct horse"), ("next", "/account/password")],
+            &[
+                ("csrf", &form.csrf()),
+                ("username", " ADA "),
+                ("password", "correct horse"),
+                ("next", "/account/password"),
+            ],
         )
         .await;
     assert_eq!(done.status, 303);
@@ -263,15 +295,28 @@ async fn signing_in_and_out_with_a_server_side_session() {
     assert!(id.len() >= 32, "at least 128 bits");
 
     // Only a hash of the id is stored.
-    assert!(app.store.session(&id, chrono::Utc::now().timestamp_millis(), 60_000).await.unwrap().is_none());
+    assert!(app
+        .store
+        .session(&id, chrono::Utc::now().timestamp_millis(), 60_000)
+        .await
+        .unwrap()
+        .is_none());
     let hashed = plusone::auth::hash_token(&id);
-    assert!(app.store.session(&hashed, chrono::Utc::now().timestamp_millis(), 60_000).await.unwrap().is_some());
+    assert!(app
+        .store
+        .session(&hashed, chrono::Utc::now().timestamp_millis(), 60_000)
+        .await
+        .unwrap()
+        .is_some());
 
     let page = visitor.get("/account/password").await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains("ada"));
     // Security headers on every console page.
-    assert!(page.headers["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
+    assert!(page.headers["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("frame-ancestors 'none'"));
     assert_eq!(page.headers["x-content-type-options"], "nosniff");
 
     // Signing out needs the session's token, then ends the session for good.
@@ -296,7 +341,10 @@ async fn the_session_cookie_is_secure_behind_https() {
     let mut visitor = Visitor::new(&app);
     let done = visitor.sign_in("ada", "correct horse").await;
     let cookies = done.set_cookies();
-    let session = cookies.iter().find(|c| c.starts_with("plusone_session=")).unwrap();
+    let session = cookies
+        .iter()
+        .find(|c| c.starts_with("plusone_session="))
+        .unwrap();
     assert!(session.contains("Secure"), "{session}");
 }
 
@@ -313,7 +361,14 @@ async fn sessions_end_when_idle_or_too_old() {
         ("c".repeat(64), now, now - 1),
     ] {
         app.store
-            .insert_session(&plusone::auth::hash_token(&id), user, "csrf", last_seen, expires, idle * 2)
+            .insert_session(
+                &plusone::auth::hash_token(&id),
+                user,
+                "csrf",
+                last_seen,
+                expires,
+                idle * 2,
+            )
             .await
             .unwrap();
     }
@@ -342,7 +397,10 @@ async fn disabling_a_user_ends_their_sessions_at_once() {
     assert_eq!(users.status, 200);
     assert!(users.body.contains("id=\"user-ada\""), "{}", users.body);
     let done = owner
-        .post(&format!("/users/{staff}/disable"), &[("csrf", &users.csrf())])
+        .post(
+            &format!("/users/{staff}/disable"),
+            &[("csrf", &users.csrf())],
+        )
         .await;
     assert_eq!(done.status, 303);
     assert_eq!(app.store.count_sessions(staff).await.unwrap(), 0);
@@ -350,14 +408,24 @@ async fn disabling_a_user_ends_their_sessions_at_once() {
     // And cannot sign in again while disabled.
     let form = ada.get("/login").await;
     let refused = ada
-        .post("/login", &[("csrf", &form.csrf()), ("username", "ada"), ("password", "correct horse")])
+        .post(
+            "/login",
+            &[
+                ("csrf", &form.csrf()),
+                ("username", "ada"),
+                ("password", "correct horse"),
+            ],
+        )
         .await;
     assert_eq!(refused.status, 401);
 
     // An owner cannot disable themself (no way to lock the shop out).
     let me = app.store.user_for_login("boss").await.unwrap().unwrap().0;
     let refused = owner
-        .post(&format!("/users/{}/disable", me.id), &[("csrf", &users.csrf())])
+        .post(
+            &format!("/users/{}/disable", me.id),
+            &[("csrf", &users.csrf())],
+        )
         .await;
     assert_eq!(refused.status, 422);
     assert!(!app.store.user(me.id).await.unwrap().unwrap().disabled);
@@ -376,7 +444,12 @@ async fn changing_ones_password_ends_the_other_sessions() {
     let wrong = laptop
         .post(
             "/account/password",
-            &[("csrf", &page.csrf()), ("current", "not it"), ("password", "battery staple"), ("password2", "battery staple")],
+            &[
+                ("csrf", &page.csrf()),
+                ("current", "not it"),
+                ("password", "battery staple"),
+                ("password2", "battery staple"),
+            ],
         )
         .await;
     assert_eq!(wrong.status, 422);
@@ -385,7 +458,12 @@ async fn changing_ones_password_ends_the_other_sessions() {
     let done = laptop
         .post(
             "/account/password",
-            &[("csrf", &page.csrf()), ("current", "correct horse"), ("password", "battery staple"), ("password2", "battery staple")],
+            &[
+                ("csrf", &page.csrf()),
+                ("current", "correct horse"),
+                ("password", "battery staple"),
+                ("password2", "battery staple"),
+            ],
         )
         .await;
     assert_eq!(done.status, 200, "{}", done.body);
@@ -404,11 +482,17 @@ async fn a_host_is_refused_pages_and_api_areas_outside_the_role() {
 
     let home = host.get("/").await;
     assert_eq!(home.status, 200);
-    assert!(!home.body.contains("href=\"/users\""), "no link to what a host may not open");
+    assert!(
+        !home.body.contains("href=\"/users\""),
+        "no link to what a host may not open"
+    );
     for path in ["/users", "/tokens"] {
         let refused = host.get(path).await;
         assert_eq!(refused.status, 403, "{path}");
-        assert!(refused.headers["content-type"].to_str().unwrap().starts_with("text/html"));
+        assert!(refused.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"));
     }
 
     // The API with the session: the same table.
@@ -419,8 +503,16 @@ async fn a_host_is_refused_pages_and_api_areas_outside_the_role() {
     let me = host.api(reqwest::Method::GET, "/api/v1/me", None).await;
     assert_eq!(me.status, 200);
     let me: Value = serde_json::from_str(&me.body).unwrap();
-    assert_eq!((me["name"].as_str(), me["role"].as_str()), (Some("hostess"), Some("host")));
-    assert_eq!(host.api(reqwest::Method::GET, "/api/v1/lives/999", None).await.status, 404);
+    assert_eq!(
+        (me["name"].as_str(), me["role"].as_str()),
+        (Some("hostess"), Some("host"))
+    );
+    assert_eq!(
+        host.api(reqwest::Method::GET, "/api/v1/lives/999", None)
+            .await
+            .status,
+        404
+    );
 }
 
 #[tokio::test]
@@ -430,20 +522,31 @@ async fn an_unsafe_api_call_with_a_session_needs_its_csrf_token() {
     let mut owner = Visitor::new(&app);
     owner.sign_in("boss", "owner password").await;
     let before = app.store.count_tokens().await.unwrap();
-    let refused = owner.api(reqwest::Method::POST, "/api/v1/tokens", None).await;
+    let refused = owner
+        .api(reqwest::Method::POST, "/api/v1/tokens", None)
+        .await;
     assert_eq!(refused.status, 403);
     let body: Value = serde_json::from_str(&refused.body).unwrap();
     assert_eq!(body["error"]["code"], "csrf");
     assert_eq!(app.store.count_tokens().await.unwrap(), before);
 
     let csrf = owner.get("/").await.csrf();
-    let made = owner.api(reqwest::Method::POST, "/api/v1/tokens", Some(&csrf)).await;
+    let made = owner
+        .api(reqwest::Method::POST, "/api/v1/tokens", Some(&csrf))
+        .await;
     assert_eq!(made.status, 201, "{}", made.body);
 }
 
 async fn attempt(visitor: &mut Visitor, csrf: &str, username: &str, password: &str) -> Page {
     visitor
-        .post("/login", &[("csrf", csrf), ("username", username), ("password", password)])
+        .post(
+            "/login",
+            &[
+                ("csrf", csrf),
+                ("username", username),
+                ("password", password),
+            ],
+        )
         .await
 }
 
@@ -457,15 +560,27 @@ async fn sign_in_attempts_are_limited_per_username_and_per_address() {
     add_user(&app, "ada", "correct horse", Role::Staff).await;
     let mut visitor = Visitor::new(&app);
     let csrf = visitor.get("/login").await.csrf();
-    assert_eq!(attempt(&mut visitor, &csrf, "ada", "wrong").await.status, 401);
-    assert_eq!(attempt(&mut visitor, &csrf, "ADA", "wrong").await.status, 401);
+    assert_eq!(
+        attempt(&mut visitor, &csrf, "ada", "wrong").await.status,
+        401
+    );
+    assert_eq!(
+        attempt(&mut visitor, &csrf, "ADA", "wrong").await.status,
+        401
+    );
     // Over ada's budget, even the right password is not checked.
     let limited = attempt(&mut visitor, &csrf, "ada", "correct horse").await;
     assert_eq!(limited.status, 429);
     assert!(!visitor.cookies.contains_key("plusone_session"));
     // Another username from the same address: one more, then the address is spent.
-    assert_eq!(attempt(&mut visitor, &csrf, "bob", "wrong").await.status, 401);
-    assert_eq!(attempt(&mut visitor, &csrf, "carol", "wrong").await.status, 429);
+    assert_eq!(
+        attempt(&mut visitor, &csrf, "bob", "wrong").await.status,
+        401
+    );
+    assert_eq!(
+        attempt(&mut visitor, &csrf, "carol", "wrong").await.status,
+        429
+    );
 }
 
 #[tokio::test]
@@ -477,39 +592,80 @@ async fn the_owner_manages_users_and_tokens_from_the_pages() {
 
     let users = owner.get("/users?lang=en").await;
     assert!(users.body.contains("Add a user"), "{}", users.body);
-    assert!(users.set_cookies().iter().any(|c| c.starts_with("plusone_lang=en")));
+    assert!(users
+        .set_cookies()
+        .iter()
+        .any(|c| c.starts_with("plusone_lang=en")));
     let csrf = users.csrf();
     let added = owner
-        .post("/users", &[("csrf", &csrf), ("username", "Kit"), ("password", "short"), ("role", "host")])
+        .post(
+            "/users",
+            &[
+                ("csrf", &csrf),
+                ("username", "Kit"),
+                ("password", "short"),
+                ("role", "host"),
+            ],
+        )
         .await;
     assert_eq!(added.status, 422, "a short password is refused");
     assert!(added.body.contains("at least 8"), "{}", added.body);
     let added = owner
-        .post("/users", &[("csrf", &csrf), ("username", "Kit"), ("password", "long enough"), ("role", "host")])
+        .post(
+            "/users",
+            &[
+                ("csrf", &csrf),
+                ("username", "Kit"),
+                ("password", "long enough"),
+                ("role", "host"),
+            ],
+        )
         .await;
     assert_eq!(added.status, 303);
     let dup = owner
-        .post("/users", &[("csrf", &csrf), ("username", "kit"), ("password", "long enough"), ("role", "staff")])
+        .post(
+            "/users",
+            &[
+                ("csrf", &csrf),
+                ("username", "kit"),
+                ("password", "long enough"),
+                ("role", "staff"),
+            ],
+        )
         .await;
     assert_eq!(dup.status, 409);
     let kit = app.store.user_for_login("kit").await.unwrap().unwrap().0;
     assert_eq!(kit.role, Role::Host);
     let changed = owner
-        .post(&format!("/users/{}/role", kit.id), &[("csrf", &csrf), ("role", "staff")])
+        .post(
+            &format!("/users/{}/role", kit.id),
+            &[("csrf", &csrf), ("role", "staff")],
+        )
         .await;
     assert_eq!(changed.status, 303);
-    assert_eq!(app.store.user(kit.id).await.unwrap().unwrap().role, Role::Staff);
+    assert_eq!(
+        app.store.user(kit.id).await.unwrap().unwrap().role,
+        Role::Staff
+    );
 
     // A token: its secret shown once, in this answer only; then revoked from the page.
     let made = owner
-        .post("/tokens", &[("csrf", &csrf), ("name", "pos"), ("role", "staff")])
+        .post(
+            "/tokens",
+            &[("csrf", &csrf), ("name", "pos"), ("role", "staff")],
+        )
         .await;
     assert_eq!(made.status, 201);
     let marker = "<code id=\"secret\">";
     let at = made.body.find(marker).unwrap() + marker.len();
     let secret = made.body[at..].split('<').next().unwrap().to_string();
     assert!(secret.starts_with("po_"), "{secret}");
-    let me = |secret: String| app.client.get(app.url("/api/v1/me")).bearer_auth(secret).send();
+    let me = |secret: String| {
+        app.client
+            .get(app.url("/api/v1/me"))
+            .bearer_auth(secret)
+            .send()
+    };
     assert_eq!(me(secret.clone()).await.unwrap().status(), 200);
     let listed = owner.get("/tokens").await;
     assert!(!listed.body.contains(&secret), "never shown again");
@@ -533,7 +689,13 @@ async fn the_owner_manages_users_and_tokens_from_the_pages() {
         .post("/tokens", &[("name", "evil"), ("role", "owner")])
         .await;
     assert_eq!(forged.status, 403);
-    assert!(!app.store.list_tokens().await.unwrap().iter().any(|t| t.name == "evil"));
+    assert!(!app
+        .store
+        .list_tokens()
+        .await
+        .unwrap()
+        .iter()
+        .any(|t| t.name == "evil"));
 }
 
 #[tokio::test]
@@ -558,5 +720,8 @@ async fn pages_speak_the_browsers_language_and_the_switch_sticks() {
     assert!(again.body.contains("lang=\"zh-TW\""), "the cookie keeps it");
     let css = visitor.get("/assets/console.css").await;
     assert_eq!(css.status, 200);
-    assert!(css.headers["content-type"].to_str().unwrap().starts_with("text/css"));
+    assert!(css.headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/css"));
 }

@@ -140,7 +140,11 @@ async fn sessions_end_on_timeouts_disabling_and_password_changes() {
         .unwrap();
     let dup = store.insert_user("ada", "other", Role::Host, now).await;
     assert!(matches!(dup, Err(StoreError::Conflict { .. })), "{dup:?}");
-    for (id, expires) in [("s1", now + 3_600_000), ("s2", now + 3_600_000), ("s3", now + 10)] {
+    for (id, expires) in [
+        ("s1", now + 3_600_000),
+        ("s2", now + 3_600_000),
+        ("s3", now + 10),
+    ] {
         store
             .insert_session(id, ada.id, "csrf", now, expires, idle)
             .await
@@ -151,9 +155,17 @@ async fn sessions_end_on_timeouts_disabling_and_password_changes() {
     assert_eq!(found.csrf_token, "csrf");
     // Past the absolute timeout, or unused for longer than the idle one: gone.
     assert!(store.session("s3", now + 10, idle).await.unwrap().is_none());
-    assert!(store.session("s1", now + idle, idle).await.unwrap().is_none());
+    assert!(store
+        .session("s1", now + idle, idle)
+        .await
+        .unwrap()
+        .is_none());
     store.touch_session("s1", now + idle / 2).await.unwrap();
-    assert!(store.session("s1", now + idle, idle).await.unwrap().is_some());
+    assert!(store
+        .session("s1", now + idle, idle)
+        .await
+        .unwrap()
+        .is_some());
 
     // A role change applies to a live session at once.
     assert!(store.set_user_role(ada.id, Role::Host).await.unwrap());
