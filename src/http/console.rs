@@ -247,7 +247,13 @@ async fn guard(State(state): State<AppState>, request: Request, next: Next) -> R
     if switched {
         append_cookie(headers, &session::lang_cookie(&state.config, lang.tag()));
     }
-    if form_cookie.is_none() && access == Access::Public {
+    let is_page = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    // Only on pages: the assets are cacheable, and a cached Set-Cookie would hand one
+    // form token to everyone behind the cache.
+    if form_cookie.is_none() && access == Access::Public && is_page {
         append_cookie(
             headers,
             &session::form_cookie(&state.config, ctx.form_token.clone()),
@@ -407,7 +413,7 @@ async fn login(
             }
         }
         _ => {
-            tracing::info!(address = %ctx.address, "a sign-in failed");
+            tracing::info!("a console sign-in failed");
             login_form(
                 &ctx,
                 StatusCode::UNAUTHORIZED,
