@@ -85,14 +85,6 @@ impl Ctx {
         }
     }
 
-    /// The signed-in user; the guard lets no signed-out request reach a page that
-    /// needs one, so `None` only answers with the sign-in page.
-    fn me(&self) -> Result<&SignedIn, Response> {
-        self.signed_in
-            .as_ref()
-            .ok_or_else(|| Redirect::to("/login").into_response())
-    }
-
     fn message(&self, status: StatusCode, heading: &str, body: &str) -> Response {
         html(status, page::message(&self.frame(), heading, body, None))
     }
@@ -623,9 +615,9 @@ async fn change_password(
     Extension(ctx): Extension<Ctx>,
     Form(form): Form<ChangePasswordForm>,
 ) -> Response {
-    let me = match ctx.me() {
-        Ok(me) => me,
-        Err(to_login) => return to_login,
+    // The guard lets no signed-out request reach this page.
+    let Some(me) = ctx.signed_in.as_ref() else {
+        return Redirect::to("/login").into_response();
     };
     let t = ctx.t();
     // Guessing the current password here is as limited as signing in.

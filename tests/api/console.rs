@@ -256,6 +256,14 @@ async fn signing_in_and_out_with_a_server_side_session() {
     assert_eq!(home.location(), "/login?next=%2Fusers");
 
     let form = visitor.get("/login").await;
+    let forged = visitor
+        .post(
+            "/login",
+            &[("username", "ada"), ("password", "correct horse")],
+        )
+        .await;
+    assert_eq!(forged.status, 403, "the sign-in form needs its token too");
+    assert!(!visitor.cookies.contains_key("plusone_session"));
     let wrong = visitor
         .post(
             "/login",
