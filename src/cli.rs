@@ -134,6 +134,10 @@ enum BenchCommand {
         /// hour away), to see the intake and the sequencer alone.
         #[arg(long)]
         dispatcher_idle: bool,
+        /// SQLite: write webhooks straight into the main file's inbox instead of the
+        /// intake journal (`database.sqlite_intake_journal = false`), to compare the two.
+        #[arg(long)]
+        direct_inbox: bool,
     },
 }
 
@@ -296,6 +300,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                     scenario,
                     max_in_flight,
                     dispatcher_idle,
+                    direct_inbox,
                 },
         } => {
             crate::bench::pipeline::run(crate::bench::pipeline::Options {
@@ -305,6 +310,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 scenario,
                 max_in_flight: max_in_flight.max(1),
                 dispatcher_idle,
+                direct_inbox,
             })
             .await
         }

@@ -60,6 +60,14 @@ pub struct HttpConfig {
 pub struct DatabaseConfig {
     pub url: String,
     pub max_connections: u32,
+    /// On SQLite, acknowledge webhooks from a journal file of their own (`<file>.intake`)
+    /// instead of the main file, whose one writer the sequencer holds.
+    #[serde(default = "yes")]
+    pub sqlite_intake_journal: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -33,9 +33,12 @@ pub struct Application {
 
 impl Application {
     pub async fn build(mut config: Config) -> anyhow::Result<Application> {
-        let store = Store::connect(&config.database.url, config.database.max_connections)
+        let mut store = Store::connect(&config.database.url, config.database.max_connections)
             .await
             .with_context(|| "could not open the database at `database.url`".to_string())?;
+        if !config.database.sqlite_intake_journal {
+            store = store.without_intake_journal();
+        }
         store
             .migrate()
             .await

@@ -1,12 +1,19 @@
 //! Group commit for the inbox: concurrent webhook requests share one transaction, and
 //! each is answered only after that transaction has committed.
+//!
+//! On SQLite the group goes to the intake journal, a file of its own (see
+//! `store::intake`), and a second task moves journal rows into the main inbox. The ack
+//! then waits only for the journal's commit, never for the sequencer or the dispatcher,
+//! which share the main file's one writer.
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot, Notify};
 use tokio_util::sync::CancellationToken;
 
-use crate::store::{insert_inbox_in, InsertReport, NewInboxRow, Store, StoreError};
+use crate::store::{InsertReport, NewInboxRow, Store, StoreError};
 
 type Reply = oneshot::Sender<Result<InsertReport, Arc<StoreError>>>;
 
@@ -30,8 +37,9 @@ pub enum WriteError {
 }
 
 impl InboxWriter {
-    /// Starts the writer task. `wake` is notified after each commit so the sequencer
-    /// starts without waiting for its tick.
+    /// Starts the writer task, and beside an intake journal the task that moves journal
+    /// rows into the inbox. `wake` is notified once new rows are in the inbox, so the
+    /// sequencer starts without waiting for its tick.
     pub fn spawn(
         store: Store,
         max_group: usize,
@@ -39,7 +47,21 @@ impl InboxWriter {
         shutdown: CancellationToken,
     ) -> InboxWriter {
         let (jobs, receiver) = mpsc::channel(max_group * 4);
-        tokio::spawn(run(store, receiver, max_group, wake, shutdown));
+        let moved = Arc::new(AtomicI64::new(0));
+        let written = if store.has_intake_journal() {
+            let pump = Arc::new(Notify::new());
+            tokio::spawn(transfer(
+                store.clone(),
+                Arc::clone(&pump),
+                wake,
+                Arc::clone(&moved),
+                shutdown.clone(),
+            ));
+            pump
+        } else {
+            wake
+        };
+        tokio::spawn(run(store, receiver, max_group, written, moved, shutdown));
         InboxWriter { jobs }
     }
 
@@ -61,10 +83,16 @@ async fn run(
     store: Store,
     mut receiver: mpsc::Receiver<Job>,
     max_group: usize,
-    wake: Arc<Notify>,
+    written: Arc<Notify>,
+    moved: Arc<AtomicI64>,
     shutdown: CancellationToken,
 ) {
     let mut group = Vec::with_capacity(max_group);
+    let mut pruned = 0;
+    if let Err(err) = store.prepare_intake().await {
+        // Only a journal file made anew after a deletion needs this; say so and go on.
+        tracing::error!(error = ?err, "could not check the intake journal's position");
+    }
     loop {
         // On shutdown, requests already queued are still written: their senders wait.
         let first = tokio::select! {
@@ -79,13 +107,13 @@ async fn run(
                 Err(_) => break,
             }
         }
-        let result = commit_group(&store, &group).await;
-        match result {
+        let rows: Vec<&[NewInboxRow]> = group.iter().map(|job| job.rows.as_slice()).collect();
+        match store.write_intake(&rows).await {
             Ok(reports) => {
                 for (job, report) in group.drain(..).zip(reports) {
                     let _ = job.reply.send(Ok(report));
                 }
-                wake.notify_one();
+                written.notify_one();
             }
             Err(err) => {
                 let err = Arc::new(err);
@@ -95,16 +123,56 @@ async fn run(
                 }
             }
         }
+        // The journal's rows that are in the inbox go, between groups: this task is the
+        // journal's only writer, so the delete never waits for a lock.
+        let up_to = moved.load(Ordering::Acquire);
+        if up_to - pruned >= PRUNE_EVERY && receiver.is_empty() {
+            match store.prune_intake(up_to).await {
+                Ok(_) => pruned = up_to,
+                Err(err) => tracing::warn!(error = ?err, "could not prune the intake journal"),
+            }
+        }
     }
 }
 
-async fn commit_group(store: &Store, group: &[Job]) -> Result<Vec<InsertReport>, StoreError> {
-    let now = chrono::Utc::now().timestamp_millis();
-    let mut tx = store.begin_write().await?;
-    let mut reports = Vec::with_capacity(group.len());
-    for job in group {
-        reports.push(insert_inbox_in(&mut tx, &job.rows, now).await?);
+/// Journal rows moved before the writer deletes them.
+const PRUNE_EVERY: i64 = 10_000;
+
+/// Moves journal rows into the inbox whenever the writer has written some, and at start
+/// (rows acknowledged before a crash), then wakes the sequencer.
+async fn transfer(
+    store: Store,
+    written: Arc<Notify>,
+    wake: Arc<Notify>,
+    moved: Arc<AtomicI64>,
+    shutdown: CancellationToken,
+) {
+    let mut failures = 0u32;
+    loop {
+        match store.transfer_intake().await {
+            Ok(transfer) => {
+                failures = 0;
+                moved.store(transfer.position, Ordering::Release);
+                if transfer.moved > 0 {
+                    wake.notify_one();
+                    // A full transfer leaves more behind: go again at once.
+                    continue;
+                }
+            }
+            Err(err) => {
+                failures += 1;
+                tracing::warn!(error = ?err, "could not move intake rows into the inbox");
+                let backoff = Duration::from_millis(50 << failures.min(6));
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff) => continue,
+                    _ = shutdown.cancelled() => return,
+                }
+            }
+        }
+        // A write during the transfer leaves a permit, so this cannot miss one.
+        tokio::select! {
+            _ = written.notified() => {}
+            _ = shutdown.cancelled() => return,
+        }
     }
-    tx.commit().await?;
-    Ok(reports)
 }

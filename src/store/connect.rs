@@ -9,7 +9,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::Postgres;
 
-use super::{Backend, Store, StoreResult};
+use super::{Backend, IntakeJournal, Store, StoreResult};
 
 /// How long a caller waits for a pooled connection before the store reports itself
 /// unavailable. Short, so that webhooks answer 503 quickly while the database is away.
@@ -18,6 +18,9 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 impl Store {
     /// Connects to `url` (`sqlite:` or `postgres:`), creating the SQLite file and folder
     /// or the Postgres database when missing. It does not migrate.
+    ///
+    /// A SQLite file gets its intake journal beside it (`<file>.intake`), where webhooks
+    /// are acknowledged; [`Store::without_intake_journal`] turns that off.
     pub async fn connect(url: &str, max_connections: u32) -> StoreResult<Store> {
         if url.starts_with("sqlite:") {
             Self::connect_sqlite(url, max_connections).await
@@ -40,6 +43,13 @@ impl Store {
                 std::fs::create_dir_all(parent).map_err(sqlx::Error::Io)?;
             }
         }
+        let in_memory =
+            options.get_filename().as_os_str() == ":memory:" || url.contains("mode=memory");
+        let intake = if in_memory {
+            None
+        } else {
+            Some(IntakeJournal::open(options.get_filename()).await?)
+        };
         let pool = SqlitePoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(ACQUIRE_TIMEOUT)
@@ -47,6 +57,8 @@ impl Store {
             .await?;
         Ok(Store {
             backend: Backend::Sqlite(pool),
+            journal_writes: intake.is_some(),
+            intake,
         })
     }
 
@@ -67,7 +79,19 @@ impl Store {
             .await?;
         Ok(Store {
             backend: Backend::Postgres(pool),
+            intake: None,
+            journal_writes: false,
         })
+    }
+}
+
+impl Store {
+    /// Webhooks go straight into the inbox, sharing the main writer (the design before
+    /// the journal; `database.sqlite_intake_journal = false`). Rows the journal already
+    /// holds are still moved into the inbox by [`Store::transfer_intake`].
+    pub fn without_intake_journal(mut self) -> Store {
+        self.journal_writes = false;
+        self
     }
 }
 

@@ -317,6 +317,15 @@ async fn insert_rows(
 /// An edit or removal whose comment is still waiting in the inbox changes that comment
 /// and is itself done. Otherwise it stays pending for the sequencer to decide in order.
 async fn apply_change_to_pending(tx: &mut Tx, change_id: i64, now: i64) -> StoreResult<()> {
+    // On Postgres a comment the sequencer has locked for its batch is skipped, not waited
+    // for: the webhook's ack never waits on the sequencer. The change then stays pending
+    // and the sequencer decides it after the comment, in order.
+    let waiting = if tx.is_postgres() {
+        "id IN (SELECT id FROM inbox WHERE platform = $2 AND comment_id = $3 AND verb = 'add' \
+         AND status = 'pending' FOR UPDATE SKIP LOCKED)"
+    } else {
+        "platform = $2 AND comment_id = $3 AND verb = 'add' AND status = 'pending'"
+    };
     on_tx!(tx, |conn| {
         let row =
             sqlx::query("SELECT platform, comment_id, verb, text, status FROM inbox WHERE id = $1")
@@ -335,21 +344,18 @@ async fn apply_change_to_pending(tx: &mut Tx, change_id: i64, now: i64) -> Store
             return Ok(());
         }
         let applied = if verb == "edited" {
-            sqlx::query(
-                "UPDATE inbox SET text = $1 WHERE platform = $2 AND comment_id = $3 AND verb = 'add' \
-                 AND status = 'pending'",
-            )
-            .bind(&text)
-            .bind(&platform)
-            .bind(&comment_id)
-            .execute(&mut *conn)
-            .await?
-            .rows_affected()
+            sqlx::query(&format!("UPDATE inbox SET text = $1 WHERE {waiting}"))
+                .bind(&text)
+                .bind(&platform)
+                .bind(&comment_id)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected()
         } else {
-            sqlx::query(
-                "UPDATE inbox SET status = 'done', outcome = 'ignored', reason = 'removed_before_processing', \
-                 processed_at_ms = $1 WHERE platform = $2 AND comment_id = $3 AND verb = 'add' AND status = 'pending'",
-            )
+            sqlx::query(&format!(
+                "UPDATE inbox SET status = 'done', outcome = 'ignored', \
+                 reason = 'removed_before_processing', processed_at_ms = $1 WHERE {waiting}"
+            ))
             .bind(now)
             .bind(&platform)
             .bind(&comment_id)
@@ -382,15 +388,21 @@ pub async fn next_batch_in(
     window_ms: i64,
     limit: i64,
 ) -> StoreResult<Vec<PendingEvent>> {
+    // On SQLite, events the intake journal has not handed over yet may have arrived
+    // before the window's end: the window stops at the journal's horizon.
+    let sql = if tx.is_postgres() {
+        "SELECT MAX(platform_time_ms) FROM inbox WHERE live_id = $1 AND status = 'pending' \
+         AND received_at_ms <= $2"
+    } else {
+        "SELECT MAX(platform_time_ms) FROM inbox WHERE live_id = $1 AND status = 'pending' \
+         AND received_at_ms <= MIN($2, COALESCE((SELECT horizon_ms FROM intake_position), $2))"
+    };
     let watermark: Option<i64> = on_tx!(tx, |conn| {
-        sqlx::query_scalar(
-            "SELECT MAX(platform_time_ms) FROM inbox WHERE live_id = $1 AND status = 'pending' \
-             AND received_at_ms <= $2",
-        )
-        .bind(live_id)
-        .bind(now - window_ms)
-        .fetch_one(&mut *conn)
-        .await?
+        sqlx::query_scalar(sql)
+            .bind(live_id)
+            .bind(now - window_ms)
+            .fetch_one(&mut *conn)
+            .await?
     });
     let Some(watermark) = watermark else {
         return Ok(Vec::new());
@@ -818,17 +830,28 @@ impl Store {
     }
 
     /// Counts of events by outcome (`pending` for undecided), for tests and the console.
+    /// Acknowledged events still in the intake journal count as pending. The inbox and
+    /// the journal position are read in one snapshot, so a row moved meanwhile is
+    /// counted once.
     pub async fn outcome_counts(&self) -> StoreResult<HashMap<String, i64>> {
-        on_pool!(self, |pool| {
+        let mut tx = self.begin_read().await?;
+        let position = super::intake::position_in(&mut tx).await?;
+        let mut counts: HashMap<String, i64> = on_tx!(tx, |conn| {
             let rows = sqlx::query(
                 "SELECT COALESCE(outcome, 'pending'), COUNT(*) FROM inbox GROUP BY COALESCE(outcome, 'pending')",
             )
-            .fetch_all(pool)
+            .fetch_all(&mut *conn)
             .await?;
             rows.iter()
                 .map(|r| -> StoreResult<(String, i64)> { Ok((r.try_get(0)?, r.try_get(1)?)) })
-                .collect()
-        })
+                .collect::<StoreResult<_>>()?
+        });
+        tx.commit().await?;
+        let backlog = self.intake_backlog_after(position).await?;
+        if backlog > 0 {
+            *counts.entry("pending".into()).or_default() += backlog;
+        }
+        Ok(counts)
     }
 }
 

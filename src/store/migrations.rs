@@ -73,6 +73,15 @@ macro_rules! sources {
                 "accounts",
                 include_str!(concat!("../../migrations/", $backend, "/0009_accounts.sql")),
             ),
+            (
+                11,
+                "intake_position",
+                include_str!(concat!(
+                    "../../migrations/",
+                    $backend,
+                    "/0011_intake_position.sql"
+                )),
+            ),
         ]
     };
 }

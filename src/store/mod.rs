@@ -48,6 +48,7 @@ mod checkout;
 pub mod connect;
 pub(crate) mod error;
 mod inbox;
+mod intake;
 mod ledger;
 mod lives;
 mod members;
@@ -72,6 +73,7 @@ pub use inbox::{
     EventOutcome, EventView, Identity, InsertReport, NewInboxRow, NewOutboxRow, OutboxView,
     PendingEvent,
 };
+pub use intake::{IntakeJournal, Transfer};
 pub use ledger::run_ledger_in;
 pub use lives::{
     fence_live_lease_in, Binding, LineupEntry, Live, LivePatch, LiveState, NewLive, PageView,
@@ -113,6 +115,10 @@ enum Backend {
 #[derive(Clone, Debug)]
 pub struct Store {
     backend: Backend,
+    /// On SQLite on a file: where webhooks are acknowledged (see `intake`).
+    intake: Option<IntakeJournal>,
+    /// Whether webhooks are written to `intake` (else straight into the inbox).
+    journal_writes: bool,
 }
 
 /// Runs the same statement code on whichever pool the store holds.
@@ -161,7 +167,10 @@ impl Store {
     }
 
     pub async fn close(&self) {
-        on_pool!(self, |pool| pool.close().await)
+        on_pool!(self, |pool| pool.close().await);
+        if let Some(journal) = &self.intake {
+            journal.close().await;
+        }
     }
 }
 

@@ -60,6 +60,15 @@ impl Tx {
         }
         Ok(())
     }
+
+    /// Gives the transaction up now (dropping it does too, on the pool's next use).
+    pub async fn rollback(self) -> StoreResult<()> {
+        match self.conn {
+            TxConn::Sqlite(t) => t.rollback().await?,
+            TxConn::Postgres(t) => t.rollback().await?,
+        }
+        Ok(())
+    }
 }
 
 impl From<TxConn> for Tx {

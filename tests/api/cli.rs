@@ -220,6 +220,37 @@ fn bench_ledger_runs_and_reports_ratios() {
 }
 
 #[test]
+fn bench_pipeline_runs_the_service_in_its_own_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = plusone();
+    cmd.current_dir(dir.path())
+        .args(["bench", "pipeline", "--seconds", "1", "--rate", "100"]);
+    if let Ok(url) = std::env::var("PLUSONE_TEST_DATABASE") {
+        cmd.args(["--postgres", &url]);
+    }
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = std::fs::read_to_string(dir.path().join("target/bench/pipeline-sqlite.md"))
+        .expect("the SQLite report");
+    assert!(
+        report.contains("**Correctness, plusone:** PASS"),
+        "{report}"
+    );
+    let rss = report
+        .lines()
+        .find(|l| l.starts_with("| peak RSS |"))
+        .expect("an RSS row");
+    assert!(
+        rss.contains("MiB (the service's process)"),
+        "the service's own memory was read: {rss}"
+    );
+}
+
+#[test]
 fn parse_reads_json_lines_and_answers_one_line_each_in_order() {
     use std::io::Write;
     let catalog = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/corpus/catalog.json");

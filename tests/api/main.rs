@@ -13,6 +13,7 @@ mod fake_provider;
 mod fake_telegram;
 mod health;
 mod helpers;
+mod intake;
 mod ledger;
 mod ledger_core;
 mod ledger_engine;

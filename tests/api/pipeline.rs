@@ -92,6 +92,19 @@ pub async fn settle(app: &TestApp, limit: Duration) {
     }
 }
 
+/// Waits until every acknowledged webhook is in the inbox. On SQLite a webhook is
+/// acknowledged from the intake journal and moved into the inbox just after.
+pub async fn landed(app: &TestApp) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while app.store.intake_backlog().await.unwrap() > 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "acknowledged events never reached the inbox"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
 pub async fn events(app: &TestApp, live: i64) -> Vec<Value> {
     let mut all = Vec::new();
     let mut cursor: Option<String> = None;
@@ -169,6 +182,7 @@ async fn every_fixture_is_accepted_signed_and_refused_unsigned_or_forged() {
         seen += 1;
     }
     assert_eq!(seen, 8);
+    landed(&app).await;
     // Nothing is bound, so every comment is recorded as unbound, never lost.
     let counts = app.store.outcome_counts().await.unwrap();
     assert!(
@@ -186,6 +200,7 @@ async fn unknown_shapes_are_stored_and_acknowledged_and_big_bodies_refused() {
         200
     );
     assert_eq!(post_signed(&app, b"not json at all").await, 200);
+    landed(&app).await;
     let counts = app.store.outcome_counts().await.unwrap();
     assert_eq!(counts.get("ignored"), Some(&2));
     let big = vec![b'x'; 2 * 1024 * 1024];
@@ -363,6 +378,7 @@ async fn an_edit_before_the_decision_uses_the_new_text() {
          "comment_id": "c1", "post_id": POST, "verb": "edited", "parent_id": POST,
          "created_time": 1_700_000_002, "message": "A01+3"}}]}]});
     assert_eq!(post_signed(&app, edit.to_string().as_bytes()).await, 200);
+    landed(&app).await;
     // The window is a minute, so nothing is decided yet: the edit lands on the pending comment.
     let all = events(&app, live).await;
     assert_eq!(all[0]["text"], "A01+3");

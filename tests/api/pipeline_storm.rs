@@ -105,6 +105,7 @@ async fn ten_thousand_comments_for_five_hundred_units_go_to_the_earliest() {
         app.store.outcome_counts().await.unwrap().get("pending"),
         Some(&(COMMENTS as i64))
     );
+    crate::pipeline::landed(&app).await;
     decide_now(&app).await;
 
     let all = events(&app, live).await;
