@@ -31,11 +31,14 @@ pub fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-/// Who is calling the API.
+/// Who is calling: an API token, or a console user signed in with a session.
 #[derive(Clone, Debug)]
 pub struct Caller {
+    /// The token's name, or the user's username.
     pub name: String,
     pub role: TokenRole,
+    /// The console user, when the caller came with a session rather than a token.
+    pub user_id: Option<i64>,
 }
 
 /// Checks a presented token against `admin.api_token` and the stored hashes.
@@ -59,30 +62,21 @@ impl TokenVerifier {
                 return Ok(Some(Caller {
                     name: "admin".into(),
                     role: TokenRole::Owner,
+                    user_id: None,
                 }));
             }
         }
         let found = store.find_token_by_hash(&hex::encode(digest)).await?;
-        Ok(found.map(|TokenRecord { name, role, .. }| Caller { name, role }))
+        Ok(found.map(|TokenRecord { name, role, .. }| Caller {
+            name,
+            role,
+            user_id: None,
+        }))
     }
 }
 
 fn constant_time_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-/// On an empty database with no `admin.api_token`, makes the first owner token.
-/// Returns the secret to print once, or `None` when tokens already exist.
-pub async fn bootstrap_owner_token(
-    store: &Store,
-    admin_token: Option<&SecretString>,
-) -> StoreResult<Option<SecretString>> {
-    if admin_token.is_some() || store.count_tokens().await? > 0 {
-        return Ok(None);
-    }
-    let token = generate_token();
-    let made = store.insert_first_token("owner", &token.hash).await?;
-    Ok(made.map(|_| token.secret))
 }
 
 #[cfg(test)]

@@ -1,11 +1,12 @@
-//! The command line: `serve` (default), `migrate`, `check-config`, `token create`, `parse`,
-//! `loadgen`, `bench`, `demo`.
+//! The command line: `serve` (default), `migrate`, `check-config`, `token create|revoke`,
+//! `user create`, `parse`, `loadgen`, `bench`, `demo`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::generate_token;
@@ -62,6 +63,11 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Manage console users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -70,7 +76,24 @@ enum TokenCommand {
     Create {
         #[arg(long)]
         name: String,
-        #[arg(long, value_enum, default_value = "owner")]
+        /// `staff` unless said otherwise: an owner token may do everything.
+        #[arg(long, value_enum, default_value = "staff")]
+        role: RoleArg,
+    },
+    /// Revoke a token at once (its id is in `GET /api/v1/tokens` and on the tokens page).
+    Revoke {
+        #[arg(long)]
+        id: i64,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum UserCommand {
+    /// Add a console user; the password is the first line of standard input.
+    Create {
+        #[arg(long)]
+        username: String,
+        #[arg(long, value_enum)]
         role: RoleArg,
     },
 }
@@ -168,6 +191,7 @@ struct LoadgenArgs {
 enum RoleArg {
     Owner,
     Staff,
+    Host,
 }
 
 impl From<RoleArg> for TokenRole {
@@ -175,6 +199,7 @@ impl From<RoleArg> for TokenRole {
         match role {
             RoleArg::Owner => TokenRole::Owner,
             RoleArg::Staff => TokenRole::Staff,
+            RoleArg::Host => TokenRole::Host,
         }
     }
 }
@@ -251,6 +276,23 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             store.close().await;
             Ok(())
         }
+        Command::Token {
+            command: TokenCommand::Revoke { id },
+        } => {
+            let store = open_store(&config).await?;
+            let done = store
+                .revoke_token(id, chrono::Utc::now().timestamp_millis())
+                .await?;
+            store.close().await;
+            if !done {
+                anyhow::bail!("no active token with id {id}");
+            }
+            println!("token {id} revoked");
+            Ok(())
+        }
+        Command::User {
+            command: UserCommand::Create { username, role },
+        } => create_user(&config, &username, role.into()).await,
         Command::Bench {
             command:
                 BenchCommand::Ledger {
@@ -327,6 +369,45 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     }
 }
 
+/// `plusone user create`: the password comes on stdin so it stays out of the shell's
+/// history and the process list.
+async fn create_user(config: &Config, username: &str, role: TokenRole) -> anyhow::Result<()> {
+    let username = crate::accounts::Username::parse(username)
+        .map_err(|_| anyhow::anyhow!("a username has 1 to 64 characters and no spaces"))?;
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("could not read the password from standard input")?;
+    let password = SecretString::from(line.trim_end_matches(['\r', '\n']).to_string());
+    crate::accounts::check_new_password(&password).map_err(|e| match e {
+        crate::accounts::Invalid::PasswordLong => {
+            anyhow::anyhow!("the password is too long (256 characters at most)")
+        }
+        _ => anyhow::anyhow!("the password needs at least 8 characters (read from standard input)"),
+    })?;
+    let hash = crate::accounts::hash_password(password).await?;
+    let store = open_store(config).await?;
+    let made = store
+        .insert_user(
+            username.as_str(),
+            &hash,
+            role,
+            chrono::Utc::now().timestamp_millis(),
+        )
+        .await;
+    store.close().await;
+    match made {
+        Ok(user) => {
+            println!("user {} ({}) created", user.username, user.role.as_str());
+            Ok(())
+        }
+        Err(crate::store::StoreError::Conflict { .. }) => {
+            anyhow::bail!("the username `{}` is taken", username.as_str())
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
 /// The load generator talks to an instance over HTTP and needs neither config nor database.
 fn run_loadgen(args: LoadgenArgs) -> ExitCode {
     let runtime = match tokio::runtime::Runtime::new() {
@@ -381,18 +462,16 @@ fn print_banner(app: &Application, database: &str) {
     println!("    Health    {base}/healthz  {base}/readyz");
     println!("    Metrics   {metrics}/metrics");
     println!("    Database  {database}");
-    match app.first_owner_token() {
-        Some(token) => {
-            let token = token.expose_secret();
-            println!();
-            println!("  Your owner API token (shown only this once; keep it safe):");
-            println!("    {token}");
-            println!("  Try:  curl -H 'Authorization: Bearer {token}' {base}/api/v1/me");
-        }
-        None => {
-            println!("  API tokens: use an existing token, or `plusone token create --name NAME`.")
-        }
+    println!("    Console   {base}/");
+    if let Some(link) = app.setup_link() {
+        println!();
+        println!("  No console user yet. Open this link to create the owner account");
+        println!("  (it works once, for 24 hours; a restart prints a new one):");
+        println!("    {}", link.expose_secret());
     }
+    println!();
+    println!("  API tokens: make them on the console's tokens page or with");
+    println!("  `plusone token create --name NAME --role owner|staff|host`.");
     println!();
 }
 

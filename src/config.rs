@@ -27,6 +27,22 @@ pub struct Config {
     pub telegram: TelegramConfig,
     pub checkout: crate::checkout::CheckoutConfig,
     pub payments: crate::checkout::PaymentsConfig,
+    pub console: ConsoleConfig,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleConfig {
+    /// A session unused this long ends.
+    pub session_idle_minutes: i64,
+    /// A session ends this long after sign-in, used or not.
+    pub session_max_hours: i64,
+    /// Sign-in attempts per minute from one client address, then 429.
+    pub login_per_address_per_minute: u32,
+    /// Sign-in attempts per minute for one username, then 429.
+    pub login_per_username_per_minute: u32,
+    /// The pages' language when the browser asks for none of zh-HK, zh-TW, en.
+    pub language: String,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -358,9 +374,45 @@ impl Config {
             ));
         }
         crate::checkout::config::validate(&self.checkout, &self.payments)?;
+        let console = &self.console;
+        if !(1..=10_080).contains(&console.session_idle_minutes) {
+            return Err(invalid(
+                "console.session_idle_minutes",
+                "it must be 1 to 10080 (a week)",
+            ));
+        }
+        if !(1..=8_760).contains(&console.session_max_hours) {
+            return Err(invalid(
+                "console.session_max_hours",
+                "it must be 1 to 8760 (a year)",
+            ));
+        }
+        if console.login_per_address_per_minute == 0 {
+            return Err(invalid(
+                "console.login_per_address_per_minute",
+                "it must be at least 1",
+            ));
+        }
+        if console.login_per_username_per_minute == 0 {
+            return Err(invalid(
+                "console.login_per_username_per_minute",
+                "it must be at least 1",
+            ));
+        }
+        if crate::checkout::lang::PageLang::parse(&console.language).is_none() {
+            return Err(invalid(
+                "console.language",
+                "it must be `zh-HK`, `zh-TW` or `en`",
+            ));
+        }
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .map_err(|e| invalid("log.level", e))?;
         Ok(())
+    }
+
+    /// True when the service is reached over https, so cookies must be `Secure`.
+    pub fn is_https(&self) -> bool {
+        self.public_base_url().starts_with("https://")
     }
 
     /// The base of links sent to buyers, without a trailing slash.

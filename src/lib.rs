@@ -1,12 +1,14 @@
 //! plusone: takes orders from live-stream comments and reserves them in one stock ledger
 //! that the shop's POS and web shop share. See the README for where each room lives.
 
+pub mod accounts;
 pub mod auth;
 pub mod bench;
 pub mod board;
 pub mod checkout;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod http;
 pub mod ingest;
 pub mod ledger;
@@ -17,6 +19,7 @@ pub mod outbox;
 pub mod parse;
 pub mod parse_cli;
 pub mod pipeline;
+pub mod roles;
 pub mod sandbox;
 pub mod startup;
 pub mod store;

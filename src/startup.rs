@@ -10,7 +10,7 @@ use secrecy::SecretString;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::auth::{bootstrap_owner_token, TokenVerifier};
+use crate::auth::TokenVerifier;
 use crate::config::{base_url_for, Config};
 use crate::http::{self, AppState};
 use crate::metrics::Metrics;
@@ -28,7 +28,7 @@ pub struct Application {
     wake: Arc<tokio::sync::Notify>,
     listener: TcpListener,
     metrics_listener: TcpListener,
-    first_owner_token: Option<SecretString>,
+    setup_link: Option<SecretString>,
 }
 
 impl Application {
@@ -46,9 +46,6 @@ impl Application {
         crate::outbox::templates::seed(&store)
             .await
             .context("could not store the default reply templates")?;
-        let first_owner_token = bootstrap_owner_token(&store, config.admin.api_token.as_ref())
-            .await
-            .context("could not create the first owner token")?;
         let listener = TcpListener::bind(config.http.addr)
             .await
             .with_context(|| format!("could not listen on `http.addr` {}", config.http.addr))?;
@@ -61,6 +58,13 @@ impl Application {
             // Links sent to buyers need the real port when the config asked for any (0).
             config.http.public_base_url = Some(base_url_for(listener.local_addr()?));
         }
+        let setup_link = crate::accounts::prepare_setup_link(
+            &store,
+            &config.public_base_url(),
+            chrono::Utc::now().timestamp_millis(),
+        )
+        .await
+        .context("could not make the first-start setup link")?;
         let background = CancellationToken::new();
         let wake = Arc::new(tokio::sync::Notify::new());
         let inbox = crate::pipeline::InboxWriter::spawn(
@@ -73,8 +77,10 @@ impl Application {
         let metrics = Arc::new(Metrics::new());
         let board = crate::board::BoardHub::for_store(store.clone(), Arc::clone(&metrics));
         board.spawn_poll(store.clone(), crate::board::POLL, background.clone());
+        let console = Arc::new(crate::console::ConsoleServices::new(&config.console));
         let state = AppState {
             checkout,
+            console,
             inbox,
             tokens: TokenVerifier::new(config.admin.api_token.as_ref()),
             store,
@@ -88,7 +94,7 @@ impl Application {
             wake,
             listener,
             metrics_listener,
-            first_owner_token,
+            setup_link,
         })
     }
 
@@ -108,9 +114,10 @@ impl Application {
             .expect("bound listener has an address")
     }
 
-    /// The owner token made on this start, if the database was empty. Shown once.
-    pub fn first_owner_token(&self) -> Option<&SecretString> {
-        self.first_owner_token.as_ref()
+    /// The one-time link that creates the owner account, made on this start because no
+    /// console user exists yet. Printed once.
+    pub fn setup_link(&self) -> Option<&SecretString> {
+        self.setup_link.as_ref()
     }
 
     /// The effective configuration, with the bound address filled in.
@@ -212,8 +219,12 @@ impl Application {
             board.close();
         });
         let app = http::router(self.state);
-        let server = axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown.clone().cancelled_owned());
+        // The peer address feeds the per-address sign-in limit.
+        let server = axum::serve(
+            self.listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown.clone().cancelled_owned());
         let servers = async { tokio::join!(server, metrics_server) };
         tokio::pin!(servers);
         // A client that never finishes its request must not keep a stopping process alive.

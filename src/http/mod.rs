@@ -4,6 +4,7 @@ pub mod auth;
 mod board;
 mod catalog;
 mod checkout;
+mod console;
 pub mod error;
 mod events;
 mod health;
@@ -14,6 +15,7 @@ mod observe;
 mod orders;
 mod parse;
 mod sandbox;
+pub mod session;
 mod stock;
 mod templates;
 mod tokens;
@@ -29,7 +31,7 @@ use axum::routing::get;
 use axum::{middleware, Json, Router};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
@@ -47,6 +49,7 @@ pub struct AppState {
     pub inbox: crate::pipeline::InboxWriter,
     pub checkout: Arc<crate::checkout::CheckoutServices>,
     pub board: crate::board::BoardHub,
+    pub console: Arc<crate::console::ConsoleServices>,
 }
 
 #[derive(OpenApi)]
@@ -54,7 +57,7 @@ pub struct AppState {
     info(title = "plusone API", description = "Orders from live-stream comments, one shared stock ledger."),
     servers((url = "/api/v1")),
     modifiers(&BearerAuth),
-    security(("bearer" = []))
+    security(("bearer" = []), ("session" = []))
 )]
 struct ApiDoc;
 
@@ -66,6 +69,14 @@ impl Modify for BearerAuth {
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        // The console's own scripts call the API with their session; unsafe methods also
+        // send the session's `X-CSRF-Token`.
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
+                crate::http::session::SESSION_COOKIE,
+            ))),
         );
     }
 }
@@ -109,6 +120,7 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router())
         .merge(webhooks::router())
         .nest("/api/v1", api)
+        .merge(console::router(state.clone()))
         .layer(RequestBodyLimitLayer::new(
             state.config.http.body_limit_bytes,
         ))

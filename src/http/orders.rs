@@ -4,7 +4,7 @@
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -12,7 +12,9 @@ use utoipa_axum::routes;
 
 use super::error::{ApiError, ErrorBody};
 use super::AppState;
+use crate::auth::Caller;
 use crate::checkout::money;
+use crate::roles::Area;
 use crate::store::{OrderChange, OrderFilter, OrderView};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -110,6 +112,9 @@ async fn answer(
     match change {
         OrderChange::Done => get_order(State(state.clone()), Path(id)).await,
         OrderChange::NotFound => Err(ApiError::not_found(format!("no order {id}"))),
+        OrderChange::NotAllowed(status) => Err(ApiError::forbidden(format!(
+            "only an owner may cancel a {status} order (the money goes back)"
+        ))),
         OrderChange::WrongStatus(status) => Err(ApiError::conflict(
             "order_status",
             format!("the order is {status}; that change is not possible"),
@@ -155,15 +160,19 @@ async fn fulfil(
 }
 
 /// Cancels an unfulfilled order; its units go back on sale and the waitlist is served.
+/// Cancelling a paid order is the owner's.
 #[utoipa::path(post, path = "/orders/{id}/cancel", tag = "orders",
-    responses((status = 200, body = OrderView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = OrderView), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn cancel(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<i64>,
 ) -> Result<Json<OrderView>, ApiError> {
+    let allow_paid = Area::OrdersCancelPaid.allows(caller.role);
     let change = state
         .store
-        .cancel_order(id, chrono::Utc::now().timestamp_millis())
+        .cancel_order(id, allow_paid, chrono::Utc::now().timestamp_millis())
         .await?;
     answer(&state, id, change).await
 }

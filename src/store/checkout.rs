@@ -153,6 +153,8 @@ pub enum OrderChange {
     WrongStatus(String),
     /// A hold of the order was already released (the deadline passed first).
     HoldGone(i64),
+    /// The caller may not make this change to an order in this status.
+    NotAllowed(String),
 }
 
 /// Filters for the orders list. Without a live, sandbox lives' orders are left out.
@@ -675,15 +677,29 @@ impl Store {
 
     /// Cancels an unfulfilled order: held units are released, sold units go back on the
     /// shelf (and points earned are taken back); either way the waitlist is served.
-    pub async fn cancel_order(&self, id: i64, now: i64) -> StoreResult<OrderChange> {
-        super::error::retry_contention!(self.cancel_order_once(id, now).await)
+    /// Without `allow_paid` a paid order is `NotAllowed`, decided under the order's lock.
+    pub async fn cancel_order(
+        &self,
+        id: i64,
+        allow_paid: bool,
+        now: i64,
+    ) -> StoreResult<OrderChange> {
+        super::error::retry_contention!(self.cancel_order_once(id, allow_paid, now).await)
     }
 
-    async fn cancel_order_once(&self, id: i64, now: i64) -> StoreResult<OrderChange> {
+    async fn cancel_order_once(
+        &self,
+        id: i64,
+        allow_paid: bool,
+        now: i64,
+    ) -> StoreResult<OrderChange> {
         let mut tx = self.begin_write().await?;
         let Some((status, member_id)) = lock_order(&mut tx, id).await? else {
             return Ok(OrderChange::NotFound);
         };
+        if status == "paid" && !allow_paid {
+            return Ok(OrderChange::NotAllowed(status));
+        }
         match status.as_str() {
             "pending_payment" => {
                 let holds = order_holds(&mut tx, id).await?;

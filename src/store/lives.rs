@@ -300,6 +300,23 @@ impl Store {
         })
     }
 
+    /// The newest lives first, without bindings or lineup: what a list shows.
+    pub async fn recent_lives(&self, limit: i64) -> StoreResult<Vec<(i64, String, LiveState)>> {
+        on_pool!(self, |pool| {
+            let rows =
+                sqlx::query("SELECT id, title, state FROM live_sessions ORDER BY id DESC LIMIT $1")
+                    .bind(limit)
+                    .fetch_all(pool)
+                    .await?;
+            rows.iter()
+                .map(|r| -> StoreResult<_> {
+                    let state: String = r.try_get(2)?;
+                    Ok((r.try_get(0)?, r.try_get(1)?, LiveState::from_db(&state)))
+                })
+                .collect()
+        })
+    }
+
     /// Ids of sessions that are live now, for the poll backstop.
     pub async fn live_ids_in_state(&self, state: LiveState) -> StoreResult<Vec<i64>> {
         Ok(on_pool!(self, |pool| {

@@ -69,6 +69,11 @@ macro_rules! sources {
                 )),
             ),
             (
+                9,
+                "accounts",
+                include_str!(concat!("../../migrations/", $backend, "/0009_accounts.sql")),
+            ),
+            (
                 10,
                 "sandbox",
                 include_str!(concat!("../../migrations/", $backend, "/0010_sandbox.sql")),

@@ -41,6 +41,7 @@ macro_rules! sql_for {
     (@lite $s:literal) => { $s };
 }
 
+mod accounts;
 mod baseline;
 mod board;
 mod catalog;
@@ -60,6 +61,7 @@ mod stock;
 mod tokens;
 mod tx;
 
+pub use accounts::{FirstOwner, SessionRecord, SetupState, User};
 pub use baseline::{BaselineAsk, BaselineComment, RowTimes};
 pub use board::{
     Board, BoardKeyword, BoardSku, BoardTotals, MinuteCount, TickerItem, BOARD_QUERIES, TICKER_LEN,

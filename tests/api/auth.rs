@@ -28,9 +28,18 @@ async fn api_routes_need_a_token() {
 }
 
 #[tokio::test]
-async fn the_first_start_makes_an_owner_token_once() {
+async fn the_first_start_prints_a_setup_link_and_no_token() {
     let app = spawn_app().await;
-    assert!(app.token.starts_with("po_"), "a token was printed");
+    let link = app
+        .setup_link
+        .clone()
+        .expect("a setup link on an empty database");
+    assert!(
+        link.starts_with(&format!("{}/setup/", app.address)),
+        "{link}"
+    );
+    // The only token is the one the test helper made; the start made none.
+    assert_eq!(app.store.count_tokens().await.unwrap(), 1);
     let me: Value = app
         .get("/api/v1/me")
         .send()
@@ -40,16 +49,10 @@ async fn the_first_start_makes_an_owner_token_once() {
         .await
         .unwrap();
     assert_eq!(me["role"], "owner");
-
-    // A second start on the same database makes no new token.
-    let db = app.stop().await;
-    let again = spawn_app_with(db, |_| {}).await;
-    assert_eq!(again.token, "");
-    assert_eq!(again.store.count_tokens().await.unwrap(), 1);
 }
 
 #[tokio::test]
-async fn admin_api_token_is_an_owner_token_and_skips_the_bootstrap() {
+async fn admin_api_token_is_an_owner_token() {
     let secret = "a-long-admin-secret-for-tests";
     let app = spawn_app_with(TestDatabase::new(), |c| {
         c.admin.api_token = Some(SecretString::from(secret));
@@ -103,6 +106,8 @@ async fn owners_make_tokens_and_staff_cannot() {
         .await
         .unwrap();
     assert_eq!(refused.status(), 403);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "forbidden");
 
     let listed = app
         .get("/api/v1/tokens")
@@ -130,4 +135,122 @@ async fn a_blank_token_name_is_refused_with_a_clear_error() {
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"]["code"], "invalid_name");
     assert_eq!(app.store.count_tokens().await.unwrap(), 1);
+}
+
+async fn token_with_role(app: &crate::helpers::TestApp, role: &str) -> (i64, String) {
+    let made: Value = app
+        .post("/api/v1/tokens")
+        .json(&json!({"name": role, "role": role}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(made["role"], role);
+    (
+        made["id"].as_i64().unwrap(),
+        made["token"].as_str().unwrap().to_string(),
+    )
+}
+
+#[tokio::test]
+async fn each_role_reaches_only_its_areas_of_the_api() {
+    let app = spawn_app().await;
+    let (_, host) = token_with_role(&app, "host").await;
+    let (_, staff) = token_with_role(&app, "staff").await;
+    let call = |method: reqwest::Method, path: &str, token: &str| {
+        app.client
+            .request(method, app.url(path))
+            .bearer_auth(token)
+            .json(&json!({}))
+            .send()
+    };
+    use reqwest::Method;
+    // (method, path, host, staff): the status class each gets; owners get past all.
+    let cases = [
+        (Method::GET, "/api/v1/me", true, true),
+        (Method::GET, "/api/v1/lives/999", true, true),
+        (Method::GET, "/api/v1/orders", false, true),
+        (Method::GET, "/api/v1/members", false, true),
+        (Method::GET, "/api/v1/review", false, true),
+        (Method::GET, "/api/v1/products", false, true),
+        (Method::GET, "/api/v1/pages", false, false),
+        (Method::GET, "/api/v1/tokens", false, false),
+        (Method::POST, "/api/v1/tokens", false, false),
+        (
+            Method::PUT,
+            "/api/v1/templates/en/public_reserved",
+            false,
+            false,
+        ),
+        (Method::DELETE, "/api/v1/tokens/1", false, false),
+    ];
+    for (method, path, host_may, staff_may) in cases {
+        for (token, may, who) in [(&host, host_may, "host"), (&staff, staff_may, "staff")] {
+            let response = call(method.clone(), path, token).await.unwrap();
+            let status = response.status().as_u16();
+            if may {
+                assert_ne!(status, 403, "{who} {method} {path}");
+            } else {
+                assert_eq!(status, 403, "{who} {method} {path}");
+                let body: Value = response.json().await.unwrap();
+                assert_eq!(body["error"]["code"], "forbidden", "{who} {method} {path}");
+            }
+        }
+        let owner = call(method.clone(), path, &app.token).await.unwrap();
+        assert_ne!(owner.status(), 403, "owner {method} {path}");
+    }
+    let me: Value = call(Method::GET, "/api/v1/me", &host)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["role"], "host");
+}
+
+#[tokio::test]
+async fn a_revoked_token_stops_working_at_once() {
+    let app = spawn_app().await;
+    let (id, token) = token_with_role(&app, "staff").await;
+    let me = |token: String| {
+        app.client
+            .get(app.url("/api/v1/me"))
+            .bearer_auth(token)
+            .send()
+    };
+    assert_eq!(me(token.clone()).await.unwrap().status(), 200);
+    let revoked = app
+        .client
+        .delete(app.url(&format!("/api/v1/tokens/{id}")))
+        .bearer_auth(&app.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 204);
+    assert_eq!(me(token).await.unwrap().status(), 401);
+    let again = app
+        .client
+        .delete(app.url(&format!("/api/v1/tokens/{id}")))
+        .bearer_auth(&app.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 404);
+    let listed: Value = app
+        .get("/api/v1/tokens")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let row = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == id)
+        .unwrap();
+    assert!(row["revoked_at_ms"].as_i64().is_some(), "{row}");
 }

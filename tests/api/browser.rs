@@ -13,7 +13,7 @@ use crate::helpers::TestDatabase;
 use crate::pipeline::{meta_app, setup_live};
 
 /// A chromedriver on a free port, stopped when dropped.
-struct Driver {
+pub(crate) struct Driver {
     child: Child,
     url: String,
     _profile: tempfile::TempDir,
@@ -34,7 +34,20 @@ fn free_port() -> u16 {
         .port()
 }
 
-async fn browser() -> (Driver, Client) {
+pub(crate) async fn browser() -> (Driver, Client) {
+    start(None).await
+}
+
+/// A browser whose pages are laid out for a 390 x 844 phone (headless Chromium keeps its
+/// window at least 500 px wide, so the width is emulated).
+pub(crate) async fn phone() -> (Driver, Client) {
+    start(Some(
+        json!({"deviceMetrics": {"width": 390, "height": 844, "pixelRatio": 3.0}}),
+    ))
+    .await
+}
+
+async fn start(mobile: Option<serde_json::Value>) -> (Driver, Client) {
     let chromium = std::env::var("PLUSONE_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     let driver_bin =
         std::env::var("PLUSONE_CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
@@ -73,6 +86,9 @@ async fn browser() -> (Driver, Client) {
             "prefs": {"intl.accept_languages": "zh-HK,zh"},
         }),
     );
+    if let Some(mobile) = mobile {
+        caps["goog:chromeOptions"]["mobileEmulation"] = mobile;
+    }
     let mut last_error = None;
     for _ in 0..50 {
         match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
@@ -90,11 +106,11 @@ async fn browser() -> (Driver, Client) {
     panic!("could not start a browser session: {last_error:?}");
 }
 
-async fn click(client: &Client, locator: Locator<'_>) {
+pub(crate) async fn click(client: &Client, locator: Locator<'_>) {
     client.find(locator).await.unwrap().click().await.unwrap();
 }
 
-async fn type_into(client: &Client, locator: Locator<'_>, keys: &str) {
+pub(crate) async fn type_into(client: &Client, locator: Locator<'_>, keys: &str) {
     client
         .find(locator)
         .await
@@ -106,7 +122,7 @@ async fn type_into(client: &Client, locator: Locator<'_>, keys: &str) {
 
 /// The text of an element, waiting for it: after a click the next page may still be on
 /// its way, more so on a loaded machine.
-async fn text(client: &Client, css: &str) -> String {
+pub(crate) async fn text(client: &Client, css: &str) -> String {
     client
         .wait()
         .at_most(Duration::from_secs(15))

@@ -474,8 +474,21 @@ async fn cancelling_gives_units_back_and_the_csv_opens_in_excel() {
         all[1]["id"].as_i64().unwrap(),
     );
 
+    // Staff cancel unpaid orders; a paid one (money goes back) is the owner's.
+    let staff: Value = app
+        .post("/api/v1/tokens")
+        .json(&serde_json::json!({"name": "desk", "role": "staff"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let staff = staff["token"].as_str().unwrap().to_string();
     let cancelled = app
-        .post(&format!("/api/v1/orders/{first}/cancel"))
+        .client
+        .post(app.url(&format!("/api/v1/orders/{first}/cancel")))
+        .bearer_auth(&staff)
         .send()
         .await
         .unwrap();
@@ -491,6 +504,17 @@ async fn cancelling_gives_units_back_and_the_csv_opens_in_excel() {
         200
     );
     assert_eq!(stock(&app).await, (3, 0));
+    let refused = app
+        .client
+        .post(app.url(&format!("/api/v1/orders/{second}/cancel")))
+        .bearer_auth(&staff)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "forbidden");
+    assert_eq!(stock(&app).await, (3, 0), "the refusal changed nothing");
     assert_eq!(
         post_status(&app, &format!("/api/v1/orders/{second}/cancel")).await,
         200

@@ -97,12 +97,102 @@ fn migrate_and_token_create_work_on_the_test_database() {
     );
     let token = String::from_utf8_lossy(&out.stdout).trim().to_string();
     assert!(token.starts_with("po_"), "{token}");
+    let out = plusone()
+        .args(["token", "create", "--name", "board", "--role", "host"])
+        .env("PLUSONE__DATABASE__URL", &db.url)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let host = String::from_utf8_lossy(&out.stdout).trim().to_string();
     let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(async {
+    let host_id = rt.block_on(async {
         let store = db.store().await;
         let hash = plusone::auth::hash_token(&token);
         let found = store.find_token_by_hash(&hash).await.unwrap().unwrap();
         assert_eq!(found.name, "pos");
+        // Without --role a token is staff: an owner token may do everything.
+        assert_eq!(found.role, plusone::store::TokenRole::Staff);
+        let host = store
+            .find_token_by_hash(&plusone::auth::hash_token(&host))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(host.role, plusone::store::TokenRole::Host);
+        host.id
+    });
+    let out = plusone()
+        .args(["token", "revoke", "--id", &host_id.to_string()])
+        .env("PLUSONE__DATABASE__URL", &db.url)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = plusone()
+        .args(["token", "revoke", "--id", &host_id.to_string()])
+        .env("PLUSONE__DATABASE__URL", &db.url)
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success(),
+        "a second revoke says there is no such token"
+    );
+    rt.block_on(async {
+        let store = db.store().await;
+        let hash = plusone::auth::hash_token(&host);
+        assert!(store.find_token_by_hash(&hash).await.unwrap().is_none());
+    });
+}
+
+fn user_create(
+    db: &TestDatabase,
+    username: &str,
+    role: &str,
+    stdin: &[u8],
+) -> std::process::Output {
+    use std::io::Write;
+    let mut child = plusone()
+        .args(["user", "create", "--username", username, "--role", role])
+        .env("PLUSONE__DATABASE__URL", &db.url)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn user_create_reads_the_password_from_stdin() {
+    let db = TestDatabase::new();
+    let out = user_create(&db, "Ada", "staff", b"correct horse\n");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("ada (staff)"), "{stdout}");
+    assert!(!stdout.contains("correct horse"));
+
+    let short = user_create(&db, "bob", "host", b"short\n");
+    assert!(!short.status.success());
+    assert!(String::from_utf8_lossy(&short.stderr).contains("at least 8"));
+    let taken = user_create(&db, "ada", "owner", b"another password\n");
+    assert!(!taken.status.success());
+    assert!(String::from_utf8_lossy(&taken.stderr).contains("taken"));
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = db.store().await;
+        let (user, hash) = store.user_for_login("ada").await.unwrap().unwrap();
+        assert_eq!(user.role, plusone::roles::Role::Staff);
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(plusone::accounts::verify_password("correct horse".into(), Some(hash)).await);
+        assert_eq!(store.count_users().await.unwrap(), 1);
     });
 }
 

@@ -80,8 +80,11 @@ pub fn test_config(db: &TestDatabase) -> Config {
 pub struct TestApp {
     pub address: String,
     pub metrics_address: String,
-    /// The owner token printed on first start.
+    /// An owner API token: `admin.api_token` when the test set one, else one made for
+    /// the test as `plusone token create --role owner` would.
     pub token: String,
+    /// The one-time setup link the banner would print (no console user yet).
+    pub setup_link: Option<String>,
     pub store: Store,
     /// The app's effective configuration.
     pub config: Config,
@@ -151,12 +154,19 @@ pub async fn spawn_app_with(db: TestDatabase, adjust: impl FnOnce(&mut Config)) 
     let app = Application::build(config).await.expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let metrics_address = format!("http://{}", app.metrics_addr());
-    let token = app
-        .first_owner_token()
-        .map(|t| t.expose_secret().to_string())
-        .or(admin)
-        .unwrap_or_default();
     let store = app.store().clone();
+    let setup_link = app.setup_link().map(|l| l.expose_secret().to_string());
+    let token = match admin {
+        Some(admin) => admin,
+        None => {
+            let made = plusone::auth::generate_token();
+            store
+                .insert_token("test-owner", plusone::store::TokenRole::Owner, &made.hash)
+                .await
+                .expect("a test owner token is stored");
+            made.secret.expose_secret().to_string()
+        }
+    };
     let app_config = app.config().clone();
     let backstop = app.backstop();
     let dispatcher = app.dispatcher();
@@ -166,6 +176,7 @@ pub async fn spawn_app_with(db: TestDatabase, adjust: impl FnOnce(&mut Config)) 
         address,
         metrics_address,
         token,
+        setup_link,
         store,
         config: app_config,
         backstop,

@@ -6,6 +6,8 @@ mod board;
 mod browser;
 mod checkout;
 mod cli;
+mod console;
+mod console_browser;
 mod crash;
 mod fake_graph;
 mod fake_provider;

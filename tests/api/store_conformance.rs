@@ -1,6 +1,7 @@
 //! The store's contract, checked on whichever backend the suite runs on.
 
-use plusone::store::{BackendKind, StoreError, TokenRole};
+use plusone::roles::Role;
+use plusone::store::{BackendKind, FirstOwner, SetupState, StoreError, TokenRole};
 
 use crate::helpers::TestDatabase;
 
@@ -51,24 +52,138 @@ async fn tokens_round_trip_and_duplicates_conflict() {
         .await;
     assert!(matches!(dup, Err(StoreError::Conflict { .. })), "{dup:?}");
     assert_eq!(store.list_tokens().await.unwrap().len(), 1);
+
+    let host = store
+        .insert_token("board", TokenRole::Host, "hash-3")
+        .await
+        .unwrap();
+    assert_eq!(host.role, TokenRole::Host);
+    assert!(store.revoke_token(host.id, 5).await.unwrap());
+    assert!(!store.revoke_token(host.id, 6).await.unwrap(), "once");
+    assert!(store.find_token_by_hash("hash-3").await.unwrap().is_none());
+    let listed = store.list_tokens().await.unwrap();
+    assert_eq!(listed[1].revoked_at_ms, Some(5));
 }
 
 #[tokio::test]
-async fn only_one_first_owner_token_is_ever_made() {
+async fn only_one_first_owner_is_ever_made() {
     let db = TestDatabase::new();
     let store = db.store().await;
+    let now = chrono::Utc::now().timestamp_millis();
+    store
+        .insert_setup_token("setup-1", now, now + 60_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.setup_state("setup-1", now).await.unwrap(),
+        SetupState::Open
+    );
     let tasks: Vec<_> = (0..4)
         .map(|i| {
             let store = store.clone();
-            tokio::spawn(async move { store.insert_first_token("owner", &format!("h{i}")).await })
+            tokio::spawn(async move {
+                store
+                    .create_first_owner("setup-1", &format!("owner{i}"), "hash", now)
+                    .await
+            })
         })
         .collect();
     let mut made = 0;
     for task in tasks {
-        if task.await.unwrap().unwrap().is_some() {
-            made += 1;
+        match task.await.unwrap().unwrap() {
+            FirstOwner::Created(user) => {
+                assert_eq!(user.role, Role::Owner);
+                made += 1;
+            }
+            FirstOwner::AlreadySetUp => {}
+            FirstOwner::UnknownLink => panic!("the link was valid"),
         }
     }
     assert_eq!(made, 1);
-    assert_eq!(store.count_tokens().await.unwrap(), 1);
+    assert_eq!(store.count_users().await.unwrap(), 1);
+    assert_eq!(
+        store.setup_state("setup-1", now).await.unwrap(),
+        SetupState::Done
+    );
+}
+
+#[tokio::test]
+async fn setup_links_expire_and_unknown_ones_make_nobody() {
+    let db = TestDatabase::new();
+    let store = db.store().await;
+    let now = chrono::Utc::now().timestamp_millis();
+    store
+        .insert_setup_token("old", now - 120_000, now - 60_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.setup_state("old", now).await.unwrap(),
+        SetupState::Unknown
+    );
+    let made = store
+        .create_first_owner("old", "ada", "hash", now)
+        .await
+        .unwrap();
+    assert_eq!(made, FirstOwner::UnknownLink);
+    assert_eq!(store.count_users().await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn sessions_end_on_timeouts_disabling_and_password_changes() {
+    let db = TestDatabase::new();
+    let store = db.store().await;
+    let now = chrono::Utc::now().timestamp_millis();
+    let idle = 60_000;
+    let ada = store
+        .insert_user("ada", "hash", Role::Staff, now)
+        .await
+        .unwrap();
+    let dup = store.insert_user("ada", "other", Role::Host, now).await;
+    assert!(matches!(dup, Err(StoreError::Conflict { .. })), "{dup:?}");
+    for (id, expires) in [
+        ("s1", now + 3_600_000),
+        ("s2", now + 3_600_000),
+        ("s3", now + 10),
+    ] {
+        store
+            .insert_session(id, ada.id, "csrf", now, expires, idle)
+            .await
+            .unwrap();
+    }
+    let found = store.session("s1", now, idle).await.unwrap().unwrap();
+    assert_eq!(found.user, ada);
+    assert_eq!(found.csrf_token, "csrf");
+    // Past the absolute timeout, or unused for longer than the idle one: gone.
+    assert!(store.session("s3", now + 10, idle).await.unwrap().is_none());
+    assert!(store
+        .session("s1", now + idle, idle)
+        .await
+        .unwrap()
+        .is_none());
+    store.touch_session("s1", now + idle / 2).await.unwrap();
+    assert!(store
+        .session("s1", now + idle, idle)
+        .await
+        .unwrap()
+        .is_some());
+
+    // A role change applies to a live session at once.
+    assert!(store.set_user_role(ada.id, Role::Host).await.unwrap());
+    let found = store.session("s1", now, idle).await.unwrap().unwrap();
+    assert_eq!(found.user.role, Role::Host);
+
+    // A new password ends every other session.
+    assert!(store.set_password(ada.id, "new", Some("s1")).await.unwrap());
+    assert!(store.session("s1", now, idle).await.unwrap().is_some());
+    assert!(store.session("s2", now, idle).await.unwrap().is_none());
+    let (_, hash) = store.user_for_login("ada").await.unwrap().unwrap();
+    assert_eq!(hash, "new");
+
+    // Disabling ends the rest.
+    assert!(store.disable_user(ada.id, now).await.unwrap());
+    assert!(!store.disable_user(ada.id, now).await.unwrap());
+    assert_eq!(store.count_sessions(ada.id).await.unwrap(), 0);
+    assert!(store.user(ada.id).await.unwrap().unwrap().disabled);
+    assert!(store.enable_user(ada.id).await.unwrap());
+    assert!(!store.user(ada.id).await.unwrap().unwrap().disabled);
 }

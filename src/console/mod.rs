@@ -1,0 +1,31 @@
+//! The console: server-rendered pages for the shop's staff and hosts (minijinja templates
+//! under `templates/console/`), with our own small stylesheet and script compiled in.
+//! Handlers live in `src/http/console.rs`; who may open which page is `crate::roles`.
+
+pub mod lang;
+pub mod page;
+
+use crate::accounts::LoginLimiter;
+use crate::config::ConsoleConfig;
+
+/// What the console's handlers share besides the store.
+pub struct ConsoleServices {
+    pub logins: LoginLimiter,
+}
+
+impl ConsoleServices {
+    pub fn new(config: &ConsoleConfig) -> ConsoleServices {
+        ConsoleServices {
+            logins: LoginLimiter::new(
+                config.login_per_address_per_minute,
+                config.login_per_username_per_minute,
+            ),
+        }
+    }
+}
+
+/// The stylesheet served at `/assets/console.css`.
+pub const CSS: &str = include_str!("../../assets/console.css");
+/// The script served at `/assets/console.js`: confirmations and copying. Every page
+/// works without it.
+pub const JS: &str = include_str!("../../assets/console.js");
