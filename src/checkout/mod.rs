@@ -13,6 +13,7 @@ pub mod money;
 pub mod page;
 pub mod provider;
 
+pub use crate::vocab::OrderStatus;
 pub use config::{CheckoutConfig, PaymentKind, PaymentsConfig};
 
 use rand::RngExt;

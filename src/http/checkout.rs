@@ -20,7 +20,7 @@ use crate::checkout::form::{self, FieldErrors};
 use crate::checkout::lang::PageLang;
 use crate::checkout::page::{self, CartPage, Message, OptionChoice, OrderPage};
 use crate::checkout::provider::{SessionRequest, SIGNATURE_HEADER};
-use crate::checkout::PaymentKind;
+use crate::checkout::{OrderStatus, PaymentKind};
 use crate::store::{CartLine, CheckoutRef, Confirmed, NewOrder, OrderChange, OrderView};
 
 pub fn router(receipt_limit: usize) -> Router<AppState> {
@@ -375,7 +375,9 @@ async fn pay_online(
     let Some(provider) = state.checkout.provider.as_ref() else {
         return Ok(back_to(&token));
     };
-    if order.status != "pending_payment" || order.payment_method != PaymentKind::Hosted.as_str() {
+    if order.status != OrderStatus::PendingPayment
+        || order.payment_method != PaymentKind::Hosted.as_str()
+    {
         return Ok(back_to(&token));
     }
     let back = format!("{}/c/{token}", state.config.public_base_url());
@@ -452,7 +454,8 @@ async fn upload_receipt(
         Some(_) => None,
     };
     let kind = PaymentKind::parse(&order.payment_method);
-    if order.status != "pending_payment" || !kind.is_some_and(PaymentKind::takes_receipt) {
+    if order.status != OrderStatus::PendingPayment || !kind.is_some_and(PaymentKind::takes_receipt)
+    {
         return Ok(back_to(&token));
     }
     if let Some(problem) = problem {
@@ -513,7 +516,7 @@ async fn provider_webhook(
     match crate::checkout::mark_paid(&state.store, &state.config, order.id, now_ms()).await? {
         OrderChange::Done => tracing::info!(order = order.id, "order paid online"),
         // A redelivery, or staff were faster.
-        OrderChange::WrongStatus(status) if status == "paid" || status == "fulfilled" => {}
+        OrderChange::WrongStatus(OrderStatus::Paid | OrderStatus::Fulfilled) => {}
         other => {
             tracing::error!(order = order.id, result = ?other, "paid online but the order could not be marked paid; left for staff")
         }

@@ -12,7 +12,7 @@ use utoipa_axum::routes;
 
 use super::error::{ApiError, ErrorBody};
 use super::AppState;
-use crate::checkout::money;
+use crate::checkout::{money, OrderStatus};
 use crate::store::{OrderChange, OrderFilter, OrderView};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -25,14 +25,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(cancel))
         .routes(routes!(receipt))
 }
-
-const STATUSES: &[&str] = &[
-    "pending_payment",
-    "paid",
-    "fulfilled",
-    "cancelled",
-    "expired",
-];
 
 #[derive(Deserialize, IntoParams)]
 struct Filter {
@@ -48,17 +40,19 @@ struct Filter {
 
 impl Filter {
     fn checked(&self, default_limit: i64, max: i64) -> Result<OrderFilter, ApiError> {
-        if let Some(status) = &self.status {
-            if !STATUSES.contains(&status.as_str()) {
-                return Err(ApiError::unprocessable(
+        let status = match &self.status {
+            Some(status) => Some(status.parse::<OrderStatus>().map_err(|_| {
+                let all: Vec<&str> = OrderStatus::ALL.iter().map(|s| s.as_str()).collect();
+                ApiError::unprocessable(
                     "invalid_status",
-                    format!("`status` must be one of {}", STATUSES.join(", ")),
-                ));
-            }
-        }
+                    format!("`status` must be one of {}", all.join(", ")),
+                )
+            })?),
+            None => None,
+        };
         Ok(OrderFilter {
             live_id: self.live_id,
-            status: self.status.clone(),
+            status,
             member_id: self.member_id,
             after: self.cursor,
             limit: self.limit.unwrap_or(default_limit).clamp(1, max),
@@ -114,7 +108,7 @@ async fn answer(
             "order_status",
             format!("the order is {status}; that change is not possible"),
         )
-        .with_detail("status", status)),
+        .with_detail("status", status.as_str())),
         OrderChange::HoldGone(hold) => Err(ApiError::conflict(
             "hold_released",
             "the payment deadline passed and the units went back on sale; cancel the order and refund, or take a new order",
@@ -201,7 +195,7 @@ async fn export_orders(
             for line in &order.lines {
                 let fields = [
                     order.number.clone(),
-                    order.status.clone(),
+                    order.status.to_string(),
                     created.clone(),
                     order.live_id.to_string(),
                     order.member_id.to_string(),

@@ -22,6 +22,7 @@ use super::templates::{render, CartLine, Context, Lang, ProductFacts, Templates}
 use crate::config::{Config, OutboxConfig};
 use crate::metrics::Metrics;
 use crate::store::{ClaimedReply, Store, StoreResult};
+use crate::vocab::OutboxStatus;
 
 /// What one pass did, so tests can drain the queue step by step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -178,7 +179,7 @@ impl Dispatcher {
         Ok(DispatchOutcome::Dispatched(report))
     }
 
-    #[tracing::instrument(skip_all, fields(outbox_id = claim.id, kind = %claim.kind, attempt = claim.attempts))]
+    #[tracing::instrument(skip_all, fields(outbox_id = claim.id, kind = claim.kind.as_str(), attempt = claim.attempts))]
     async fn dispatch_one(&self, claim: &ClaimedReply, templates: &Templates) -> StoreResult<Step> {
         let result = self.send(claim, templates).await;
         let now = now_ms();
@@ -186,7 +187,7 @@ impl Dispatcher {
         let recorded = |done: bool, step: Step| if done { step } else { Step::LostLease };
         Ok(match result {
             Ok(message_id) => {
-                self.metrics.reply_sent(&claim.kind);
+                self.metrics.reply_sent(claim.kind.as_str());
                 recorded(
                     store.outbox_sent(claim, message_id.as_deref(), now).await?,
                     Step::Sent,
@@ -195,7 +196,7 @@ impl Dispatcher {
             // Our earlier attempt got through and only its answer was lost.
             Err(SendError::AlreadyReplied { .. }) if claim.lost_responses > 0 => {
                 tracing::info!("already replied after a lost answer: recorded as delivered");
-                self.metrics.reply_sent(&claim.kind);
+                self.metrics.reply_sent(claim.kind.as_str());
                 recorded(store.outbox_sent(claim, None, now).await?, Step::Sent)
             }
             Err(err @ SendError::Throttled { .. }) => {
@@ -239,10 +240,10 @@ impl Dispatcher {
                         now,
                     )
                     .await?;
-                match status.as_deref() {
-                    Some("dead") => {
+                match status {
+                    Some(OutboxStatus::Dead) => {
                         tracing::warn!(error = %err, "reply out of attempts: dead-lettered");
-                        self.metrics.reply_failed(&claim.kind, "dead");
+                        self.metrics.reply_failed(claim.kind.as_str(), "dead");
                         Step::Dead
                     }
                     Some(_) => {
@@ -260,7 +261,7 @@ impl Dispatcher {
             }
             Err(err @ (SendError::AlreadyReplied { .. } | SendError::Final { .. })) => {
                 tracing::warn!(error = %err, "reply refused for good");
-                self.metrics.reply_failed(&claim.kind, "final");
+                self.metrics.reply_failed(claim.kind.as_str(), "final");
                 recorded(
                     store.outbox_failed(claim, &err.to_string(), now).await?,
                     Step::Failed,
@@ -374,8 +375,10 @@ impl Dispatcher {
         claim: &ClaimedReply,
         templates: &Templates,
     ) -> Result<Option<String>, SendError> {
-        let kind = ReplyKind::parse(&claim.kind)
-            .ok_or_else(|| final_error(format!("unknown reply kind `{}`", claim.kind)))?;
+        let kind = claim.kind;
+        if kind == ReplyKind::NoChannel {
+            return Err(final_error("the row names no channel to send on".into()));
+        }
         let body: Value = serde_json::from_str(&claim.body)
             .map_err(|err| final_error(format!("unreadable body: {err}")))?;
         let topic = body["topic"].as_str().or(body["outcome"].as_str());
@@ -467,7 +470,9 @@ impl Dispatcher {
                     .as_deref()
                     .ok_or_else(|| final_error("the message has no author".into()))?,
             ),
-            ReplyKind::SendApi | ReplyKind::Telegram => TelegramTarget::chat(&claim.target),
+            ReplyKind::SendApi | ReplyKind::Telegram | ReplyKind::NoChannel => {
+                TelegramTarget::chat(&claim.target)
+            }
         };
         if let Some(until) = self.paused_until(&to.chat_id) {
             return Err(SendError::Deferred { until_ms: until });

@@ -19,6 +19,7 @@ use crate::store::{
     carts_with_checkout_in, insert_planned_in, latest_event_in, open_window_in, open_windows_in,
     unused_comment_in, NewOutboxRow, PlannedReply, StoreResult, Tx,
 };
+use crate::vocab::{OutboxStatus, OutcomeKind, ReplyKind, Topic};
 
 /// Claim order: checkout links, then confirmations, then reminders.
 pub const CHECKOUT: i64 = 0;
@@ -44,7 +45,8 @@ pub async fn insert_replies_in(tx: &mut Tx, rows: &[NewOutboxRow], now: i64) -> 
         .iter()
         .zip(&bodies)
         .filter(|(row, body)| {
-            matches!(row.kind, "private_reply" | "send_api") && body["outcome"] == "reserved"
+            matches!(row.kind, ReplyKind::PrivateReply | ReplyKind::SendApi)
+                && body["outcome"] == OutcomeKind::Reserved.as_str()
         })
         .filter_map(|(_, body)| body["live_id"].as_i64().zip(body["member_id"].as_i64()))
         .collect();
@@ -55,43 +57,47 @@ pub async fn insert_replies_in(tx: &mut Tx, rows: &[NewOutboxRow], now: i64) -> 
     let mut carts: HashSet<(i64, i64)> = HashSet::new();
     let mut merged: HashSet<Option<i64>> = HashSet::new();
     for (row, mut body) in rows.iter().zip(bodies) {
-        let outcome = body["outcome"].as_str().unwrap_or("").to_string();
+        let outcome = body["outcome"].as_str().and_then(OutcomeKind::parse);
         let cart = body["live_id"].as_i64().zip(body["member_id"].as_i64());
         let mut reply = PlannedReply {
             inbox_id: row.inbox_id,
-            kind: row.kind.to_string(),
+            kind: row.kind,
             target: row.target.clone(),
             body: String::new(),
             dedupe_key: row.dedupe_key.clone(),
             priority: CONFIRMATION,
             live_id: cart.map(|c| c.0),
             member_id: cart.map(|c| c.1),
-            topic: Some(outcome.clone()),
-            status: "pending",
+            topic: outcome.map(Topic::from),
+            status: OutboxStatus::Pending,
             note: None,
         };
-        match (row.kind, outcome.as_str(), cart) {
-            ("private_reply" | "send_api", "reserved", Some((live, member))) => {
+        match (row.kind, outcome, cart) {
+            (
+                ReplyKind::PrivateReply | ReplyKind::SendApi,
+                Some(OutcomeKind::Reserved),
+                Some((live, member)),
+            ) => {
                 let spent =
                     carts.contains(&(live, member)) || sent_before.contains(&(live, member));
                 if !spent {
                     carts.insert((live, member));
-                    reply.topic = Some("checkout".into());
+                    reply.topic = Some(Topic::Checkout);
                     reply.priority = CHECKOUT;
-                } else if row.kind == "send_api" {
+                } else if row.kind == ReplyKind::SendApi {
                     // A DM order: the conversation is open anyway; say what was added.
-                    reply.topic = Some("merged".into());
+                    reply.topic = Some(Topic::Merged);
                 } else {
                     merged.insert(row.inbox_id);
                     if let Some(window) = windows.get(&member).cloned() {
-                        body["topic"] = json!("merged");
+                        body["topic"] = json!(Topic::Merged);
                         body["page_id"] = json!(window.page_id);
                         planned.push(PlannedReply {
-                            kind: "send_api".into(),
+                            kind: ReplyKind::SendApi,
                             target: window.recipient,
                             body: body.to_string(),
                             dedupe_key: format!("{}:send_api", row.inbox_id.unwrap_or_default()),
-                            topic: Some("merged".into()),
+                            topic: Some(Topic::Merged),
                             ..reply
                         });
                     }
@@ -99,14 +105,16 @@ pub async fn insert_replies_in(tx: &mut Tx, rows: &[NewOutboxRow], now: i64) -> 
                     continue;
                 }
             }
-            ("public_reply", "reserved", _) if merged.contains(&row.inbox_id) => {
-                reply.topic = Some("merged".into());
+            (ReplyKind::PublicReply, Some(OutcomeKind::Reserved), _)
+                if merged.contains(&row.inbox_id) =>
+            {
+                reply.topic = Some(Topic::Merged);
             }
-            (_, "needs_review", _) => {
+            (_, Some(OutcomeKind::NeedsReview), _) => {
                 // A private reply now would spend the one a reservation needs after
                 // staff accept the comment: a comment is told in public.
-                if row.kind == "private_reply" {
-                    reply.kind = "public_reply".into();
+                if row.kind == ReplyKind::PrivateReply {
+                    reply.kind = ReplyKind::PublicReply;
                 }
                 reply.dedupe_key = format!(
                     "{}:review_notice:{}",
@@ -129,8 +137,8 @@ pub async fn insert_replies_in(tx: &mut Tx, rows: &[NewOutboxRow], now: i64) -> 
 /// A message no comment asked for.
 #[derive(Debug, Clone)]
 pub struct Notice {
-    /// promoted, expiring, expired or paid.
-    pub topic: &'static str,
+    /// Promoted, expiring, expired or paid.
+    pub topic: Topic,
     pub live_id: i64,
     pub member_id: i64,
     /// What the template needs: `items`, or `total`/`currency`/`order`.
@@ -163,15 +171,15 @@ pub async fn enqueue_notice_in(
     });
     let base = PlannedReply {
         inbox_id: None,
-        kind: "none".into(),
+        kind: ReplyKind::NoChannel,
         target: String::new(),
         body: String::new(),
         dedupe_key: notice.dedupe_key.clone(),
         priority: notice.priority,
         live_id: Some(notice.live_id),
         member_id: Some(notice.member_id),
-        topic: Some(notice.topic.into()),
-        status: "pending",
+        topic: Some(notice.topic),
+        status: OutboxStatus::Pending,
         note: None,
     };
     let (reply, channel) =
@@ -180,7 +188,7 @@ pub async fn enqueue_notice_in(
             (
                 PlannedReply {
                     inbox_id: Some(window.inbox_id),
-                    kind: "send_api".into(),
+                    kind: ReplyKind::SendApi,
                     target: window.recipient,
                     ..base
                 },
@@ -193,7 +201,7 @@ pub async fn enqueue_notice_in(
             (
                 PlannedReply {
                     inbox_id: Some(comment.inbox_id),
-                    kind: "private_reply".into(),
+                    kind: ReplyKind::PrivateReply,
                     target: comment.comment_id,
                     ..base
                 },
@@ -203,7 +211,7 @@ pub async fn enqueue_notice_in(
             (
                 PlannedReply {
                     inbox_id: latest_event_in(tx, notice.member_id, notice.live_id).await?,
-                    status: "skipped",
+                    status: OutboxStatus::Skipped,
                     note: Some(
                         "no open channel: every comment's private reply is spent and no \
                          Messenger window is open"
@@ -240,7 +248,7 @@ pub async fn enqueue_order_paid_in(
     enqueue_notice_in(
         tx,
         &Notice {
-            topic: "paid",
+            topic: Topic::Paid,
             live_id,
             member_id,
             facts: json!({"order": order_ref, "total": total_minor, "currency": currency}),

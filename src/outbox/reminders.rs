@@ -14,6 +14,7 @@ use super::plan::{enqueue_notice_in, Channel, Notice, CHECKOUT, REMINDER};
 use crate::config::OutboxConfig;
 use crate::metrics::Metrics;
 use crate::store::{CartHold, Store, StoreResult};
+use crate::vocab::Topic;
 
 /// How far back a pass looks for promotions and expiries it has not announced. Longer
 /// than any pause between passes; the dedupe keys make the overlap harmless.
@@ -79,7 +80,7 @@ pub async fn scan_once(
     let mut counts = Vec::new();
     for promotion in store.unannounced_promotions(now - LOOKBACK_MS).await? {
         notices.push(Notice {
-            topic: "promoted",
+            topic: Topic::Promoted,
             live_id: promotion.live_id,
             member_id: promotion.member_id,
             facts: json!({"items": items(std::slice::from_ref(&promotion.hold))}),
@@ -99,7 +100,7 @@ pub async fn scan_once(
                 .min()
                 .unwrap_or_default();
             notices.push(Notice {
-                topic: "expiring",
+                topic: Topic::Expiring,
                 live_id: group.live_id,
                 member_id: group.member_id,
                 facts: json!({"items": items(&group.holds)}),
@@ -110,7 +111,7 @@ pub async fn scan_once(
     }
     for group in store.holds_expired_since(now - LOOKBACK_MS).await? {
         notices.push(Notice {
-            topic: "expired",
+            topic: Topic::Expired,
             live_id: group.live_id,
             member_id: group.member_id,
             facts: json!({"items": items(&group.holds)}),
@@ -137,8 +138,8 @@ pub async fn scan_once(
     }
     for topic in counts {
         match topic {
-            "promoted" => report.promoted += 1,
-            "expiring" => report.expiring += 1,
+            Topic::Promoted => report.promoted += 1,
+            Topic::Expiring => report.expiring += 1,
             _ => report.expired += 1,
         }
     }

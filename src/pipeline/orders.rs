@@ -3,6 +3,7 @@
 use serde_json::json;
 
 use super::decide::OrderLine;
+use super::OutcomeKind;
 use crate::ledger::{Channel, Intent, Outcome, PartialPolicy, Rejection, ReserveRequest};
 use crate::store::{run_ledger_in, Live, StoreResult, Tx};
 
@@ -15,7 +16,7 @@ pub struct EventOrder<'a> {
 
 /// What an event's orders came to.
 pub struct OrderResult {
-    pub outcome: &'static str,
+    pub outcome: OutcomeKind,
     pub reason: Option<String>,
     pub hold_ids: Vec<i64>,
     /// What the replies announce: per line, held, waiting (and place) or refused.
@@ -72,11 +73,14 @@ pub fn order_result(lines: &[OrderLine], outcomes: &[Outcome]) -> OrderResult {
         }));
     }
     let (outcome, reason) = if !holds.is_empty() {
-        ("reserved", None)
+        (OutcomeKind::Reserved, None)
     } else if waiting {
-        ("waitlisted", None)
+        (OutcomeKind::Waitlisted, None)
     } else {
-        ("rejected", rejection.as_ref().map(rejection_code))
+        (
+            OutcomeKind::Rejected,
+            rejection.as_ref().map(rejection_code),
+        )
     };
     OrderResult {
         outcome,

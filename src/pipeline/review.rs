@@ -7,6 +7,7 @@ use super::catalog::{LiveCatalog, SkuChoice};
 use super::decide::OrderLine;
 use super::orders::{reserve_orders_in, EventOrder};
 use super::sequencer::{event_members, reply_rows};
+use super::OutcomeKind;
 use crate::parse::Line;
 use crate::store::{resolve_review_in, review_event_in, EventOutcome, Store, StoreError};
 
@@ -22,7 +23,7 @@ pub enum ReviewError {
 
 /// What the accepted lines came to.
 pub struct Accepted {
-    pub outcome: &'static str,
+    pub outcome: OutcomeKind,
     pub hold_ids: Vec<i64>,
 }
 
@@ -121,7 +122,7 @@ pub async fn dismiss(store: &Store, event_id: i64) -> Result<(), ReviewError> {
     let now = chrono::Utc::now().timestamp_millis();
     let mut tx = store.begin_write().await?;
     let outcome = EventOutcome {
-        outcome: "ignored",
+        outcome: OutcomeKind::Ignored,
         reason: Some("dismissed_by_staff"),
         parse_result: None,
         member_id: None,

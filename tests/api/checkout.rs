@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use plusone::checkout::{issue_link, CheckoutLink};
-use plusone::ledger::{Channel, PartialPolicy, ReserveRequest};
+use plusone::ledger::{Channel, HoldStatus, PartialPolicy, ReserveRequest};
 use plusone::store::{Confirmed, NewOrder};
 use serde_json::Value;
 
@@ -302,11 +302,11 @@ async fn confirming_races_the_hold_expiry_and_exactly_one_wins() {
         match confirmed {
             Confirmed::Created(_) => {
                 won += 1;
-                assert_eq!(status, "active", "an ordered hold is kept");
+                assert_eq!(status, HoldStatus::Active, "an ordered hold is kept");
                 assert!(order.is_some());
             }
             Confirmed::NothingHeld => {
-                assert_eq!(status, "expired", "the sweeper won this one");
+                assert_eq!(status, HoldStatus::Expired, "the sweeper won this one");
                 assert!(order.is_none());
             }
             Confirmed::Existing(_) | Confirmed::OptionGone(_) => {
