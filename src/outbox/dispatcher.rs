@@ -10,11 +10,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::future::join_all;
-use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use super::checkout_link::checkout_url;
 use super::errors::SendError;
+use super::facts::ReplyBody;
 use super::limits::PageLimits;
 use super::senders::{GraphSender, Outgoing, ReplyKind};
 use super::telegram::{TelegramSender, TelegramTarget};
@@ -22,7 +22,7 @@ use super::templates::{render, CartLine, Context, Lang, ProductFacts, Templates}
 use crate::config::{Config, OutboxConfig};
 use crate::metrics::Metrics;
 use crate::store::{ClaimedReply, Store, StoreResult};
-use crate::vocab::OutboxStatus;
+use crate::vocab::{OutboxStatus, Topic};
 
 /// What one pass did, so tests can drain the queue step by step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -272,17 +272,19 @@ impl Dispatcher {
 
     /// What the row's facts leave to the database: the buyer's cart and checkout link, or
     /// the price and stock of what they asked about.
-    async fn context(&self, claim: &ClaimedReply, body: &Value) -> Result<Context, SendError> {
+    async fn context(&self, claim: &ClaimedReply, body: &ReplyBody) -> Result<Context, SendError> {
         let unreadable = |err: crate::store::StoreError| SendError::Unsendable(format!("{err}"));
-        let topic = body["topic"].as_str().or(body["outcome"].as_str());
         let mut ctx = Context::default();
-        let cart = claim
-            .live_id
-            .zip(claim.member_id)
-            .or_else(|| body["live_id"].as_i64().zip(body["member_id"].as_i64()));
-        match (topic, cart) {
+        let cart = claim.live_id.zip(claim.member_id).or_else(|| body.cart());
+        match (body.topic(), cart) {
             (
-                Some("checkout" | "reserved" | "merged" | "promoted" | "expiring"),
+                Some(
+                    Topic::Checkout
+                    | Topic::Reserved
+                    | Topic::Merged
+                    | Topic::Promoted
+                    | Topic::Expiring,
+                ),
                 Some((live, member)),
             ) => {
                 // Several orders of one SKU read as one line; the first expiry counts.
@@ -317,10 +319,10 @@ impl Dispatcher {
                     .await
                     .map_err(unreadable)?;
             }
-            (Some("question_answered"), _) => {
-                if let Some(live) = body["live_id"].as_i64() {
+            (Some(Topic::QuestionAnswered), _) => {
+                if let Some(live) = body.live_id {
                     ctx.products = self
-                        .products_asked(live, &body["facts"]["question"])
+                        .products_asked(live, &body.facts.question)
                         .await
                         .map_err(unreadable)?;
                 }
@@ -333,7 +335,7 @@ impl Dispatcher {
     async fn products_asked(
         &self,
         live_id: i64,
-        asked: &Value,
+        asked: &[String],
     ) -> StoreResult<Vec<(String, Option<ProductFacts>)>> {
         let lineup = self
             .store
@@ -342,12 +344,7 @@ impl Dispatcher {
             .map(|l| l.lineup)
             .unwrap_or_default();
         let mut out = Vec::new();
-        for keyword in asked
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-        {
+        for keyword in asked {
             let code = lineup
                 .iter()
                 .find(|e| e.keyword.eq_ignore_ascii_case(keyword))
@@ -379,10 +376,9 @@ impl Dispatcher {
         if kind == ReplyKind::NoChannel {
             return Err(final_error("the row names no channel to send on".into()));
         }
-        let body: Value = serde_json::from_str(&claim.body)
+        let body = ReplyBody::from_stored(&claim.body)
             .map_err(|err| final_error(format!("unreadable body: {err}")))?;
-        let topic = body["topic"].as_str().or(body["outcome"].as_str());
-        if topic == Some("needs_review") && !self.config.review_notice {
+        if body.topic() == Some(Topic::NeedsReview) && !self.config.review_notice {
             return Err(SendError::Skipped(
                 "\"we will confirm shortly\" is off (outbox.review_notice)".into(),
             ));
@@ -391,7 +387,7 @@ impl Dispatcher {
         // row. Reading its cart or issuing a checkout link now would be thrown away, and in
         // a storm most rows are here.
         if claim.platform.as_deref() != Some("telegram") {
-            if let Some(page_id) = body.get("page_id").and_then(|p| p.as_str()) {
+            if let Some(page_id) = body.page_id.as_deref() {
                 if let Some(until) = self.paused_until(page_id) {
                     return Err(SendError::Deferred { until_ms: until });
                 }
@@ -422,8 +418,8 @@ impl Dispatcher {
             return self.send_telegram(claim, kind, &text).await;
         }
         let page_id = body
-            .get("page_id")
-            .and_then(|p| p.as_str())
+            .page_id
+            .as_deref()
             .ok_or_else(|| final_error("the reply names no page".into()))?;
         let token = self
             .store
@@ -497,9 +493,9 @@ impl Dispatcher {
     }
 
     fn pause(&self, claim: &ClaimedReply, until: i64) {
-        let page = serde_json::from_str::<Value>(&claim.body)
+        let page = ReplyBody::from_stored(&claim.body)
             .ok()
-            .and_then(|b| b.get("page_id")?.as_str().map(str::to_string));
+            .and_then(|b| b.page_id);
         if let Some(page) = page {
             let mut paused = self.paused.lock().expect("pause map is not poisoned");
             let entry = paused.entry(page).or_insert(until);

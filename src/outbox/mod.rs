@@ -4,6 +4,7 @@
 mod checkout_link;
 mod dispatcher;
 pub mod errors;
+pub mod facts;
 pub mod limits;
 pub mod plan;
 pub mod reminders;
@@ -13,6 +14,7 @@ pub mod templates;
 
 pub use checkout_link::checkout_url;
 pub use dispatcher::{backoff_ms, BatchReport, DispatchOutcome, Dispatcher};
+pub use facts::{FactItem, NewReply, ReplyBody, ReplyFacts};
 pub use plan::{enqueue_order_paid_in, insert_replies_in};
 pub use senders::ReplyKind;
 pub use templates::Lang;

@@ -7,9 +7,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
+use super::facts::{FactItem, ReplyFacts};
 use super::plan::{enqueue_notice_in, Channel, Notice, CHECKOUT, REMINDER};
 use crate::config::OutboxConfig;
 use crate::metrics::Metrics;
@@ -56,15 +56,23 @@ pub async fn run(
     }
 }
 
-fn items(holds: &[CartHold]) -> serde_json::Value {
-    json!(holds
-        .iter()
-        .map(
-            |h| json!({"keyword": h.code, "variant": h.options, "qty": h.qty, "held": h.qty,
-                        "hold_id": h.hold_id, "expires_at_ms": h.expires_at_ms,
-                        "waitlisted": 0, "position": null, "rejection": null})
-        )
-        .collect::<Vec<_>>())
+/// The holds a notice is about, as the lines its reply lists.
+fn items(holds: &[CartHold]) -> ReplyFacts {
+    ReplyFacts {
+        items: holds
+            .iter()
+            .map(|h| FactItem {
+                keyword: h.code.clone(),
+                variant: h.options.clone(),
+                qty: h.qty,
+                held: h.qty,
+                hold_id: Some(h.hold_id),
+                expires_at_ms: Some(h.expires_at_ms),
+                ..FactItem::default()
+            })
+            .collect(),
+        ..ReplyFacts::default()
+    }
 }
 
 /// One pass judging holds at `now`: promotions, holds expiring within
@@ -83,7 +91,7 @@ pub async fn scan_once(
             topic: Topic::Promoted,
             live_id: promotion.live_id,
             member_id: promotion.member_id,
-            facts: json!({"items": items(std::slice::from_ref(&promotion.hold))}),
+            facts: items(std::slice::from_ref(&promotion.hold)),
             dedupe_key: format!("promoted:{}", promotion.event_id),
             // It carries the checkout link for units someone else is waiting behind.
             priority: CHECKOUT,
@@ -103,7 +111,7 @@ pub async fn scan_once(
                 topic: Topic::Expiring,
                 live_id: group.live_id,
                 member_id: group.member_id,
-                facts: json!({"items": items(&group.holds)}),
+                facts: items(&group.holds),
                 dedupe_key: format!("expiring:{}:{}:{first}", group.live_id, group.member_id),
                 priority: REMINDER,
             });
@@ -114,7 +122,7 @@ pub async fn scan_once(
             topic: Topic::Expired,
             live_id: group.live_id,
             member_id: group.member_id,
-            facts: json!({"items": items(&group.holds)}),
+            facts: items(&group.holds),
             dedupe_key: format!(
                 "expired:{}:{}:{}",
                 group.live_id, group.member_id, group.at_ms

@@ -1,13 +1,12 @@
 //! Staff decisions on comments the parser would not guess: accept with corrected lines
 //! (they go through the ledger like any comment) or dismiss.
 
-use serde_json::json;
-
 use super::catalog::{LiveCatalog, SkuChoice};
 use super::decide::OrderLine;
 use super::orders::{reserve_orders_in, EventOrder};
 use super::sequencer::{event_members, reply_rows};
 use super::OutcomeKind;
+use crate::outbox::ReplyFacts;
 use crate::parse::Line;
 use crate::store::{resolve_review_in, review_event_in, EventOutcome, Store, StoreError};
 
@@ -101,7 +100,10 @@ pub async fn accept(store: &Store, event_id: i64, lines: &[Line]) -> Result<Acce
     if !resolve_review_in(&mut tx, event_id, &outcome, now).await? {
         return Err(ReviewError::NotWaiting(event_id));
     }
-    let facts = json!({"items": result.facts["items"], "reviewed": true});
+    let facts = ReplyFacts {
+        reviewed: true,
+        ..result.facts
+    };
     let rows = reply_rows(
         &event,
         result.outcome,

@@ -19,7 +19,6 @@ use std::ops::Range;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::json;
 use tokio::sync::{Mutex, Notify, OwnedMutexGuard};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -31,12 +30,12 @@ use super::OutcomeKind;
 use crate::config::PipelineConfig;
 use crate::ledger::{Intent, Outcome};
 use crate::metrics::Metrics;
-use crate::outbox::ReplyKind;
+use crate::outbox::{NewReply, ReplyBody, ReplyFacts, ReplyKind};
 use crate::parse::{self, Limits};
 use crate::store::{
     fence_live_lease_in, finish_event_in, finish_events_in, members_for_identities_in,
     next_batch_in, original_of_in, restricted_members_in, run_ledger_in, BackendKind, EventOutcome,
-    Identity, NewOutboxRow, PendingEvent, Store, StoreError, StoreResult, Tx,
+    Identity, PendingEvent, Store, StoreError, StoreResult, Tx,
 };
 
 /// A test's way to make batches fail: a batch holding an event it matches returns an error
@@ -68,7 +67,8 @@ struct Decided {
     reason: Option<String>,
     parse: Option<String>,
     hold_ids: Vec<i64>,
-    reply: Option<serde_json::Value>,
+    /// What the event's replies announce; none when it gets no reply.
+    reply: Option<ReplyFacts>,
 }
 
 impl Decided {
@@ -644,12 +644,15 @@ impl Sequencer {
                     }
                 },
                 Action::Question(keywords) => Decided {
-                    reply: Some(json!({"question": keywords})),
+                    reply: Some(ReplyFacts {
+                        question: keywords,
+                        ..ReplyFacts::default()
+                    }),
                     ..Decided::plain(OutcomeKind::QuestionAnswered, None)
                 },
                 // The replies room decides whether to say "we will confirm shortly".
                 Action::Review(reason) => Decided {
-                    reply: Some(json!({})),
+                    reply: Some(ReplyFacts::default()),
                     ..Decided::plain(OutcomeKind::NeedsReview, reason)
                 },
                 Action::Ignore(reason) => Decided::plain(OutcomeKind::Ignored, reason.to_string()),
@@ -687,7 +690,11 @@ impl Sequencer {
                     }
                     let reason = (units == 0 && kept == 0).then(|| "nothing_to_cancel".to_string());
                     Decided {
-                        reply: Some(json!({"cancelled_units": units, "kept_in_order": kept})),
+                        reply: Some(ReplyFacts {
+                            cancelled_units: units,
+                            kept_in_order: kept,
+                            ..ReplyFacts::default()
+                        }),
                         ..Decided::plain(OutcomeKind::Cancelled, reason)
                     }
                 }
@@ -704,9 +711,10 @@ impl Sequencer {
                     }
                     Some(Outcome::Released { units, .. }) => Decided {
                         hold_ids: holds,
-                        reply: Some(
-                            json!({"cancelled_units": units, "because": "comment_removed"}),
-                        ),
+                        reply: Some(ReplyFacts {
+                            cancelled_units: *units,
+                            ..ReplyFacts::default()
+                        }),
                         ..Decided::plain(OutcomeKind::Cancelled, "comment_removed".to_string())
                     },
                     _ => Decided::plain(OutcomeKind::Ignored, "comment_removed".to_string()),
@@ -853,7 +861,7 @@ fn replies_for(
     decided: &Decided,
     member: Option<i64>,
     live_id: i64,
-) -> Vec<NewOutboxRow> {
+) -> Vec<NewReply> {
     match &decided.reply {
         Some(facts) => reply_rows(
             event,
@@ -871,16 +879,20 @@ pub(crate) fn reply_rows(
     event: &PendingEvent,
     outcome: OutcomeKind,
     reason: Option<&str>,
-    facts: &serde_json::Value,
+    facts: &ReplyFacts,
     member: Option<i64>,
     live_id: i64,
-) -> Vec<NewOutboxRow> {
-    let body = json!({
-        "outcome": outcome, "reason": reason, "live_id": live_id,
-        "member_id": member, "page_id": event.page_id, "facts": facts,
-    })
-    .to_string();
-    let row = |kind: ReplyKind, target: String| NewOutboxRow {
+) -> Vec<NewReply> {
+    let body = ReplyBody {
+        outcome: Some(outcome.into()),
+        reason: reason.map(str::to_string),
+        live_id: Some(live_id),
+        member_id: member,
+        page_id: event.page_id.clone(),
+        facts: facts.clone(),
+        ..ReplyBody::default()
+    };
+    let row = |kind: ReplyKind, target: String| NewReply {
         inbox_id: Some(event.id),
         kind,
         target,

@@ -490,3 +490,37 @@ async fn a_buyer_who_blocked_the_page_or_a_closed_window_is_never_retried() {
         2
     );
 }
+
+#[tokio::test]
+async fn a_row_the_old_code_wrote_is_still_sent() {
+    let graph = FakeGraph::default();
+    let app = replies_app(TestDatabase::new(), &graph.start().await).await;
+    register_page(&app).await;
+    // A payment notice exactly as it was stored before bodies were typed: `outcome`
+    // repeating the topic, `reason` null, facts as loose keys.
+    let body = json!({"topic": "paid", "outcome": "paid", "reason": null, "live_id": 1,
+                      "member_id": 2, "page_id": PAGE,
+                      "facts": {"order": "PO-000042", "total": 129_900, "currency": "HKD"}});
+    let mut tx = app.store.begin_write().await.unwrap();
+    plusone::store::insert_outbox_in(
+        &mut tx,
+        &[plusone::store::NewOutboxRow {
+            inbox_id: None,
+            kind: ReplyKind::PrivateReply,
+            target: "c9".into(),
+            body: body.to_string(),
+            dedupe_key: "paid:PO-000042".into(),
+        }],
+        chrono::Utc::now().timestamp_millis(),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let rows = drain(&app).await;
+    assert_eq!(statuses(&rows), [("private_reply", "sent")]);
+    let sent = graph.posts_to(&format!("/{PAGE}/messages"));
+    let text = sent[0].body["message"]["text"].as_str().unwrap();
+    let total = plusone::outbox::templates::format_money(129_900, "HKD");
+    assert!(text.contains(&total), "{text}");
+    assert!(text.contains("PO-000042"), "{text}");
+}
