@@ -331,7 +331,7 @@ impl Config {
                 "it must be at least 1 and at most outbox.retry_max_ms",
             ));
         }
-        if crate::outbox::Lang::parse(&outbox.language).is_none() {
+        if crate::i18n::Lang::parse(&outbox.language).is_none() {
             return Err(invalid(
                 "outbox.language",
                 "it must be `zh-HK`, `zh-TW` or `en`",

@@ -7,6 +7,7 @@ pub mod checkout;
 pub mod cli;
 pub mod config;
 pub mod http;
+pub mod i18n;
 pub mod ingest;
 pub mod ledger;
 pub mod loadgen;

@@ -12,7 +12,8 @@ use utoipa_axum::routes;
 
 use super::error::{ApiError, ErrorBody};
 use super::AppState;
-use crate::checkout::{money, OrderStatus};
+use crate::checkout::OrderStatus;
+use crate::i18n::plain_amount;
 use crate::store::{OrderChange, OrderFilter, OrderView};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -210,9 +211,9 @@ async fn export_orders(
                     line.name.clone(),
                     line.options.join(" "),
                     line.qty.to_string(),
-                    money::plain(line.unit_price),
-                    money::plain(line.unit_price * line.qty),
-                    money::plain(order.total),
+                    plain_amount(line.unit_price),
+                    plain_amount(line.unit_price * line.qty),
+                    plain_amount(order.total),
                     order.currency.clone(),
                 ];
                 let row: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();

@@ -12,9 +12,11 @@ pub mod senders;
 pub mod telegram;
 pub mod templates;
 
+/// Kept for code not yet moved to [`crate::i18n::Lang`].
+#[doc(hidden)]
+pub use crate::i18n::Lang;
 pub use checkout_link::checkout_url;
 pub use dispatcher::{backoff_ms, BatchReport, DispatchOutcome, Dispatcher};
 pub use facts::{FactItem, NewReply, ReplyBody, ReplyFacts};
 pub use plan::{enqueue_order_paid_in, insert_replies_in};
 pub use senders::ReplyKind;
-pub use templates::Lang;

@@ -18,42 +18,15 @@ use super::facts::{FactItem, ReplyBody, ReplyFacts};
 use crate::ledger::Rejection;
 use crate::vocab::{ReplyKind, Topic};
 
-/// The languages replies are written in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Lang {
-    /// Cantonese, Hong Kong: the default.
-    ZhHk,
-    /// Traditional Chinese with Taiwan wording.
-    ZhTw,
-    En,
-}
+// Public here too for code not yet moved to `crate::i18n`.
+pub use crate::i18n::{format_money, Lang};
 
-impl Lang {
-    pub const ALL: [Lang; 3] = [Lang::ZhHk, Lang::ZhTw, Lang::En];
-
-    pub fn parse(tag: &str) -> Option<Lang> {
-        match tag {
-            "zh-HK" => Some(Lang::ZhHk),
-            "zh-TW" => Some(Lang::ZhTw),
-            "en" => Some(Lang::En),
-            _ => None,
-        }
-    }
-
-    pub fn tag(self) -> &'static str {
-        match self {
-            Lang::ZhHk => "zh-HK",
-            Lang::ZhTw => "zh-TW",
-            Lang::En => "en",
-        }
-    }
-
-    fn default_source(self) -> &'static str {
-        match self {
-            Lang::ZhHk => include_str!("../../config/templates/zh-HK.toml"),
-            Lang::ZhTw => include_str!("../../config/templates/zh-TW.toml"),
-            Lang::En => include_str!("../../config/templates/en.toml"),
-        }
+/// The shipped texts of a language, compiled in.
+fn default_source(lang: Lang) -> &'static str {
+    match lang {
+        Lang::ZhHk => include_str!("../../config/templates/zh-HK.toml"),
+        Lang::ZhTw => include_str!("../../config/templates/zh-TW.toml"),
+        Lang::En => include_str!("../../config/templates/en.toml"),
     }
 }
 
@@ -150,7 +123,7 @@ pub fn check(name: &str, text: &str) -> Result<(), TemplateError> {
 
 /// The shipped texts of one language.
 pub fn defaults(lang: Lang) -> BTreeMap<String, String> {
-    let parsed: BTreeMap<String, String> = toml::from_str(lang.default_source())
+    let parsed: BTreeMap<String, String> = toml::from_str(default_source(lang))
         .expect("config/templates are valid TOML tables of strings (a unit test checks)");
     parsed
         .into_iter()
@@ -268,31 +241,6 @@ pub struct Context {
     pub checkout_url: Option<String>,
     /// Per keyword asked about; None where the keyword names nothing in the live.
     pub products: Vec<(String, Option<ProductFacts>)>,
-}
-
-/// Money in minor units as buyers read it: `HK$120`, `HK$120.50`, `NT$300`.
-pub fn format_money(minor: i64, currency: &str) -> String {
-    let (symbol, decimals) = match currency {
-        "HKD" => ("HK$".to_string(), 2),
-        "TWD" => ("NT$".to_string(), 2),
-        "USD" => ("US$".to_string(), 2),
-        "MOP" => ("MOP$".to_string(), 2),
-        "CNY" => ("¥".to_string(), 2),
-        "JPY" => ("¥".to_string(), 0),
-        other => (format!("{other} "), 2),
-    };
-    let sign = if minor < 0 { "-" } else { "" };
-    let minor = minor.unsigned_abs();
-    let scale = 10u64.pow(decimals);
-    let (whole, fraction) = (minor / scale, minor % scale);
-    if fraction == 0 {
-        format!("{sign}{symbol}{whole}")
-    } else {
-        format!(
-            "{sign}{symbol}{whole}.{fraction:0width$}",
-            width = decimals as usize
-        )
-    }
 }
 
 /// Sums per currency, in first-seen order: `HK$240`, or `HK$240 + NT$300` for a mixed cart.
@@ -897,6 +845,77 @@ mod tests {
                     lang.tag()
                 );
             }
+        }
+    }
+
+    #[test]
+    fn a_dm_and_the_checkout_page_write_an_amount_the_same_way() {
+        use std::collections::{BTreeMap, HashMap};
+
+        use crate::checkout::page::{cart as cart_page, CartPage};
+
+        let now = 1_700_000_000_000;
+        // A whole amount, one with cents, and their sum past a thousand.
+        let held = |hold_id: i64, code: &str, price: i64| crate::store::CartLine {
+            hold_id,
+            sku_id: hold_id,
+            sku: format!("{code}-1"),
+            product_id: hold_id,
+            product_code: code.into(),
+            name: format!("Item {code}"),
+            options: vec![],
+            qty: 1,
+            unit_price: price,
+            currency: "HKD".into(),
+            expires_at_ms: now + 600_000,
+            choose_variant: false,
+        };
+        let lines = vec![held(1, "A01", 129_900), held(2, "B02", 123_450)];
+        let shop = crate::config::Config::defaults().checkout;
+        let page = cart_page(
+            &CartPage {
+                lang: Lang::En,
+                action: "/c/token".into(),
+                lines: &lines,
+                choices: &[],
+                points: None,
+                values: &HashMap::new(),
+                errors: &BTreeMap::new(),
+                option_errors: &BTreeMap::new(),
+                now_ms: now,
+            },
+            &shop,
+        );
+        let ctx = Context {
+            cart: lines
+                .iter()
+                .map(|l| CartLine {
+                    code: l.product_code.clone(),
+                    name: l.name.clone(),
+                    options: l.options.clone(),
+                    qty: l.qty,
+                    price: l.unit_price,
+                    currency: l.currency.clone(),
+                    expires_at_ms: l.expires_at_ms,
+                })
+                .collect(),
+            checkout_url: Some("https://shop.example/c/token".into()),
+            products: vec![],
+        };
+        let dm = render(
+            ReplyKind::PrivateReply,
+            1,
+            &reserved(),
+            &Templates::defaults(Lang::En),
+            &ctx,
+            now,
+        )
+        .unwrap();
+        let amounts = [129_900, 123_450, 253_350].map(|minor| format_money(minor, "HKD"));
+        assert_eq!(amounts, ["HK$1,299", "HK$1,234.50", "HK$2,533.50"]);
+        for amount in &amounts {
+            assert!(dm.contains(amount), "the DM says {amount}: {dm}");
+            assert!(page.contains(amount), "the page says {amount}: {page}");
         }
     }
 }
