@@ -17,8 +17,12 @@ pub mod outbox;
 pub mod parse;
 pub mod parse_cli;
 pub mod pipeline;
+pub mod settings;
 pub mod startup;
 pub mod store;
 pub mod sweeper;
 pub mod telemetry;
 pub mod vocab;
+
+#[cfg(test)]
+mod module_graph_tests;

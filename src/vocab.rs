@@ -3,7 +3,7 @@
 //! sqlx encoding all agree (a test checks). A leaf: it uses nothing in the crate, so the
 //! store and every room may depend on it.
 //!
-//! The hold status is the ledger's own [`crate::ledger::HoldStatus`]; the rooms re-export
+//! The hold status is the ledger's own `ledger::HoldStatus`; the rooms re-export
 //! the rest where they are at home (`pipeline::OutcomeKind`, `checkout::OrderStatus`,
 //! `outbox::ReplyKind`…).
 

@@ -3,8 +3,8 @@
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
-use crate::config::{invalid, mask_secret, ConfigError};
 use crate::i18n::Lang;
+use crate::settings::{invalid, mask_secret, ConfigError};
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]

@@ -512,7 +512,7 @@ async fn provider_webhook(
         );
         return Ok(StatusCode::OK.into_response());
     }
-    match crate::checkout::mark_paid(&state.store, &state.config, order.id, now_ms()).await? {
+    match super::orders::mark_paid_and_thank(&state, order.id, now_ms()).await? {
         OrderChange::Done => tracing::info!(order = order.id, "order paid online"),
         // A redelivery, or staff were faster.
         OrderChange::WrongStatus(OrderStatus::Paid | OrderStatus::Fulfilled) => {}

@@ -14,7 +14,7 @@ use super::error::{ApiError, ErrorBody};
 use super::AppState;
 use crate::checkout::OrderStatus;
 use crate::i18n::plain_amount;
-use crate::store::{OrderChange, OrderFilter, OrderView};
+use crate::store::{OrderChange, OrderFilter, OrderView, StoreError};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -125,14 +125,35 @@ async fn mark_paid(
     State(state): State<AppState>,
     Path(id): Path<i64>,
 ) -> Result<Json<OrderView>, ApiError> {
-    let change = crate::checkout::mark_paid(
-        &state.store,
-        &state.config,
-        id,
-        chrono::Utc::now().timestamp_millis(),
+    let change = mark_paid_and_thank(&state, id, chrono::Utc::now().timestamp_millis()).await?;
+    answer(&state, id, change).await
+}
+
+/// Marks an order paid (checkout) and, in the same transaction, queues the buyer's
+/// thank-you where a channel to them is open (outbox): written with the payment, once.
+pub(super) async fn mark_paid_and_thank(
+    state: &AppState,
+    id: i64,
+    now: i64,
+) -> Result<OrderChange, StoreError> {
+    let mut tx = state.store.begin_write().await?;
+    let paid = match crate::checkout::mark_paid_in(&mut tx, &state.config.checkout, id, now).await?
+    {
+        Ok(paid) => paid,
+        Err(refused) => return Ok(refused),
+    };
+    crate::outbox::enqueue_order_paid_in(
+        &mut tx,
+        paid.member_id,
+        paid.live_id,
+        &paid.number,
+        paid.total,
+        &paid.currency,
+        now,
     )
     .await?;
-    answer(&state, id, change).await
+    tx.commit().await?;
+    Ok(OrderChange::Done)
 }
 
 /// A paid order was handed over or shipped.

@@ -19,7 +19,8 @@ use super::limits::PageLimits;
 use super::senders::{GraphSender, Outgoing, ReplyKind};
 use super::telegram::{TelegramSender, TelegramTarget};
 use super::templates::{render, CartLine, Context, ProductFacts, Templates};
-use crate::config::{Config, OutboxConfig};
+use super::OutboxConfig;
+use crate::checkout::CheckoutLinks;
 use crate::i18n::Lang;
 use crate::metrics::Metrics;
 use crate::store::{ClaimedReply, Store, StoreResult};
@@ -67,6 +68,17 @@ enum Step {
     Skipped,
 }
 
+/// What the dispatcher needs: its own section, where the platforms are, the bot's token,
+/// and how to make the checkout links replies carry.
+#[derive(Debug, Clone)]
+pub struct DispatchConfig {
+    pub outbox: OutboxConfig,
+    pub graph_api_base: String,
+    pub telegram_api_base: String,
+    pub telegram_bot_token: Option<secrecy::SecretString>,
+    pub links: CheckoutLinks,
+}
+
 #[derive(Clone)]
 pub struct Dispatcher {
     store: Store,
@@ -74,8 +86,7 @@ pub struct Dispatcher {
     telegram: TelegramSender,
     limits: Arc<PageLimits>,
     config: OutboxConfig,
-    /// The whole config, for the checkout room's link.
-    app: Arc<Config>,
+    links: Arc<CheckoutLinks>,
     lang: Lang,
     metrics: Arc<Metrics>,
     /// Pages Meta throttled, and until when (ms): their rows wait without a call.
@@ -83,21 +94,20 @@ pub struct Dispatcher {
 }
 
 impl Dispatcher {
-    pub fn new(store: Store, app: Arc<Config>, metrics: Arc<Metrics>) -> Dispatcher {
-        let config = &app.outbox;
-        let timeout = Duration::from_millis(config.request_timeout_ms);
+    pub fn new(store: Store, config: DispatchConfig, metrics: Arc<Metrics>) -> Dispatcher {
+        let timeout = Duration::from_millis(config.outbox.request_timeout_ms);
         Dispatcher {
             store,
-            sender: GraphSender::new(&app.meta.graph_api_base, timeout),
+            sender: GraphSender::new(&config.graph_api_base, timeout),
             telegram: TelegramSender::new(
-                &app.telegram.api_base,
-                app.telegram.bot_token.clone(),
+                &config.telegram_api_base,
+                config.telegram_bot_token,
                 timeout,
             ),
             limits: Arc::new(PageLimits::new()),
-            lang: Lang::parse(&config.language).unwrap_or(Lang::ZhHk),
-            config: config.clone(),
-            app: Arc::clone(&app),
+            lang: config.outbox.lang(),
+            config: config.outbox,
+            links: Arc::new(config.links),
             metrics,
             paused: Arc::default(),
         }
@@ -316,7 +326,7 @@ impl Dispatcher {
                         }),
                     }
                 }
-                ctx.checkout_url = checkout_url(&self.store, &self.app, member, live, now_ms())
+                ctx.checkout_url = checkout_url(&self.store, &self.links, member, live, now_ms())
                     .await
                     .map_err(unreadable)?;
             }

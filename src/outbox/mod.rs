@@ -2,6 +2,7 @@
 //! the platform senders within each Page's budget, and records what the platform said.
 
 mod checkout_link;
+pub mod config;
 mod dispatcher;
 pub mod errors;
 pub mod facts;
@@ -16,7 +17,8 @@ pub mod templates;
 #[doc(hidden)]
 pub use crate::i18n::Lang;
 pub use checkout_link::checkout_url;
-pub use dispatcher::{backoff_ms, BatchReport, DispatchOutcome, Dispatcher};
+pub use config::OutboxConfig;
+pub use dispatcher::{backoff_ms, BatchReport, DispatchConfig, DispatchOutcome, Dispatcher};
 pub use facts::{FactItem, NewReply, ReplyBody, ReplyFacts};
 pub use plan::{enqueue_order_paid_in, insert_replies_in};
 pub use senders::ReplyKind;

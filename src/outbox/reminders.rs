@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::facts::{FactItem, ReplyFacts};
 use super::plan::{enqueue_notice_in, Channel, Notice, CHECKOUT, REMINDER};
-use crate::config::OutboxConfig;
+use super::OutboxConfig;
 use crate::metrics::Metrics;
 use crate::store::{CartHold, Store, StoreResult};
 use crate::vocab::Topic;

@@ -2,6 +2,7 @@
 
 pub mod backstop;
 pub mod catalog;
+pub mod config;
 pub mod decide;
 pub mod inbox_writer;
 pub mod intake;
@@ -10,6 +11,7 @@ pub mod review;
 pub mod sequencer;
 
 pub use backstop::Backstop;
+pub use config::PipelineConfig;
 pub use inbox_writer::InboxWriter;
 pub use sequencer::{BatchReport, Sequencer};
 

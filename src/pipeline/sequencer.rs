@@ -27,7 +27,7 @@ use super::catalog::LiveCatalog;
 use super::decide::{decide, Action, OrderLine};
 use super::orders::{order_intents, order_result, EventOrder};
 use super::OutcomeKind;
-use crate::config::PipelineConfig;
+use super::PipelineConfig;
 use crate::ledger::{Intent, Outcome};
 use crate::metrics::Metrics;
 use crate::outbox::{NewReply, ReplyBody, ReplyFacts, ReplyKind};

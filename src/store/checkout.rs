@@ -268,40 +268,6 @@ pub async fn open_cart_in(tx: &mut Tx, member_id: i64, live_id: i64, now: i64) -
     Ok(id)
 }
 
-/// Moves a merged member's carts to the survivor. Where both have an open cart in the
-/// same live, the merged one's links are pointed at the survivor's and it is closed as
-/// `merged` (one open cart per member per live); the rest simply change hands.
-pub async fn fold_carts_in(tx: &mut Tx, survivor: i64, merged: i64, now: i64) -> StoreResult<()> {
-    on_tx!(tx, |conn| {
-        sqlx::query(
-            "UPDATE checkout_tokens SET cart_id = (SELECT s.id FROM carts s JOIN carts m ON m.live_id = s.live_id \
-             WHERE m.id = checkout_tokens.cart_id AND s.member_id = $1 AND s.status = 'open') \
-             WHERE cart_id IN (SELECT m.id FROM carts m JOIN carts s ON s.live_id = m.live_id \
-             WHERE m.member_id = $2 AND m.status = 'open' AND s.member_id = $1 AND s.status = 'open')",
-        )
-        .bind(survivor)
-        .bind(merged)
-        .execute(&mut *conn)
-        .await?;
-        sqlx::query(
-            "UPDATE carts SET status = 'merged', updated_at_ms = $3 WHERE member_id = $2 AND status = 'open' \
-             AND live_id IN (SELECT live_id FROM carts WHERE member_id = $1 AND status = 'open')",
-        )
-        .bind(survivor)
-        .bind(merged)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
-        sqlx::query("UPDATE carts SET member_id = $1, updated_at_ms = $3 WHERE member_id = $2")
-            .bind(survivor)
-            .bind(merged)
-            .bind(now)
-            .execute(&mut *conn)
-            .await?;
-    });
-    Ok(())
-}
-
 impl Store {
     /// Stores a checkout token (its hash) for the member's open cart in the live.
     /// Returns the cart id.

@@ -43,10 +43,16 @@ pub async fn order_by_comment(app: &TestApp, live: i64, id: &str, user: &str, te
 }
 
 pub async fn link_for(app: &TestApp, member: i64, live: i64) -> CheckoutLink {
-    issue_link(&app.store, &app.config, member, live, now_ms())
-        .await
-        .unwrap()
-        .expect("a link")
+    issue_link(
+        &app.store,
+        &app.config.checkout_links(),
+        member,
+        live,
+        now_ms(),
+    )
+    .await
+    .unwrap()
+    .expect("a link")
 }
 
 pub fn valid_form() -> Vec<(&'static str, &'static str)> {
@@ -339,7 +345,7 @@ async fn unknown_and_expired_links_get_friendly_pages_and_guessing_is_limited() 
     // A link whose own lifetime ran out.
     let stale = issue_link(
         &app.store,
-        &app.config,
+        &app.config.checkout_links(),
         member,
         live,
         now_ms() - 400 * 3_600_000,
