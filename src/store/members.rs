@@ -565,7 +565,7 @@ pub async fn merge_members_in(
     fold_carts_in(tx, survivor, merged, now).await?;
     for statement in MEMBER_MOVES {
         on_tx!(tx, |conn| {
-            sqlx::query(*statement)
+            sqlx::query(statement)
                 .bind(survivor)
                 .bind(merged)
                 .execute(&mut *conn)
