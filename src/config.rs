@@ -1,13 +1,24 @@
 //! Layered configuration: compiled-in defaults, an optional file, then environment.
+//!
+//! Each room owns its section's type and checks (`outbox::OutboxConfig`,
+//! `pipeline::PipelineConfig`, `checkout::CheckoutConfig`…); `Config` gathers them, so the
+//! arrows point from here to the rooms and never back. Rooms get their own section, or a
+//! small struct made here from several ([`Config::checkout_links`], [`Config::dispatch`]).
 
-use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use figment::providers::{Env, Format, Toml};
 use figment::Figment;
 use secrecy::{ExposeSecret, SecretString};
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
+
+use crate::checkout::{CheckoutConfig, CheckoutLinks, PaymentsConfig};
+use crate::settings::{invalid, mask_secret};
+
+pub use crate::outbox::OutboxConfig;
+pub use crate::pipeline::PipelineConfig;
+pub use crate::settings::ConfigError;
 
 const DEFAULTS: &str = include_str!("../config/default.toml");
 const ENV_PREFIX: &str = "PLUSONE__";
@@ -25,8 +36,8 @@ pub struct Config {
     pub meta: MetaConfig,
     pub outbox: OutboxConfig,
     pub telegram: TelegramConfig,
-    pub checkout: crate::checkout::CheckoutConfig,
-    pub payments: crate::checkout::PaymentsConfig,
+    pub checkout: CheckoutConfig,
+    pub payments: PaymentsConfig,
     pub console: ConsoleConfig,
 }
 
@@ -107,20 +118,6 @@ pub struct LedgerConfig {
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub struct PipelineConfig {
-    pub reorder_window_ms: i64,
-    pub batch_size: i64,
-    pub tick_ms: u64,
-    pub lease_ms: i64,
-    pub release_holds_on_remove: bool,
-    pub group_commit_max: usize,
-    /// A batch that fails this many times in a row is retried one event at a time, and
-    /// an event that fails this many times alone goes to review (`processing_failed`).
-    pub max_batch_failures: u32,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
 pub struct MetaConfig {
     #[serde(default, serialize_with = "mask_secret")]
     pub app_secret: Option<SecretString>,
@@ -128,36 +125,6 @@ pub struct MetaConfig {
     pub verify_token: Option<SecretString>,
     pub graph_api_base: String,
     pub poll_interval_secs: u64,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct OutboxConfig {
-    pub batch_size: i64,
-    pub tick_ms: u64,
-    pub lease_ms: i64,
-    pub max_attempts: i64,
-    pub retry_base_ms: i64,
-    pub retry_max_ms: i64,
-    pub request_timeout_ms: u64,
-    pub language: String,
-    /// Tell a buyer whose comment went to review that the shop will confirm shortly.
-    #[serde(default)]
-    pub review_notice: bool,
-    /// Remind a buyer this many minutes before their hold runs out (0: never).
-    #[serde(default = "default_expiring_notice_minutes")]
-    pub expiring_notice_minutes: i64,
-    /// How often promotions, expiring and expired holds are looked for.
-    #[serde(default = "default_reminder_interval_ms")]
-    pub reminder_interval_ms: u64,
-}
-
-fn default_expiring_notice_minutes() -> i64 {
-    10
-}
-
-fn default_reminder_interval_ms() -> u64 {
-    15_000
 }
 
 fn default_telegram_api_base() -> String {
@@ -178,32 +145,6 @@ pub struct TelegramConfig {
     pub bot_token: Option<SecretString>,
 }
 
-/// A configuration problem, phrased as one sentence that names the key.
-#[derive(Debug)]
-pub struct ConfigError(String);
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for ConfigError {}
-
-pub(crate) fn invalid(key: &str, why: impl fmt::Display) -> ConfigError {
-    ConfigError(format!("config key `{key}` is invalid: {why}"))
-}
-
-pub(crate) fn mask_secret<S: Serializer>(
-    value: &Option<SecretString>,
-    s: S,
-) -> Result<S::Ok, S::Error> {
-    match value {
-        Some(_) => s.serialize_some("********"),
-        None => s.serialize_none(),
-    }
-}
-
 /// Where the optional file layer comes from: `--config`, else `PLUSONE_CONFIG`.
 pub fn config_file_from_env(cli: Option<PathBuf>) -> Option<PathBuf> {
     cli.or_else(|| std::env::var_os("PLUSONE_CONFIG").map(PathBuf::from))
@@ -215,7 +156,7 @@ impl Config {
         let mut figment = Figment::from(Toml::string(DEFAULTS));
         if let Some(path) = file {
             if !path.exists() {
-                return Err(ConfigError(format!(
+                return Err(ConfigError::new(format!(
                     "config file `{}` does not exist",
                     path.display()
                 )));
@@ -289,33 +230,7 @@ impl Config {
                 "keys must live at least 24 hours",
             ));
         }
-        if !(0..=60_000).contains(&self.pipeline.reorder_window_ms) {
-            return Err(invalid(
-                "pipeline.reorder_window_ms",
-                "it must be 0 to 60000",
-            ));
-        }
-        if !(1..=5_000).contains(&self.pipeline.batch_size) {
-            return Err(invalid("pipeline.batch_size", "it must be 1 to 5000"));
-        }
-        if self.pipeline.tick_ms == 0 {
-            return Err(invalid("pipeline.tick_ms", "it must be at least 1"));
-        }
-        if self.pipeline.lease_ms < 1000 {
-            return Err(invalid("pipeline.lease_ms", "it must be at least 1000"));
-        }
-        if !(1..=100).contains(&self.pipeline.max_batch_failures) {
-            return Err(invalid(
-                "pipeline.max_batch_failures",
-                "it must be 1 to 100",
-            ));
-        }
-        if self.pipeline.group_commit_max == 0 {
-            return Err(invalid(
-                "pipeline.group_commit_max",
-                "it must be at least 1",
-            ));
-        }
+        crate::pipeline::config::validate(&self.pipeline)?;
         let graph = &self.meta.graph_api_base;
         if !(graph.starts_with("http://") || graph.starts_with("https://")) {
             return Err(invalid(
@@ -326,53 +241,7 @@ impl Config {
         if self.meta.poll_interval_secs == 0 {
             return Err(invalid("meta.poll_interval_secs", "it must be at least 1"));
         }
-        let outbox = &self.outbox;
-        if !(1..=1_000).contains(&outbox.batch_size) {
-            return Err(invalid("outbox.batch_size", "it must be 1 to 1000"));
-        }
-        if outbox.tick_ms == 0 {
-            return Err(invalid("outbox.tick_ms", "it must be at least 1"));
-        }
-        if outbox.request_timeout_ms < 100 {
-            return Err(invalid(
-                "outbox.request_timeout_ms",
-                "it must be at least 100",
-            ));
-        }
-        // A batch's sends must end well inside the lease, or another replica resends them.
-        if outbox.lease_ms < 2 * outbox.request_timeout_ms as i64 {
-            return Err(invalid(
-                "outbox.lease_ms",
-                "it must be at least twice outbox.request_timeout_ms",
-            ));
-        }
-        if outbox.max_attempts < 1 {
-            return Err(invalid("outbox.max_attempts", "it must be at least 1"));
-        }
-        if outbox.retry_base_ms < 1 || outbox.retry_max_ms < outbox.retry_base_ms {
-            return Err(invalid(
-                "outbox.retry_base_ms",
-                "it must be at least 1 and at most outbox.retry_max_ms",
-            ));
-        }
-        if crate::outbox::Lang::parse(&outbox.language).is_none() {
-            return Err(invalid(
-                "outbox.language",
-                "it must be `zh-HK`, `zh-TW` or `en`",
-            ));
-        }
-        if outbox.expiring_notice_minutes < 0 {
-            return Err(invalid(
-                "outbox.expiring_notice_minutes",
-                "it must be 0 (off) or more",
-            ));
-        }
-        if outbox.reminder_interval_ms == 0 {
-            return Err(invalid(
-                "outbox.reminder_interval_ms",
-                "it must be at least 1",
-            ));
-        }
+        crate::outbox::config::validate(&self.outbox)?;
         crate::checkout::config::validate(&self.checkout, &self.payments)?;
         let console = &self.console;
         if !(1..=10_080).contains(&console.session_idle_minutes) {
@@ -423,6 +292,26 @@ impl Config {
         }
     }
 
+    /// What checkout links are made of: this service's address and how long they work.
+    pub fn checkout_links(&self) -> CheckoutLinks {
+        CheckoutLinks {
+            public_base_url: self.public_base_url(),
+            ttl_hours: self.checkout.link_ttl_hours,
+        }
+    }
+
+    /// The dispatcher's part of the config: its section, the platforms' addresses and
+    /// the bot's token, and how to make the checkout links replies carry.
+    pub fn dispatch(&self) -> crate::outbox::DispatchConfig {
+        crate::outbox::DispatchConfig {
+            outbox: self.outbox.clone(),
+            graph_api_base: self.meta.graph_api_base.clone(),
+            telegram_api_base: self.telegram.api_base.clone(),
+            telegram_bot_token: self.telegram.bot_token.clone(),
+            links: self.checkout_links(),
+        }
+    }
+
     /// The effective configuration as TOML, with secrets masked.
     pub fn to_masked_toml(&self) -> String {
         toml::to_string_pretty(self).unwrap_or_else(|e| format!("# could not render: {e}\n"))
@@ -450,15 +339,15 @@ fn describe_figment_error(err: figment::Error) -> ConfigError {
             } else {
                 format!("{key}.{field}")
             };
-            return ConfigError(format!("config key `{key}` is not known"));
+            return ConfigError::new(format!("config key `{key}` is not known"));
         }
         figment::error::Kind::MissingField(field) => {
-            return ConfigError(format!("config key `{key}.{field}` is missing"));
+            return ConfigError::new(format!("config key `{key}.{field}` is missing"));
         }
         other => other.to_string(),
     };
     if key.is_empty() {
-        ConfigError(format!("configuration is invalid: {why}"))
+        ConfigError::new(format!("configuration is invalid: {why}"))
     } else {
         invalid(&key, why)
     }

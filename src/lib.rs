@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod console;
 pub mod http;
+pub mod i18n;
 pub mod ingest;
 pub mod ledger;
 pub mod loadgen;
@@ -21,7 +22,12 @@ pub mod parse_cli;
 pub mod pipeline;
 pub mod roles;
 pub mod sandbox;
+pub mod settings;
 pub mod startup;
 pub mod store;
 pub mod sweeper;
 pub mod telemetry;
+pub mod vocab;
+
+#[cfg(test)]
+mod module_graph_tests;

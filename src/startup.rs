@@ -73,7 +73,11 @@ impl Application {
             Arc::clone(&wake),
             background.clone(),
         );
-        let checkout = Arc::new(crate::checkout::CheckoutServices::new(&config));
+        let checkout = Arc::new(crate::checkout::CheckoutServices::new(
+            &config.checkout,
+            &config.payments,
+            std::time::Duration::from_millis(config.outbox.request_timeout_ms),
+        ));
         let metrics = Arc::new(Metrics::new());
         let board = crate::board::BoardHub::for_store(store.clone(), Arc::clone(&metrics));
         board.spawn_poll(store.clone(), crate::board::POLL, background.clone());
@@ -143,7 +147,7 @@ impl Application {
     pub fn dispatcher(&self) -> crate::outbox::Dispatcher {
         crate::outbox::Dispatcher::new(
             self.state.store.clone(),
-            Arc::clone(&self.state.config),
+            self.state.config.dispatch(),
             Arc::clone(&self.state.metrics),
         )
     }

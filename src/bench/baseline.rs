@@ -15,6 +15,7 @@ use crate::parse::{self, Limits};
 use crate::pipeline::catalog::LiveCatalog;
 use crate::pipeline::decide::{decide, Action};
 use crate::pipeline::intake::inbox_rows;
+use crate::pipeline::OutcomeKind;
 use crate::store::{BaselineAsk, BaselineComment, Store};
 
 struct Baseline {
@@ -104,23 +105,23 @@ async fn deliver(
                 BaselineAsk::Order(lines.iter().map(|l| (l.sku_id, l.qty)).collect())
             }
             Action::Question(_) => BaselineAsk::Other {
-                outcome: "question_answered",
+                outcome: OutcomeKind::QuestionAnswered,
                 reason: None,
                 reply: true,
             },
             // Cancelling needs the member's holds; the baseline only records the ask.
             Action::Cancel(_) => BaselineAsk::Other {
-                outcome: "cancelled",
+                outcome: OutcomeKind::Cancelled,
                 reason: Some("nothing_to_cancel".into()),
                 reply: true,
             },
             Action::Review(reason) => BaselineAsk::Other {
-                outcome: "needs_review",
+                outcome: OutcomeKind::NeedsReview,
                 reason: Some(reason),
                 reply: false,
             },
             Action::Ignore(reason) => BaselineAsk::Other {
-                outcome: "ignored",
+                outcome: OutcomeKind::Ignored,
                 reason: Some(reason.to_string()),
                 reply: false,
             },

@@ -3,7 +3,8 @@
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
-use crate::config::{invalid, mask_secret, ConfigError};
+use crate::i18n::Lang;
+use crate::settings::{invalid, mask_secret, ConfigError};
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -26,6 +27,14 @@ pub struct CheckoutConfig {
     pub unknown_token_per_minute: u32,
     /// What buyers may pay with, in the order shown.
     pub payment_methods: Vec<PaymentMethodConfig>,
+}
+
+impl CheckoutConfig {
+    /// The pages' language when the browser names none we have. The key is read as
+    /// loosely as a browser's tag (`zh-hk` works), as it always was.
+    pub fn default_lang(&self) -> Lang {
+        Lang::recognise(&self.language).unwrap_or(Lang::ZhHk)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -107,7 +116,7 @@ pub struct PaymentsConfig {
 }
 
 pub fn validate(checkout: &CheckoutConfig, payments: &PaymentsConfig) -> Result<(), ConfigError> {
-    if crate::checkout::lang::PageLang::parse(&checkout.language).is_none() {
+    if Lang::recognise(&checkout.language).is_none() {
         return Err(invalid(
             "checkout.language",
             "it must be `zh-HK`, `zh-TW` or `en`",

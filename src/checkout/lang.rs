@@ -1,71 +1,22 @@
-//! The checkout page's languages: the shop's default, unless the browser's
-//! `Accept-Language` names one we have.
+//! What the checkout pages say, per language. Which language a page speaks (the shop's
+//! default, unless the browser's `Accept-Language` names one we have) is
+//! [`crate::i18n::Lang::negotiate`].
 
 use serde::Serialize;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PageLang {
-    ZhHk,
-    ZhTw,
-    En,
-}
+use crate::i18n::Lang;
 
-impl PageLang {
-    pub fn parse(tag: &str) -> Option<PageLang> {
-        let tag = tag.trim().to_ascii_lowercase();
-        let parts: Vec<&str> = tag.split(['-', '_']).collect();
-        let has = |subtags: &[&str]| parts[1..].iter().any(|p| subtags.contains(p));
-        match parts[0] {
-            "en" => Some(PageLang::En),
-            "yue" => Some(PageLang::ZhHk),
-            "zh" if has(&["hk", "mo"]) => Some(PageLang::ZhHk),
-            "zh" if has(&["tw", "hant"]) => Some(PageLang::ZhTw),
-            _ => None,
-        }
-    }
+/// Kept for code not yet moved to [`crate::i18n::Lang`].
+#[doc(hidden)]
+pub use crate::i18n::Lang as PageLang;
 
-    pub fn tag(self) -> &'static str {
-        match self {
-            PageLang::ZhHk => "zh-HK",
-            PageLang::ZhTw => "zh-TW",
-            PageLang::En => "en",
-        }
-    }
-
-    /// The best language the header asks for (by q-value, then order), else `default`.
-    /// A bare `zh` counts as the shop's own Chinese when the shop's default is Chinese.
-    pub fn negotiate(header: Option<&str>, default: PageLang) -> PageLang {
-        let Some(header) = header else {
-            return default;
-        };
-        let mut best: Option<(f32, PageLang)> = None;
-        for item in header.split(',') {
-            let mut pieces = item.split(';');
-            let tag = pieces.next().unwrap_or("").trim();
-            let q = pieces
-                .find_map(|p| p.trim().strip_prefix("q="))
-                .and_then(|q| q.parse::<f32>().ok())
-                .unwrap_or(1.0);
-            if q <= 0.0 {
-                continue;
-            }
-            let lang = match PageLang::parse(tag) {
-                Some(lang) => lang,
-                None if tag.eq_ignore_ascii_case("zh") && default != PageLang::En => default,
-                None => continue,
-            };
-            if best.is_none_or(|(b, _)| q > b) {
-                best = Some((q, lang));
-            }
-        }
-        best.map_or(default, |(_, lang)| lang)
-    }
-
+impl Lang {
+    /// The checkout pages' sentences in this language.
     pub fn texts(self) -> &'static Texts {
         match self {
-            PageLang::ZhHk => &ZH_HK,
-            PageLang::ZhTw => &ZH_TW,
-            PageLang::En => &EN,
+            Lang::ZhHk => &ZH_HK,
+            Lang::ZhTw => &ZH_TW,
+            Lang::En => &EN,
         }
     }
 }
@@ -295,36 +246,3 @@ const EN: Texts = Texts {
     method_cash_on_pickup: "Cash on pickup",
     method_hosted: "Card / online payment",
 };
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_best_supported_language_wins() {
-        let hk = PageLang::ZhHk;
-        assert_eq!(PageLang::negotiate(None, hk), hk);
-        assert_eq!(
-            PageLang::negotiate(Some("en-US,en;q=0.9"), hk),
-            PageLang::En
-        );
-        assert_eq!(
-            PageLang::negotiate(Some("zh-TW,zh;q=0.9,en;q=0.8"), hk),
-            PageLang::ZhTw
-        );
-        assert_eq!(
-            PageLang::negotiate(Some("fr;q=1, zh-HK;q=0.5, en;q=0.4"), PageLang::En),
-            hk
-        );
-        assert_eq!(PageLang::negotiate(Some("zh-Hant-TW"), hk), PageLang::ZhTw);
-        assert_eq!(
-            PageLang::negotiate(Some("fr, de"), PageLang::ZhTw),
-            PageLang::ZhTw
-        );
-        assert_eq!(
-            PageLang::negotiate(Some("zh"), PageLang::ZhTw),
-            PageLang::ZhTw
-        );
-        assert_eq!(PageLang::negotiate(Some("en;q=0"), hk), hk);
-    }
-}

@@ -13,13 +13,13 @@ pub mod money;
 pub mod page;
 pub mod provider;
 
+pub use crate::vocab::OrderStatus;
 pub use config::{CheckoutConfig, PaymentKind, PaymentsConfig};
 
 use rand::RngExt;
 
 use crate::auth::hash_token;
-use crate::config::Config;
-use crate::store::{mark_order_paid_in, order_number, OrderChange, Store, StoreResult};
+use crate::store::{mark_order_paid_in, order_number, OrderChange, Store, StoreResult, Tx};
 
 /// A link ready to send, and when it stops working at the latest.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,18 +28,27 @@ pub struct CheckoutLink {
     pub expires_at_ms: i64,
 }
 
+/// What links are made of: the service's public address and how long a link works.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckoutLinks {
+    /// `http.public_base_url`, without a trailing slash.
+    pub public_base_url: String,
+    /// `checkout.link_ttl_hours`.
+    pub ttl_hours: i64,
+}
+
 /// Makes a checkout link into the member's open cart of the live (opening the cart when
 /// there is none). Each call makes a new token; all of a cart's tokens open the same cart.
 pub async fn issue_link(
     store: &Store,
-    config: &Config,
+    links: &CheckoutLinks,
     member_id: i64,
     live_id: i64,
     now_ms: i64,
 ) -> StoreResult<Option<CheckoutLink>> {
     let bytes: [u8; 20] = rand::rng().random();
     let token = hex::encode(bytes);
-    let expires_at_ms = now_ms + config.checkout.link_ttl_hours * 3_600_000;
+    let expires_at_ms = now_ms + links.ttl_hours * 3_600_000;
     store
         .issue_checkout_token(
             member_id,
@@ -50,38 +59,44 @@ pub async fn issue_link(
         )
         .await?;
     Ok(Some(CheckoutLink {
-        url: format!("{}/c/{token}", config.public_base_url()),
+        url: format!("{}/c/{token}", links.public_base_url),
         expires_at_ms,
     }))
 }
 
-/// Marks an order paid (a sale in the ledger, points for the member) and, in the same
-/// transaction, queues the buyer's "paid" message where a channel to them is open.
-pub async fn mark_paid(
-    store: &Store,
-    config: &Config,
+/// An order this transaction marked paid: what the buyer's thank-you says. The caller
+/// passes it on (to the outbox) in the same transaction, so the message is written with
+/// the payment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderPaid {
+    /// `PO-000042`.
+    pub number: String,
+    pub member_id: i64,
+    pub live_id: i64,
+    /// Minor units.
+    pub total: i64,
+    pub currency: String,
+}
+
+/// Marks an order paid in `tx`: a sale in the ledger and points for the member (at
+/// `shop.points_per_unit`). The refusal when the order cannot be paid now.
+pub async fn mark_paid_in(
+    tx: &mut Tx,
+    shop: &CheckoutConfig,
     order_id: i64,
     now_ms: i64,
-) -> StoreResult<OrderChange> {
-    let mut tx = store.begin_write().await?;
-    let per_unit = config.checkout.points_per_unit;
+) -> StoreResult<Result<OrderPaid, OrderChange>> {
+    let per_unit = shop.points_per_unit;
     let earned = |total| points_for(total, per_unit);
-    let paid = match mark_order_paid_in(&mut tx, order_id, earned, now_ms).await? {
-        Ok(paid) => paid,
-        Err(refused) => return Ok(refused),
-    };
-    crate::outbox::enqueue_order_paid_in(
-        &mut tx,
-        paid.member_id,
-        paid.live_id,
-        &order_number(order_id),
-        paid.total,
-        &paid.currency,
-        now_ms,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(OrderChange::Done)
+    Ok(mark_order_paid_in(tx, order_id, earned, now_ms)
+        .await?
+        .map(|paid| OrderPaid {
+            number: order_number(order_id),
+            member_id: paid.member_id,
+            live_id: paid.live_id,
+            total: paid.total,
+            currency: paid.currency,
+        }))
 }
 
 /// Points a paid total earns.
@@ -97,14 +112,16 @@ pub struct CheckoutServices {
 }
 
 impl CheckoutServices {
-    pub fn new(config: &Config) -> CheckoutServices {
-        let per_minute = std::num::NonZeroU32::new(config.checkout.unknown_token_per_minute)
+    /// `provider_timeout` bounds each call to the payment provider.
+    pub fn new(
+        shop: &CheckoutConfig,
+        payments: &PaymentsConfig,
+        provider_timeout: std::time::Duration,
+    ) -> CheckoutServices {
+        let per_minute = std::num::NonZeroU32::new(shop.unknown_token_per_minute)
             .unwrap_or(std::num::NonZeroU32::MIN);
         CheckoutServices {
-            provider: provider::from_config(
-                &config.payments,
-                std::time::Duration::from_millis(config.outbox.request_timeout_ms),
-            ),
+            provider: provider::from_config(payments, provider_timeout),
             unknown_tokens: governor::RateLimiter::direct(governor::Quota::per_minute(per_minute)),
         }
     }

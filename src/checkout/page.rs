@@ -10,8 +10,8 @@ use serde::Serialize;
 
 use super::config::{CheckoutConfig, PaymentKind};
 use super::form::FieldErrors;
-use super::lang::{PageLang, Texts};
-use super::money;
+use super::lang::Texts;
+use crate::i18n::{format_money, Lang};
 use crate::store::{CartLine, OrderView};
 
 fn environment() -> &'static Environment<'static> {
@@ -110,7 +110,7 @@ struct LineCtx {
 
 /// Everything the cart page shows.
 pub struct CartPage<'a> {
-    pub lang: PageLang,
+    pub lang: Lang,
     pub action: String,
     pub lines: &'a [CartLine],
     pub choices: &'a [OptionChoice],
@@ -157,7 +157,7 @@ pub fn cart(page: &CartPage<'_>, shop: &CheckoutConfig) -> String {
                 name: l.name.clone(),
                 options: l.options.join(" "),
                 qty: l.qty,
-                amount: money::format(l.qty * l.unit_price, &l.currency),
+                amount: format_money(l.qty * l.unit_price, &l.currency),
                 choices,
                 error: page
                     .option_errors
@@ -188,7 +188,7 @@ pub fn cart(page: &CartPage<'_>, shop: &CheckoutConfig) -> String {
             t => t,
             action => page.action,
             lines => lines,
-            total => money::format(total, currency),
+            total => format_money(total, currency),
             held_until => local_time(expires),
             expires_at_ms => expires,
             time_left => time_left(expires, page.now_ms),
@@ -204,7 +204,7 @@ pub fn cart(page: &CartPage<'_>, shop: &CheckoutConfig) -> String {
 
 /// Everything the order page shows.
 pub struct OrderPage<'a> {
-    pub lang: PageLang,
+    pub lang: Lang,
     pub order: &'a OrderView,
     pub points: Option<i64>,
     pub instructions: &'a str,
@@ -223,7 +223,7 @@ pub fn order(page: &OrderPage<'_>) -> String {
         .map(|l| {
             context! {
                 name => l.name, options => l.options.join(" "), qty => l.qty,
-                amount => money::format(l.qty * l.unit_price, &o.currency),
+                amount => format_money(l.qty * l.unit_price, &o.currency),
             }
         })
         .collect();
@@ -240,7 +240,7 @@ pub fn order(page: &OrderPage<'_>) -> String {
             status => o.status,
             status_label => text_by_key(t, &format!("status_{}", o.status)),
             lines => lines,
-            total => money::format(o.total, &o.currency),
+            total => format_money(o.total, &o.currency),
             receive => receive,
             points => page.points,
             method_label => kind.map_or(o.payment_method.clone(), |k| method_label(t, k).to_string()),
@@ -263,7 +263,7 @@ pub enum Message {
     TooMany,
 }
 
-pub fn message(lang: PageLang, which: Message) -> String {
+pub fn message(lang: Lang, which: Message) -> String {
     let t = lang.texts();
     let (heading, body) = match which {
         Message::NotFound => (t.not_found_title, t.not_found_body),
@@ -282,10 +282,10 @@ mod tests {
 
     #[test]
     fn message_pages_render_in_each_language_and_escape() {
-        let html = message(PageLang::ZhTw, Message::Expired);
+        let html = message(Lang::ZhTw, Message::Expired);
         assert!(html.contains("連結已失效"), "{html}");
         assert!(html.contains(r#"lang="zh-TW""#));
-        let html = message(PageLang::En, Message::NotFound);
+        let html = message(Lang::En, Message::NotFound);
         assert!(html.contains("We could not find this link"));
     }
 

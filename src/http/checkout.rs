@@ -17,10 +17,10 @@ use super::error::ApiError;
 use super::AppState;
 use crate::auth::hash_token;
 use crate::checkout::form::{self, FieldErrors};
-use crate::checkout::lang::PageLang;
 use crate::checkout::page::{self, CartPage, Message, OptionChoice, OrderPage};
 use crate::checkout::provider::{SessionRequest, SIGNATURE_HEADER};
-use crate::checkout::PaymentKind;
+use crate::checkout::{OrderStatus, PaymentKind};
+use crate::i18n::Lang;
 use crate::store::{CartLine, CheckoutRef, Confirmed, NewOrder, OrderChange, OrderView};
 
 pub fn router(receipt_limit: usize) -> Router<AppState> {
@@ -39,12 +39,11 @@ fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-fn page_lang(state: &AppState, headers: &HeaderMap) -> PageLang {
-    let default = PageLang::parse(&state.config.checkout.language).unwrap_or(PageLang::ZhHk);
+fn page_lang(state: &AppState, headers: &HeaderMap) -> Lang {
     let accept = headers
         .get(header::ACCEPT_LANGUAGE)
         .and_then(|v| v.to_str().ok());
-    PageLang::negotiate(accept, default)
+    Lang::negotiate(accept, state.config.checkout.default_lang())
 }
 
 fn html(status: StatusCode, body: String) -> Response {
@@ -57,7 +56,7 @@ enum Opened {
     Gone(Response),
 }
 
-async fn open(state: &AppState, token: &str, lang: PageLang) -> Result<Opened, ApiError> {
+async fn open(state: &AppState, token: &str, lang: Lang) -> Result<Opened, ApiError> {
     let found = if token.len() == 40 && token.bytes().all(|b| b.is_ascii_hexdigit()) {
         state.store.checkout_by_token(&hash_token(token)).await?
     } else {
@@ -110,7 +109,7 @@ fn instructions_for(state: &AppState, method: &str) -> String {
 async fn order_page(
     state: &AppState,
     token: &str,
-    lang: PageLang,
+    lang: Lang,
     order: &OrderView,
     receipt_error: Option<&'static str>,
 ) -> Response {
@@ -162,7 +161,7 @@ async fn variant_choices(
 async fn cart_page(
     state: &AppState,
     token: &str,
-    lang: PageLang,
+    lang: Lang,
     cart: &CheckoutRef,
     values: &HashMap<String, String>,
     errors: &FieldErrors,
@@ -345,7 +344,7 @@ async fn confirm(
 async fn open_order(
     state: &AppState,
     token: &str,
-    lang: PageLang,
+    lang: Lang,
 ) -> Result<Result<OrderView, Response>, ApiError> {
     let cart = match open(state, token, lang).await? {
         Opened::Cart(cart) => cart,
@@ -375,7 +374,9 @@ async fn pay_online(
     let Some(provider) = state.checkout.provider.as_ref() else {
         return Ok(back_to(&token));
     };
-    if order.status != "pending_payment" || order.payment_method != PaymentKind::Hosted.as_str() {
+    if order.status != OrderStatus::PendingPayment
+        || order.payment_method != PaymentKind::Hosted.as_str()
+    {
         return Ok(back_to(&token));
     }
     let back = format!("{}/c/{token}", state.config.public_base_url());
@@ -452,7 +453,8 @@ async fn upload_receipt(
         Some(_) => None,
     };
     let kind = PaymentKind::parse(&order.payment_method);
-    if order.status != "pending_payment" || !kind.is_some_and(PaymentKind::takes_receipt) {
+    if order.status != OrderStatus::PendingPayment || !kind.is_some_and(PaymentKind::takes_receipt)
+    {
         return Ok(back_to(&token));
     }
     if let Some(problem) = problem {
@@ -510,10 +512,10 @@ async fn provider_webhook(
         );
         return Ok(StatusCode::OK.into_response());
     }
-    match crate::checkout::mark_paid(&state.store, &state.config, order.id, now_ms()).await? {
+    match super::orders::mark_paid_and_thank(&state, order.id, now_ms()).await? {
         OrderChange::Done => tracing::info!(order = order.id, "order paid online"),
         // A redelivery, or staff were faster.
-        OrderChange::WrongStatus(status) if status == "paid" || status == "fulfilled" => {}
+        OrderChange::WrongStatus(OrderStatus::Paid | OrderStatus::Fulfilled) => {}
         other => {
             tracing::error!(order = order.id, result = ?other, "paid online but the order could not be marked paid; left for staff")
         }

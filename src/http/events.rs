@@ -1,7 +1,7 @@
 //! `/api/v1/lives/{id}/events` and `/api/v1/review`: every comment and its outcome, and
 //! the queue of what the parser would not guess.
 
-use crate::pipeline::OUTCOMES;
+use crate::pipeline::{OutcomeKind, OUTCOMES};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -47,7 +47,8 @@ fn page_of(items: Vec<EventView>, limit: i64) -> EventPage {
     EventPage { items, next_cursor }
 }
 
-fn read_page(page: &Page) -> Result<(i64, i64), ApiError> {
+/// The page's limit, cursor and outcome filter.
+fn read_page(page: &Page) -> Result<(i64, i64, Option<OutcomeKind>), ApiError> {
     let limit = page.limit.unwrap_or(100).clamp(1, 1000);
     let cursor = match &page.cursor {
         Some(c) => c.parse::<i64>().map_err(|_| {
@@ -55,15 +56,16 @@ fn read_page(page: &Page) -> Result<(i64, i64), ApiError> {
         })?,
         None => 0,
     };
-    if let Some(outcome) = &page.outcome {
-        if !OUTCOMES.contains(&outcome.as_str()) {
-            return Err(ApiError::bad_request(
+    let outcome = match &page.outcome {
+        Some(outcome) => Some(outcome.parse::<OutcomeKind>().map_err(|_| {
+            ApiError::bad_request(
                 "invalid_outcome",
                 format!("`outcome` must be one of {}", OUTCOMES.join(", ")),
-            ));
-        }
-    }
-    Ok((limit, cursor))
+            )
+        })?),
+        None => None,
+    };
+    Ok((limit, cursor, outcome))
 }
 
 /// Every comment of a live session: text, author, platform time, parse, outcome, holds, replies.
@@ -74,11 +76,8 @@ async fn live_events(
     Path(id): Path<i64>,
     Query(page): Query<Page>,
 ) -> Result<Json<EventPage>, ApiError> {
-    let (limit, cursor) = read_page(&page)?;
-    let items = state
-        .store
-        .live_events(id, page.outcome.as_deref(), cursor, limit)
-        .await?;
+    let (limit, cursor, outcome) = read_page(&page)?;
+    let items = state.store.live_events(id, outcome, cursor, limit).await?;
     Ok(Json(page_of(items, limit)))
 }
 
@@ -89,7 +88,7 @@ async fn review_queue(
     State(state): State<AppState>,
     Query(page): Query<Page>,
 ) -> Result<Json<EventPage>, ApiError> {
-    let (limit, cursor) = read_page(&page)?;
+    let (limit, cursor, _) = read_page(&page)?;
     let items = state.store.review_queue(cursor, limit).await?;
     Ok(Json(page_of(items, limit)))
 }

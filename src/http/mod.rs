@@ -150,3 +150,44 @@ async fn not_found() -> error::ApiError {
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
     api_v1().1
 }
+
+#[cfg(test)]
+mod tests {
+    fn refs<'a>(value: &'a serde_json::Value, out: &mut Vec<&'a str>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                if let Some(serde_json::Value::String(target)) = map.get("$ref") {
+                    out.push(target);
+                }
+                map.values().for_each(|v| refs(v, out));
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn every_schema_the_document_names_is_in_it() {
+        let doc = serde_json::to_value(super::openapi_document()).unwrap();
+        let mut found = Vec::new();
+        refs(&doc, &mut found);
+        assert!(!found.is_empty());
+        for target in found {
+            let name = target.trim_start_matches("#/components/schemas/");
+            assert!(
+                doc["components"]["schemas"][name].is_object(),
+                "{target} is named but not described"
+            );
+        }
+        let outcome = &doc["components"]["schemas"]["OutcomeKind"]["enum"];
+        assert!(outcome
+            .as_array()
+            .is_some_and(|v| v.contains(&"reserved".into())));
+        let hold = &doc["components"]["schemas"]["HoldStatus"]["enum"];
+        assert!(
+            hold.as_array()
+                .is_some_and(|v| v.contains(&"active".into())),
+            "{hold}"
+        );
+    }
+}

@@ -13,9 +13,10 @@ use utoipa_axum::routes;
 use super::error::{ApiError, ErrorBody};
 use super::AppState;
 use crate::auth::Caller;
-use crate::checkout::money;
+use crate::checkout::OrderStatus;
+use crate::i18n::plain_amount;
 use crate::roles::Area;
-use crate::store::{OrderChange, OrderFilter, OrderView};
+use crate::store::{OrderChange, OrderFilter, OrderView, StoreError};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -27,14 +28,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(cancel))
         .routes(routes!(receipt))
 }
-
-const STATUSES: &[&str] = &[
-    "pending_payment",
-    "paid",
-    "fulfilled",
-    "cancelled",
-    "expired",
-];
 
 #[derive(Deserialize, IntoParams)]
 struct Filter {
@@ -50,17 +43,19 @@ struct Filter {
 
 impl Filter {
     fn checked(&self, default_limit: i64, max: i64) -> Result<OrderFilter, ApiError> {
-        if let Some(status) = &self.status {
-            if !STATUSES.contains(&status.as_str()) {
-                return Err(ApiError::unprocessable(
+        let status = match &self.status {
+            Some(status) => Some(status.parse::<OrderStatus>().map_err(|_| {
+                let all: Vec<&str> = OrderStatus::ALL.iter().map(|s| s.as_str()).collect();
+                ApiError::unprocessable(
                     "invalid_status",
-                    format!("`status` must be one of {}", STATUSES.join(", ")),
-                ));
-            }
-        }
+                    format!("`status` must be one of {}", all.join(", ")),
+                )
+            })?),
+            None => None,
+        };
         Ok(OrderFilter {
             live_id: self.live_id,
-            status: self.status.clone(),
+            status,
             member_id: self.member_id,
             after: self.cursor,
             limit: self.limit.unwrap_or(default_limit).clamp(1, max),
@@ -119,7 +114,7 @@ async fn answer(
             "order_status",
             format!("the order is {status}; that change is not possible"),
         )
-        .with_detail("status", status)),
+        .with_detail("status", status.as_str())),
         OrderChange::HoldGone(hold) => Err(ApiError::conflict(
             "hold_released",
             "the payment deadline passed and the units went back on sale; cancel the order and refund, or take a new order",
@@ -135,14 +130,35 @@ async fn mark_paid(
     State(state): State<AppState>,
     Path(id): Path<i64>,
 ) -> Result<Json<OrderView>, ApiError> {
-    let change = crate::checkout::mark_paid(
-        &state.store,
-        &state.config,
-        id,
-        chrono::Utc::now().timestamp_millis(),
+    let change = mark_paid_and_thank(&state, id, chrono::Utc::now().timestamp_millis()).await?;
+    answer(&state, id, change).await
+}
+
+/// Marks an order paid (checkout) and, in the same transaction, queues the buyer's
+/// thank-you where a channel to them is open (outbox): written with the payment, once.
+pub(super) async fn mark_paid_and_thank(
+    state: &AppState,
+    id: i64,
+    now: i64,
+) -> Result<OrderChange, StoreError> {
+    let mut tx = state.store.begin_write().await?;
+    let paid = match crate::checkout::mark_paid_in(&mut tx, &state.config.checkout, id, now).await?
+    {
+        Ok(paid) => paid,
+        Err(refused) => return Ok(refused),
+    };
+    crate::outbox::enqueue_order_paid_in(
+        &mut tx,
+        paid.member_id,
+        paid.live_id,
+        &paid.number,
+        paid.total,
+        &paid.currency,
+        now,
     )
     .await?;
-    answer(&state, id, change).await
+    tx.commit().await?;
+    Ok(OrderChange::Done)
 }
 
 /// A paid order was handed over or shipped.
@@ -210,7 +226,7 @@ async fn export_orders(
             for line in &order.lines {
                 let fields = [
                     order.number.clone(),
-                    order.status.clone(),
+                    order.status.to_string(),
                     created.clone(),
                     order.live_id.to_string(),
                     order.member_id.to_string(),
@@ -225,9 +241,9 @@ async fn export_orders(
                     line.name.clone(),
                     line.options.join(" "),
                     line.qty.to_string(),
-                    money::plain(line.unit_price),
-                    money::plain(line.unit_price * line.qty),
-                    money::plain(order.total),
+                    plain_amount(line.unit_price),
+                    plain_amount(line.unit_price * line.qty),
+                    plain_amount(order.total),
                     order.currency.clone(),
                 ];
                 let row: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();

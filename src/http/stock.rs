@@ -326,7 +326,12 @@ async fn finish(state: &AppState, id: i64, change: HoldChange) -> Result<Json<Ho
             "reservation_not_active",
             format!("reservation {id} is already {status}"),
         )
-        .with_detail("status", status)),
+        .with_detail("status", status.as_str())),
+        HoldChange::InOrder => Err(ApiError::conflict(
+            "reservation_not_active",
+            format!("reservation {id} is already in_order"),
+        )
+        .with_detail("status", "in_order")),
     }
 }
 

@@ -11,7 +11,8 @@ use utoipa_axum::routes;
 
 use super::error::{ApiError, ErrorBody};
 use super::{ApiJson, AppState};
-use crate::outbox::templates::{self, Lang, TemplateError, Templates};
+use crate::i18n::Lang;
+use crate::outbox::templates::{self, TemplateError, Templates};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -15,8 +15,11 @@ pub type WaitId = i64;
 pub type ProductId = i64;
 
 /// Where a hold stands. Only `Active` holds count in `reserved`; a hold leaves `Active`
-/// once, whoever races for it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// once, whoever races for it. Stored and served as its lowercase name.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum HoldStatus {
     Active,
     Committed,
@@ -42,6 +45,12 @@ impl HoldStatus {
             "expired" => HoldStatus::Expired,
             _ => return None,
         })
+    }
+}
+
+impl std::fmt::Display for HoldStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

@@ -376,3 +376,21 @@ fn a_short_loaded_line_asks_for_more() {
     .unwrap_err();
     assert_eq!(err.need, 5);
 }
+
+#[test]
+fn hold_status_serves_the_text_it_is_stored_as() {
+    for status in [
+        HoldStatus::Active,
+        HoldStatus::Committed,
+        HoldStatus::Released,
+        HoldStatus::Expired,
+    ] {
+        let served = serde_json::to_value(status).unwrap();
+        assert_eq!(served, status.as_str());
+        assert_eq!(HoldStatus::parse(status.as_str()), Some(status));
+        assert_eq!(
+            serde_json::from_value::<HoldStatus>(served).unwrap(),
+            status
+        );
+    }
+}

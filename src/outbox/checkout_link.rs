@@ -1,6 +1,6 @@
 //! The checkout link a private reply carries, from the checkout room.
 
-use crate::config::Config;
+use crate::checkout::CheckoutLinks;
 use crate::store::{Store, StoreResult};
 
 /// The buyer's checkout link for their cart in a live, or None when there is none (the
@@ -8,13 +8,13 @@ use crate::store::{Store, StoreResult};
 /// stores it hashed), so a retried reply carries a fresh, equally valid link.
 pub async fn checkout_url(
     store: &Store,
-    config: &Config,
+    links: &CheckoutLinks,
     member_id: i64,
     live_id: i64,
     now_ms: i64,
 ) -> StoreResult<Option<String>> {
     Ok(
-        crate::checkout::issue_link(store, config, member_id, live_id, now_ms)
+        crate::checkout::issue_link(store, links, member_id, live_id, now_ms)
             .await?
             .map(|link| link.url),
     )

@@ -10,18 +10,21 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::future::join_all;
-use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use super::checkout_link::checkout_url;
 use super::errors::SendError;
+use super::facts::ReplyBody;
 use super::limits::PageLimits;
 use super::senders::{GraphSender, Outgoing, ReplyKind};
 use super::telegram::{TelegramSender, TelegramTarget};
-use super::templates::{render, CartLine, Context, Lang, ProductFacts, Templates};
-use crate::config::{Config, OutboxConfig};
+use super::templates::{render, CartLine, Context, ProductFacts, Templates};
+use super::OutboxConfig;
+use crate::checkout::CheckoutLinks;
+use crate::i18n::Lang;
 use crate::metrics::Metrics;
 use crate::store::{ClaimedReply, Store, StoreResult};
+use crate::vocab::{OutboxStatus, Topic};
 
 /// What one pass did, so tests can drain the queue step by step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +68,17 @@ enum Step {
     Skipped,
 }
 
+/// What the dispatcher needs: its own section, where the platforms are, the bot's token,
+/// and how to make the checkout links replies carry.
+#[derive(Debug, Clone)]
+pub struct DispatchConfig {
+    pub outbox: OutboxConfig,
+    pub graph_api_base: String,
+    pub telegram_api_base: String,
+    pub telegram_bot_token: Option<secrecy::SecretString>,
+    pub links: CheckoutLinks,
+}
+
 #[derive(Clone)]
 pub struct Dispatcher {
     store: Store,
@@ -72,8 +86,7 @@ pub struct Dispatcher {
     telegram: TelegramSender,
     limits: Arc<PageLimits>,
     config: OutboxConfig,
-    /// The whole config, for the checkout room's link.
-    app: Arc<Config>,
+    links: Arc<CheckoutLinks>,
     lang: Lang,
     metrics: Arc<Metrics>,
     /// Pages Meta throttled, and until when (ms): their rows wait without a call.
@@ -81,21 +94,20 @@ pub struct Dispatcher {
 }
 
 impl Dispatcher {
-    pub fn new(store: Store, app: Arc<Config>, metrics: Arc<Metrics>) -> Dispatcher {
-        let config = &app.outbox;
-        let timeout = Duration::from_millis(config.request_timeout_ms);
+    pub fn new(store: Store, config: DispatchConfig, metrics: Arc<Metrics>) -> Dispatcher {
+        let timeout = Duration::from_millis(config.outbox.request_timeout_ms);
         Dispatcher {
             store,
-            sender: GraphSender::new(&app.meta.graph_api_base, timeout),
+            sender: GraphSender::new(&config.graph_api_base, timeout),
             telegram: TelegramSender::new(
-                &app.telegram.api_base,
-                app.telegram.bot_token.clone(),
+                &config.telegram_api_base,
+                config.telegram_bot_token,
                 timeout,
             ),
             limits: Arc::new(PageLimits::new()),
-            lang: Lang::parse(&config.language).unwrap_or(Lang::ZhHk),
-            config: config.clone(),
-            app: Arc::clone(&app),
+            lang: config.outbox.lang(),
+            config: config.outbox,
+            links: Arc::new(config.links),
             metrics,
             paused: Arc::default(),
         }
@@ -178,7 +190,7 @@ impl Dispatcher {
         Ok(DispatchOutcome::Dispatched(report))
     }
 
-    #[tracing::instrument(skip_all, fields(outbox_id = claim.id, kind = %claim.kind, attempt = claim.attempts))]
+    #[tracing::instrument(skip_all, fields(outbox_id = claim.id, kind = claim.kind.as_str(), attempt = claim.attempts))]
     async fn dispatch_one(&self, claim: &ClaimedReply, templates: &Templates) -> StoreResult<Step> {
         let result = self.send(claim, templates).await;
         let now = now_ms();
@@ -186,7 +198,7 @@ impl Dispatcher {
         let recorded = |done: bool, step: Step| if done { step } else { Step::LostLease };
         Ok(match result {
             Ok(message_id) => {
-                self.metrics.reply_sent(&claim.kind);
+                self.metrics.reply_sent(claim.kind.as_str());
                 recorded(
                     store.outbox_sent(claim, message_id.as_deref(), now).await?,
                     Step::Sent,
@@ -195,7 +207,7 @@ impl Dispatcher {
             // Our earlier attempt got through and only its answer was lost.
             Err(SendError::AlreadyReplied { .. }) if claim.lost_responses > 0 => {
                 tracing::info!("already replied after a lost answer: recorded as delivered");
-                self.metrics.reply_sent(&claim.kind);
+                self.metrics.reply_sent(claim.kind.as_str());
                 recorded(store.outbox_sent(claim, None, now).await?, Step::Sent)
             }
             Err(err @ SendError::Throttled { .. }) => {
@@ -239,10 +251,10 @@ impl Dispatcher {
                         now,
                     )
                     .await?;
-                match status.as_deref() {
-                    Some("dead") => {
+                match status {
+                    Some(OutboxStatus::Dead) => {
                         tracing::warn!(error = %err, "reply out of attempts: dead-lettered");
-                        self.metrics.reply_failed(&claim.kind, "dead");
+                        self.metrics.reply_failed(claim.kind.as_str(), "dead");
                         Step::Dead
                     }
                     Some(_) => {
@@ -260,7 +272,7 @@ impl Dispatcher {
             }
             Err(err @ (SendError::AlreadyReplied { .. } | SendError::Final { .. })) => {
                 tracing::warn!(error = %err, "reply refused for good");
-                self.metrics.reply_failed(&claim.kind, "final");
+                self.metrics.reply_failed(claim.kind.as_str(), "final");
                 recorded(
                     store.outbox_failed(claim, &err.to_string(), now).await?,
                     Step::Failed,
@@ -271,17 +283,19 @@ impl Dispatcher {
 
     /// What the row's facts leave to the database: the buyer's cart and checkout link, or
     /// the price and stock of what they asked about.
-    async fn context(&self, claim: &ClaimedReply, body: &Value) -> Result<Context, SendError> {
+    async fn context(&self, claim: &ClaimedReply, body: &ReplyBody) -> Result<Context, SendError> {
         let unreadable = |err: crate::store::StoreError| SendError::Unsendable(format!("{err}"));
-        let topic = body["topic"].as_str().or(body["outcome"].as_str());
         let mut ctx = Context::default();
-        let cart = claim
-            .live_id
-            .zip(claim.member_id)
-            .or_else(|| body["live_id"].as_i64().zip(body["member_id"].as_i64()));
-        match (topic, cart) {
+        let cart = claim.live_id.zip(claim.member_id).or_else(|| body.cart());
+        match (body.topic(), cart) {
             (
-                Some("checkout" | "reserved" | "merged" | "promoted" | "expiring"),
+                Some(
+                    Topic::Checkout
+                    | Topic::Reserved
+                    | Topic::Merged
+                    | Topic::Promoted
+                    | Topic::Expiring,
+                ),
                 Some((live, member)),
             ) => {
                 // Several orders of one SKU read as one line; the first expiry counts.
@@ -312,14 +326,14 @@ impl Dispatcher {
                         }),
                     }
                 }
-                ctx.checkout_url = checkout_url(&self.store, &self.app, member, live, now_ms())
+                ctx.checkout_url = checkout_url(&self.store, &self.links, member, live, now_ms())
                     .await
                     .map_err(unreadable)?;
             }
-            (Some("question_answered"), _) => {
-                if let Some(live) = body["live_id"].as_i64() {
+            (Some(Topic::QuestionAnswered), _) => {
+                if let Some(live) = body.live_id {
                     ctx.products = self
-                        .products_asked(live, &body["facts"]["question"])
+                        .products_asked(live, &body.facts.question)
                         .await
                         .map_err(unreadable)?;
                 }
@@ -332,7 +346,7 @@ impl Dispatcher {
     async fn products_asked(
         &self,
         live_id: i64,
-        asked: &Value,
+        asked: &[String],
     ) -> StoreResult<Vec<(String, Option<ProductFacts>)>> {
         let lineup = self
             .store
@@ -341,12 +355,7 @@ impl Dispatcher {
             .map(|l| l.lineup)
             .unwrap_or_default();
         let mut out = Vec::new();
-        for keyword in asked
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-        {
+        for keyword in asked {
             let code = lineup
                 .iter()
                 .find(|e| e.keyword.eq_ignore_ascii_case(keyword))
@@ -374,12 +383,13 @@ impl Dispatcher {
         claim: &ClaimedReply,
         templates: &Templates,
     ) -> Result<Option<String>, SendError> {
-        let kind = ReplyKind::parse(&claim.kind)
-            .ok_or_else(|| final_error(format!("unknown reply kind `{}`", claim.kind)))?;
-        let body: Value = serde_json::from_str(&claim.body)
+        let kind = claim.kind;
+        if kind == ReplyKind::NoChannel {
+            return Err(final_error("the row names no channel to send on".into()));
+        }
+        let body = ReplyBody::from_stored(&claim.body)
             .map_err(|err| final_error(format!("unreadable body: {err}")))?;
-        let topic = body["topic"].as_str().or(body["outcome"].as_str());
-        if topic == Some("needs_review") && !self.config.review_notice {
+        if body.topic() == Some(Topic::NeedsReview) && !self.config.review_notice {
             return Err(SendError::Skipped(
                 "\"we will confirm shortly\" is off (outbox.review_notice)".into(),
             ));
@@ -389,7 +399,7 @@ impl Dispatcher {
         // a storm most rows are here.
         // Telegram has per-chat budgets (below); the sandbox calls nobody.
         if !matches!(claim.platform.as_deref(), Some("telegram" | "sandbox")) {
-            if let Some(page_id) = body.get("page_id").and_then(|p| p.as_str()) {
+            if let Some(page_id) = body.page_id.as_deref() {
                 if let Some(until) = self.paused_until(page_id) {
                     return Err(SendError::Deferred { until_ms: until });
                 }
@@ -420,12 +430,12 @@ impl Dispatcher {
             return self.send_telegram(claim, kind, &text).await;
         }
         if claim.platform.as_deref() == Some(crate::store::SANDBOX) {
-            let live = body["live_id"].as_i64();
+            let live = body.live_id;
             return crate::sandbox::deliver(&self.store, claim, kind, &text, live).await;
         }
         let page_id = body
-            .get("page_id")
-            .and_then(|p| p.as_str())
+            .page_id
+            .as_deref()
             .ok_or_else(|| final_error("the reply names no page".into()))?;
         let token = self
             .store
@@ -472,7 +482,9 @@ impl Dispatcher {
                     .as_deref()
                     .ok_or_else(|| final_error("the message has no author".into()))?,
             ),
-            ReplyKind::SendApi | ReplyKind::Telegram => TelegramTarget::chat(&claim.target),
+            ReplyKind::SendApi | ReplyKind::Telegram | ReplyKind::NoChannel => {
+                TelegramTarget::chat(&claim.target)
+            }
         };
         if let Some(until) = self.paused_until(&to.chat_id) {
             return Err(SendError::Deferred { until_ms: until });
@@ -497,9 +509,9 @@ impl Dispatcher {
     }
 
     fn pause(&self, claim: &ClaimedReply, until: i64) {
-        let page = serde_json::from_str::<Value>(&claim.body)
+        let page = ReplyBody::from_stored(&claim.body)
             .ok()
-            .and_then(|b| b.get("page_id")?.as_str().map(str::to_string));
+            .and_then(|b| b.page_id);
         if let Some(page) = page {
             let mut paused = self.paused.lock().expect("pause map is not poisoned");
             let entry = paused.entry(page).or_insert(until);

@@ -36,7 +36,10 @@ pub fn quota(kind: ReplyKind) -> Quota {
         ReplyKind::PrivateReply => Quota::with_period(Duration::from_secs(3600) / 700)
             .expect("period is not zero")
             .allow_burst(nonzero(50)),
-        ReplyKind::SendApi => Quota::per_second(nonzero(250)).allow_burst(nonzero(50)),
+        // `NoChannel` rows are refused by the dispatcher before any budget is asked.
+        ReplyKind::SendApi | ReplyKind::NoChannel => {
+            Quota::per_second(nonzero(250)).allow_burst(nonzero(50))
+        }
         ReplyKind::PublicReply => Quota::with_period(Duration::from_secs(2))
             .expect("period is not zero")
             .allow_burst(nonzero(10)),

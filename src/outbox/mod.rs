@@ -2,8 +2,10 @@
 //! the platform senders within each Page's budget, and records what the platform said.
 
 mod checkout_link;
+pub mod config;
 mod dispatcher;
 pub mod errors;
+pub mod facts;
 pub mod limits;
 pub mod plan;
 pub mod reminders;
@@ -11,8 +13,12 @@ pub mod senders;
 pub mod telegram;
 pub mod templates;
 
+/// Kept for code not yet moved to [`crate::i18n::Lang`].
+#[doc(hidden)]
+pub use crate::i18n::Lang;
 pub use checkout_link::checkout_url;
-pub use dispatcher::{backoff_ms, BatchReport, DispatchOutcome, Dispatcher};
+pub use config::OutboxConfig;
+pub use dispatcher::{backoff_ms, BatchReport, DispatchConfig, DispatchOutcome, Dispatcher};
+pub use facts::{FactItem, NewReply, ReplyBody, ReplyFacts};
 pub use plan::{enqueue_order_paid_in, insert_replies_in};
 pub use senders::ReplyKind;
-pub use templates::Lang;

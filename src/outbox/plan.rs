@@ -13,12 +13,12 @@
 
 use std::collections::HashSet;
 
-use serde_json::{json, Value};
-
+use super::facts::{NewReply, ReplyBody, ReplyFacts};
 use crate::store::{
     carts_with_checkout_in, insert_planned_in, latest_event_in, open_window_in, open_windows_in,
-    unused_comment_in, NewOutboxRow, PlannedReply, StoreResult, Tx,
+    unused_comment_in, PlannedReply, StoreResult, Tx,
 };
+use crate::vocab::{OutboxStatus, ReplyKind, Topic};
 
 /// Claim order: checkout links, then confirmations, then reminders.
 pub const CHECKOUT: i64 = 0;
@@ -32,21 +32,17 @@ pub const PRIVATE_REPLY_MS: i64 = 7 * 24 * 3_600_000;
 
 /// Writes the rows an outcome calls for (see `pipeline::sequencer::reply_rows`), merging a
 /// buyer's later orders in a live into the cart whose private reply is already spent.
-pub async fn insert_replies_in(tx: &mut Tx, rows: &[NewOutboxRow], now: i64) -> StoreResult<()> {
+pub async fn insert_replies_in(tx: &mut Tx, rows: &[NewReply], now: i64) -> StoreResult<()> {
     let mut planned = Vec::with_capacity(rows.len());
-    let bodies: Vec<Value> = rows
-        .iter()
-        .map(|row| serde_json::from_str(&row.body).unwrap_or_else(|_| json!({})))
-        .collect();
     // What the database knows of this batch's buyers, read once for the whole batch:
     // carts whose checkout link went out before, and Send API windows open now.
     let asking: Vec<(i64, i64)> = rows
         .iter()
-        .zip(&bodies)
-        .filter(|(row, body)| {
-            matches!(row.kind, "private_reply" | "send_api") && body["outcome"] == "reserved"
+        .filter(|row| {
+            matches!(row.kind, ReplyKind::PrivateReply | ReplyKind::SendApi)
+                && row.body.outcome == Some(Topic::Reserved)
         })
-        .filter_map(|(_, body)| body["live_id"].as_i64().zip(body["member_id"].as_i64()))
+        .filter_map(|row| row.body.cart())
         .collect();
     let sent_before = carts_with_checkout_in(tx, &asking).await?;
     let members: Vec<i64> = asking.iter().map(|c| c.1).collect();
@@ -54,44 +50,49 @@ pub async fn insert_replies_in(tx: &mut Tx, rows: &[NewOutboxRow], now: i64) -> 
     // Carts whose checkout reply this batch writes.
     let mut carts: HashSet<(i64, i64)> = HashSet::new();
     let mut merged: HashSet<Option<i64>> = HashSet::new();
-    for (row, mut body) in rows.iter().zip(bodies) {
-        let outcome = body["outcome"].as_str().unwrap_or("").to_string();
-        let cart = body["live_id"].as_i64().zip(body["member_id"].as_i64());
+    for row in rows {
+        let mut body = row.body.clone();
+        let outcome = body.outcome;
+        let cart = body.cart();
         let mut reply = PlannedReply {
             inbox_id: row.inbox_id,
-            kind: row.kind.to_string(),
+            kind: row.kind,
             target: row.target.clone(),
             body: String::new(),
             dedupe_key: row.dedupe_key.clone(),
             priority: CONFIRMATION,
             live_id: cart.map(|c| c.0),
             member_id: cart.map(|c| c.1),
-            topic: Some(outcome.clone()),
-            status: "pending",
+            topic: outcome,
+            status: OutboxStatus::Pending,
             note: None,
         };
-        match (row.kind, outcome.as_str(), cart) {
-            ("private_reply" | "send_api", "reserved", Some((live, member))) => {
+        match (row.kind, outcome, cart) {
+            (
+                ReplyKind::PrivateReply | ReplyKind::SendApi,
+                Some(Topic::Reserved),
+                Some((live, member)),
+            ) => {
                 let spent =
                     carts.contains(&(live, member)) || sent_before.contains(&(live, member));
                 if !spent {
                     carts.insert((live, member));
-                    reply.topic = Some("checkout".into());
+                    reply.topic = Some(Topic::Checkout);
                     reply.priority = CHECKOUT;
-                } else if row.kind == "send_api" {
+                } else if row.kind == ReplyKind::SendApi {
                     // A DM order: the conversation is open anyway; say what was added.
-                    reply.topic = Some("merged".into());
+                    reply.topic = Some(Topic::Merged);
                 } else {
                     merged.insert(row.inbox_id);
                     if let Some(window) = windows.get(&member).cloned() {
-                        body["topic"] = json!("merged");
-                        body["page_id"] = json!(window.page_id);
+                        body.topic = Some(Topic::Merged);
+                        body.page_id = Some(window.page_id);
                         planned.push(PlannedReply {
-                            kind: "send_api".into(),
+                            kind: ReplyKind::SendApi,
                             target: window.recipient,
-                            body: body.to_string(),
+                            body: body.to_stored(),
                             dedupe_key: format!("{}:send_api", row.inbox_id.unwrap_or_default()),
-                            topic: Some("merged".into()),
+                            topic: Some(Topic::Merged),
                             ..reply
                         });
                     }
@@ -99,14 +100,16 @@ pub async fn insert_replies_in(tx: &mut Tx, rows: &[NewOutboxRow], now: i64) -> 
                     continue;
                 }
             }
-            ("public_reply", "reserved", _) if merged.contains(&row.inbox_id) => {
-                reply.topic = Some("merged".into());
+            (ReplyKind::PublicReply, Some(Topic::Reserved), _)
+                if merged.contains(&row.inbox_id) =>
+            {
+                reply.topic = Some(Topic::Merged);
             }
-            (_, "needs_review", _) => {
+            (_, Some(Topic::NeedsReview), _) => {
                 // A private reply now would spend the one a reservation needs after
                 // staff accept the comment: a comment is told in public.
-                if row.kind == "private_reply" {
-                    reply.kind = "public_reply".into();
+                if row.kind == ReplyKind::PrivateReply {
+                    reply.kind = ReplyKind::PublicReply;
                 }
                 reply.dedupe_key = format!(
                     "{}:review_notice:{}",
@@ -116,10 +119,10 @@ pub async fn insert_replies_in(tx: &mut Tx, rows: &[NewOutboxRow], now: i64) -> 
             }
             _ => {}
         }
-        if let Some(topic) = &reply.topic {
-            body["topic"] = json!(topic);
+        if reply.topic.is_some() {
+            body.topic = reply.topic;
         }
-        reply.body = body.to_string();
+        reply.body = body.to_stored();
         planned.push(reply);
     }
     insert_planned_in(tx, &planned, now).await?;
@@ -129,12 +132,12 @@ pub async fn insert_replies_in(tx: &mut Tx, rows: &[NewOutboxRow], now: i64) -> 
 /// A message no comment asked for.
 #[derive(Debug, Clone)]
 pub struct Notice {
-    /// promoted, expiring, expired or paid.
-    pub topic: &'static str,
+    /// Promoted, expiring, expired or paid.
+    pub topic: Topic,
     pub live_id: i64,
     pub member_id: i64,
     /// What the template needs: `items`, or `total`/`currency`/`order`.
-    pub facts: Value,
+    pub facts: ReplyFacts,
     /// Makes the notice once-only across scans and replicas.
     pub dedupe_key: String,
     pub priority: i64,
@@ -157,30 +160,33 @@ pub async fn enqueue_notice_in(
     now: i64,
     due: i64,
 ) -> StoreResult<Option<Channel>> {
-    let mut body = json!({
-        "topic": notice.topic, "outcome": notice.topic, "reason": null,
-        "live_id": notice.live_id, "member_id": notice.member_id, "facts": notice.facts,
-    });
+    let mut body = ReplyBody {
+        topic: Some(notice.topic),
+        live_id: Some(notice.live_id),
+        member_id: Some(notice.member_id),
+        facts: notice.facts.clone(),
+        ..ReplyBody::default()
+    };
     let base = PlannedReply {
         inbox_id: None,
-        kind: "none".into(),
+        kind: ReplyKind::NoChannel,
         target: String::new(),
         body: String::new(),
         dedupe_key: notice.dedupe_key.clone(),
         priority: notice.priority,
         live_id: Some(notice.live_id),
         member_id: Some(notice.member_id),
-        topic: Some(notice.topic.into()),
-        status: "pending",
+        topic: Some(notice.topic),
+        status: OutboxStatus::Pending,
         note: None,
     };
     let (reply, channel) =
         if let Some(window) = open_window_in(tx, notice.member_id, now - WINDOW_MS).await? {
-            body["page_id"] = json!(window.page_id);
+            body.page_id = Some(window.page_id);
             (
                 PlannedReply {
                     inbox_id: Some(window.inbox_id),
-                    kind: "send_api".into(),
+                    kind: ReplyKind::SendApi,
                     target: window.recipient,
                     ..base
                 },
@@ -189,11 +195,11 @@ pub async fn enqueue_notice_in(
         } else if let Some(comment) =
             unused_comment_in(tx, notice.member_id, notice.live_id, now - PRIVATE_REPLY_MS).await?
         {
-            body["page_id"] = json!(comment.page_id);
+            body.page_id = Some(comment.page_id);
             (
                 PlannedReply {
                     inbox_id: Some(comment.inbox_id),
-                    kind: "private_reply".into(),
+                    kind: ReplyKind::PrivateReply,
                     target: comment.comment_id,
                     ..base
                 },
@@ -203,7 +209,7 @@ pub async fn enqueue_notice_in(
             (
                 PlannedReply {
                     inbox_id: latest_event_in(tx, notice.member_id, notice.live_id).await?,
-                    status: "skipped",
+                    status: OutboxStatus::Skipped,
                     note: Some(
                         "no open channel: every comment's private reply is spent and no \
                          Messenger window is open"
@@ -217,7 +223,7 @@ pub async fn enqueue_notice_in(
     let inserted = insert_planned_in(
         tx,
         &[PlannedReply {
-            body: body.to_string(),
+            body: body.to_stored(),
             ..reply
         }],
         due,
@@ -240,10 +246,15 @@ pub async fn enqueue_order_paid_in(
     enqueue_notice_in(
         tx,
         &Notice {
-            topic: "paid",
+            topic: Topic::Paid,
             live_id,
             member_id,
-            facts: json!({"order": order_ref, "total": total_minor, "currency": currency}),
+            facts: ReplyFacts {
+                order: Some(order_ref.to_string()),
+                total: Some(total_minor),
+                currency: Some(currency.to_string()),
+                ..ReplyFacts::default()
+            },
             dedupe_key: format!("paid:{order_ref}"),
             priority: CONFIRMATION,
         },

@@ -7,13 +7,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
+use super::facts::{FactItem, ReplyFacts};
 use super::plan::{enqueue_notice_in, Channel, Notice, CHECKOUT, REMINDER};
-use crate::config::OutboxConfig;
+use super::OutboxConfig;
 use crate::metrics::Metrics;
 use crate::store::{CartHold, Store, StoreResult};
+use crate::vocab::Topic;
 
 /// How far back a pass looks for promotions and expiries it has not announced. Longer
 /// than any pause between passes; the dedupe keys make the overlap harmless.
@@ -55,15 +56,23 @@ pub async fn run(
     }
 }
 
-fn items(holds: &[CartHold]) -> serde_json::Value {
-    json!(holds
-        .iter()
-        .map(
-            |h| json!({"keyword": h.code, "variant": h.options, "qty": h.qty, "held": h.qty,
-                        "hold_id": h.hold_id, "expires_at_ms": h.expires_at_ms,
-                        "waitlisted": 0, "position": null, "rejection": null})
-        )
-        .collect::<Vec<_>>())
+/// The holds a notice is about, as the lines its reply lists.
+fn items(holds: &[CartHold]) -> ReplyFacts {
+    ReplyFacts {
+        items: holds
+            .iter()
+            .map(|h| FactItem {
+                keyword: h.code.clone(),
+                variant: h.options.clone(),
+                qty: h.qty,
+                held: h.qty,
+                hold_id: Some(h.hold_id),
+                expires_at_ms: Some(h.expires_at_ms),
+                ..FactItem::default()
+            })
+            .collect(),
+        ..ReplyFacts::default()
+    }
 }
 
 /// One pass judging holds at `now`: promotions, holds expiring within
@@ -79,10 +88,10 @@ pub async fn scan_once(
     let mut counts = Vec::new();
     for promotion in store.unannounced_promotions(now - LOOKBACK_MS).await? {
         notices.push(Notice {
-            topic: "promoted",
+            topic: Topic::Promoted,
             live_id: promotion.live_id,
             member_id: promotion.member_id,
-            facts: json!({"items": items(std::slice::from_ref(&promotion.hold))}),
+            facts: items(std::slice::from_ref(&promotion.hold)),
             dedupe_key: format!("promoted:{}", promotion.event_id),
             // It carries the checkout link for units someone else is waiting behind.
             priority: CHECKOUT,
@@ -99,10 +108,10 @@ pub async fn scan_once(
                 .min()
                 .unwrap_or_default();
             notices.push(Notice {
-                topic: "expiring",
+                topic: Topic::Expiring,
                 live_id: group.live_id,
                 member_id: group.member_id,
-                facts: json!({"items": items(&group.holds)}),
+                facts: items(&group.holds),
                 dedupe_key: format!("expiring:{}:{}:{first}", group.live_id, group.member_id),
                 priority: REMINDER,
             });
@@ -110,10 +119,10 @@ pub async fn scan_once(
     }
     for group in store.holds_expired_since(now - LOOKBACK_MS).await? {
         notices.push(Notice {
-            topic: "expired",
+            topic: Topic::Expired,
             live_id: group.live_id,
             member_id: group.member_id,
-            facts: json!({"items": items(&group.holds)}),
+            facts: items(&group.holds),
             dedupe_key: format!(
                 "expired:{}:{}:{}",
                 group.live_id, group.member_id, group.at_ms
@@ -137,8 +146,8 @@ pub async fn scan_once(
     }
     for topic in counts {
         match topic {
-            "promoted" => report.promoted += 1,
-            "expiring" => report.expiring += 1,
+            Topic::Promoted => report.promoted += 1,
+            Topic::Expiring => report.expiring += 1,
             _ => report.expired += 1,
         }
     }

@@ -8,38 +8,7 @@ use serde_json::{json, Value};
 
 use super::errors::{classify, SendError};
 
-/// The kinds of outbox rows the sequencer writes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum ReplyKind {
-    /// A comment under the buyer's comment, seen by everyone.
-    PublicReply,
-    /// A private reply to a comment: one per comment, within 7 days.
-    PrivateReply,
-    /// A message to a PSID inside the 24-hour window.
-    SendApi,
-    /// A Telegram `sendMessage`; only a budget key (a chat), never an outbox kind.
-    Telegram,
-}
-
-impl ReplyKind {
-    pub fn parse(kind: &str) -> Option<ReplyKind> {
-        match kind {
-            "public_reply" => Some(ReplyKind::PublicReply),
-            "private_reply" => Some(ReplyKind::PrivateReply),
-            "send_api" => Some(ReplyKind::SendApi),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ReplyKind::PublicReply => "public_reply",
-            ReplyKind::PrivateReply => "private_reply",
-            ReplyKind::SendApi => "send_api",
-            ReplyKind::Telegram => "telegram",
-        }
-    }
-}
+pub use crate::vocab::ReplyKind;
 
 /// One reply, ready to go.
 #[derive(Debug)]
@@ -167,7 +136,8 @@ pub fn request_for(out: &Outgoing<'_>) -> (String, Value) {
             format!("/{}/messages", out.page_id),
             json!({"recipient": {"comment_id": out.target}, "message": {"text": out.text}}),
         ),
-        ReplyKind::SendApi | ReplyKind::Telegram => (
+        // `NoChannel` rows are refused by the dispatcher before they get here.
+        ReplyKind::SendApi | ReplyKind::Telegram | ReplyKind::NoChannel => (
             format!("/{}/messages", out.page_id),
             json!({"recipient": {"id": out.target}, "messaging_type": "RESPONSE",
                    "message": {"text": out.text}}),

@@ -13,46 +13,20 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, FixedOffset};
-use serde_json::Value;
 
-use super::senders::ReplyKind;
+use super::facts::{FactItem, ReplyBody, ReplyFacts};
+use crate::ledger::Rejection;
+use crate::vocab::{ReplyKind, Topic};
 
-/// The languages replies are written in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Lang {
-    /// Cantonese, Hong Kong: the default.
-    ZhHk,
-    /// Traditional Chinese with Taiwan wording.
-    ZhTw,
-    En,
-}
+// Public here too for code not yet moved to `crate::i18n`.
+pub use crate::i18n::{format_money, Lang};
 
-impl Lang {
-    pub const ALL: [Lang; 3] = [Lang::ZhHk, Lang::ZhTw, Lang::En];
-
-    pub fn parse(tag: &str) -> Option<Lang> {
-        match tag {
-            "zh-HK" => Some(Lang::ZhHk),
-            "zh-TW" => Some(Lang::ZhTw),
-            "en" => Some(Lang::En),
-            _ => None,
-        }
-    }
-
-    pub fn tag(self) -> &'static str {
-        match self {
-            Lang::ZhHk => "zh-HK",
-            Lang::ZhTw => "zh-TW",
-            Lang::En => "en",
-        }
-    }
-
-    fn default_source(self) -> &'static str {
-        match self {
-            Lang::ZhHk => include_str!("../../config/templates/zh-HK.toml"),
-            Lang::ZhTw => include_str!("../../config/templates/zh-TW.toml"),
-            Lang::En => include_str!("../../config/templates/en.toml"),
-        }
+/// The shipped texts of a language, compiled in.
+fn default_source(lang: Lang) -> &'static str {
+    match lang {
+        Lang::ZhHk => include_str!("../../config/templates/zh-HK.toml"),
+        Lang::ZhTw => include_str!("../../config/templates/zh-TW.toml"),
+        Lang::En => include_str!("../../config/templates/en.toml"),
     }
 }
 
@@ -149,7 +123,7 @@ pub fn check(name: &str, text: &str) -> Result<(), TemplateError> {
 
 /// The shipped texts of one language.
 pub fn defaults(lang: Lang) -> BTreeMap<String, String> {
-    let parsed: BTreeMap<String, String> = toml::from_str(lang.default_source())
+    let parsed: BTreeMap<String, String> = toml::from_str(default_source(lang))
         .expect("config/templates are valid TOML tables of strings (a unit test checks)");
     parsed
         .into_iter()
@@ -269,31 +243,6 @@ pub struct Context {
     pub products: Vec<(String, Option<ProductFacts>)>,
 }
 
-/// Money in minor units as buyers read it: `HK$120`, `HK$120.50`, `NT$300`.
-pub fn format_money(minor: i64, currency: &str) -> String {
-    let (symbol, decimals) = match currency {
-        "HKD" => ("HK$".to_string(), 2),
-        "TWD" => ("NT$".to_string(), 2),
-        "USD" => ("US$".to_string(), 2),
-        "MOP" => ("MOP$".to_string(), 2),
-        "CNY" => ("¥".to_string(), 2),
-        "JPY" => ("¥".to_string(), 0),
-        other => (format!("{other} "), 2),
-    };
-    let sign = if minor < 0 { "-" } else { "" };
-    let minor = minor.unsigned_abs();
-    let scale = 10u64.pow(decimals);
-    let (whole, fraction) = (minor / scale, minor % scale);
-    if fraction == 0 {
-        format!("{sign}{symbol}{whole}")
-    } else {
-        format!(
-            "{sign}{symbol}{whole}.{fraction:0width$}",
-            width = decimals as usize
-        )
-    }
-}
-
 /// Sums per currency, in first-seen order: `HK$240`, or `HK$240 + NT$300` for a mixed cart.
 pub fn total_of(cart: &[CartLine]) -> String {
     let mut sums: Vec<(String, i64)> = Vec::new();
@@ -326,32 +275,23 @@ pub fn clock_time(ms: i64, now_ms: i64) -> String {
 }
 
 /// The text of one reply, or None when the row's body says nothing a template knows.
-///
-/// `body` is the outbox row's JSON: `topic` (set when the row was planned) or `outcome`,
-/// and `facts`. `now_ms` decides whether an expiry needs its date.
+/// `now_ms` decides whether an expiry needs its date.
 pub fn render(
     kind: ReplyKind,
     event_id: i64,
-    body: &Value,
+    body: &ReplyBody,
     t: &Templates,
     ctx: &Context,
     now_ms: i64,
 ) -> Option<String> {
-    let topic = body
-        .get("topic")
-        .and_then(Value::as_str)
-        .or_else(|| body.get("outcome")?.as_str())?;
-    let facts = body.get("facts").unwrap_or(&Value::Null);
-    let items: Vec<Value> = facts
-        .get("items")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+    let topic = body.topic()?;
+    let facts = &body.facts;
+    let items = facts.items.as_slice();
     if kind == ReplyKind::PublicReply {
         return match topic {
-            "checkout" | "reserved" => t.pick("public_reserved", event_id),
-            "merged" => t.pick("public_merged", event_id),
-            "needs_review" => Some(t.fill("needs_review", &[])),
+            Topic::Checkout | Topic::Reserved => t.pick("public_reserved", event_id),
+            Topic::Merged => t.pick("public_merged", event_id),
+            Topic::NeedsReview => Some(t.fill("needs_review", &[])),
             _ => None,
         };
     }
@@ -361,7 +301,7 @@ pub fn render(
             .iter()
             .map(|l| l.expires_at_ms)
             .min()
-            .or_else(|| earliest_expiry(&items));
+            .or_else(|| items.iter().filter_map(|i| i.expires_at_ms).min());
         vec![
             ("lines", lines),
             ("total", total_of(&ctx.cart)),
@@ -372,83 +312,55 @@ pub fn render(
             ("checkout_url", ctx.checkout_url.clone().unwrap_or_default()),
         ]
     };
-    let units = facts
-        .get("cancelled_units")
-        .and_then(Value::as_i64)
-        .unwrap_or(0);
-    let kept = facts
-        .get("kept_in_order")
-        .and_then(Value::as_i64)
-        .unwrap_or(0);
+    let units = facts.cancelled_units;
+    let kept = facts.kept_in_order;
     Some(match topic {
-        "checkout" | "reserved" => t.fill("reserved", &cart_vars(cart_lines(t, ctx, &items))),
-        "merged" => t.fill("merged", &cart_vars(cart_lines(t, ctx, &items))),
-        "promoted" => t.fill("promoted", &cart_vars(cart_lines(t, ctx, &items))),
-        "expiring" => t.fill("expiring", &cart_vars(String::new())),
-        "expired" => t.fill("expired", &[("lines", fact_lines(t, &items))]),
-        "paid" => t.fill(
+        Topic::Checkout | Topic::Reserved => {
+            t.fill("reserved", &cart_vars(cart_lines(t, ctx, items)))
+        }
+        Topic::Merged => t.fill("merged", &cart_vars(cart_lines(t, ctx, items))),
+        Topic::Promoted => t.fill("promoted", &cart_vars(cart_lines(t, ctx, items))),
+        Topic::Expiring => t.fill("expiring", &cart_vars(String::new())),
+        Topic::Expired => t.fill("expired", &[("lines", fact_lines(t, items))]),
+        Topic::Paid => t.fill(
             "paid",
             &[
                 (
                     "total",
                     format_money(
-                        facts.get("total").and_then(Value::as_i64).unwrap_or(0),
-                        facts.get("currency").and_then(Value::as_str).unwrap_or(""),
+                        facts.total.unwrap_or(0),
+                        facts.currency.as_deref().unwrap_or(""),
                     ),
                 ),
-                (
-                    "order",
-                    facts
-                        .get("order")
-                        .map(|o| o.as_str().map_or_else(|| o.to_string(), str::to_string))
-                        .unwrap_or_default(),
-                ),
+                ("order", facts.order.clone().unwrap_or_default()),
             ],
         ),
-        "waitlisted" => t.fill("waitlisted", &[("lines", fact_lines(t, &items))]),
-        "rejected" => rejection(t, &items),
-        "needs_review" => t.fill("needs_review", &[]),
-        "question_answered" => t.fill("question", &[("answers", answers(t, facts, ctx))]),
-        "cancelled" if body.get("reason").and_then(Value::as_str) == Some("comment_removed") => {
+        Topic::Waitlisted => t.fill("waitlisted", &[("lines", fact_lines(t, items))]),
+        Topic::Rejected => rejection(t, items),
+        Topic::NeedsReview => t.fill("needs_review", &[]),
+        Topic::QuestionAnswered => t.fill("question", &[("answers", answers(t, facts, ctx))]),
+        Topic::Cancelled if body.reason.as_deref() == Some("comment_removed") => {
             t.fill("removed", &[("units", units.to_string())])
         }
         // Units already in an order are the order's to release: say so, with what was
         // cancelled, if anything.
-        "cancelled" if kept > 0 && units == 0 => {
+        Topic::Cancelled if kept > 0 && units == 0 => {
             t.fill("kept_in_order", &[("units", kept.to_string())])
         }
-        "cancelled" if kept > 0 => format!(
+        Topic::Cancelled if kept > 0 => format!(
             "{}\n{}",
             t.fill("cancelled", &[("units", units.to_string())]),
             t.fill("kept_in_order", &[("units", kept.to_string())])
         ),
-        "cancelled" if units == 0 => t.fill("nothing_to_cancel", &[]),
-        "cancelled" => t.fill("cancelled", &[("units", units.to_string())]),
-        _ => return None,
+        Topic::Cancelled if units == 0 => t.fill("nothing_to_cancel", &[]),
+        Topic::Cancelled => t.fill("cancelled", &[("units", units.to_string())]),
+        Topic::Ignored => return None,
     })
-}
-
-fn item_name(item: &Value) -> String {
-    let keyword = item.get("keyword").and_then(Value::as_str).unwrap_or("?");
-    let variant: Vec<&str> = item
-        .get("variant")
-        .and_then(Value::as_array)
-        .map(|v| v.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
-    if variant.is_empty() {
-        keyword.to_string()
-    } else {
-        format!("{keyword} {}", variant.join(" "))
-    }
-}
-
-fn num(item: &Value, field: &str) -> i64 {
-    item.get(field).and_then(Value::as_i64).unwrap_or(0)
 }
 
 /// The cart's held lines with their amounts (or, without a cart, the row's own held
 /// lines), then the row's waitlist places.
-fn cart_lines(t: &Templates, ctx: &Context, items: &[Value]) -> String {
+fn cart_lines(t: &Templates, ctx: &Context, items: &[FactItem]) -> String {
     if ctx.cart.is_empty() {
         return fact_lines(t, items);
     }
@@ -479,52 +391,38 @@ fn cart_lines(t: &Templates, ctx: &Context, items: &[Value]) -> String {
 }
 
 /// Lines from the row's own facts: held and waiting, without prices.
-fn fact_lines(t: &Templates, items: &[Value]) -> String {
+fn fact_lines(t: &Templates, items: &[FactItem]) -> String {
     let mut out = Vec::new();
-    for item in items {
-        let held = num(item, "held");
-        if held > 0 {
-            out.push(t.fill(
-                "held_line",
-                &[("item", item_name(item)), ("qty", held.to_string())],
-            ));
-        }
+    for item in items.iter().filter(|i| i.held > 0) {
+        out.push(t.fill(
+            "held_line",
+            &[("item", item.label()), ("qty", item.held.to_string())],
+        ));
     }
     out.extend(waiting_lines(t, items));
     out.join("\n")
 }
 
-fn waiting_lines(t: &Templates, items: &[Value]) -> Vec<String> {
+fn waiting_lines(t: &Templates, items: &[FactItem]) -> Vec<String> {
     items
         .iter()
-        .filter(|item| num(item, "waitlisted") > 0)
+        .filter(|item| item.waitlisted > 0)
         .map(|item| {
             t.fill(
                 "waiting_line",
                 &[
-                    ("item", item_name(item)),
-                    ("qty", num(item, "waitlisted").to_string()),
-                    ("position", num(item, "position").to_string()),
+                    ("item", item.label()),
+                    ("qty", item.waitlisted.to_string()),
+                    ("position", item.position.unwrap_or(0).to_string()),
                 ],
             )
         })
         .collect()
 }
 
-fn earliest_expiry(items: &[Value]) -> Option<i64> {
-    items
-        .iter()
-        .filter_map(|i| i.get("expires_at_ms").and_then(Value::as_i64))
-        .min()
-}
-
-fn answers(t: &Templates, facts: &Value, ctx: &Context) -> String {
-    let asked: Vec<&str> = facts
-        .get("question")
-        .and_then(Value::as_array)
-        .map(|q| q.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
-    asked
+fn answers(t: &Templates, facts: &ReplyFacts, ctx: &Context) -> String {
+    facts
+        .question
         .iter()
         .map(
             |keyword| match ctx.products.iter().find(|(k, _)| k == keyword) {
@@ -550,29 +448,28 @@ fn answers(t: &Templates, facts: &Value, ctx: &Context) -> String {
         .join("\n")
 }
 
-fn rejection(t: &Templates, items: &[Value]) -> String {
+fn rejection(t: &Templates, items: &[FactItem]) -> String {
     let Some((item, why)) = items
         .iter()
-        .find_map(|i| i.get("rejection").filter(|r| !r.is_null()).map(|r| (i, r)))
+        .find_map(|i| i.rejection.as_ref().map(|r| (i, r)))
     else {
         return t.fill("rejected", &[]);
     };
-    let name = item_name(item);
-    match why.get("code").and_then(Value::as_str) {
-        Some("insufficient_stock") => t.fill("sold_out", &[("item", name)]),
-        Some("limit_exceeded") => t.fill(
-            "limit",
-            &[("item", name), ("limit", num(why, "limit").to_string())],
-        ),
-        Some("member_blocked") => t.fill("blocked", &[]),
-        Some("unknown_sku") => t.fill("unknown", &[]),
-        _ => t.fill("rejected", &[]),
+    let name = item.label();
+    match why {
+        Rejection::InsufficientStock { .. } => t.fill("sold_out", &[("item", name)]),
+        Rejection::LimitExceeded { limit, .. } => {
+            t.fill("limit", &[("item", name), ("limit", limit.to_string())])
+        }
+        Rejection::MemberBlocked { .. } => t.fill("blocked", &[]),
+        Rejection::UnknownSku => t.fill("unknown", &[]),
+        Rejection::BadQty => t.fill("rejected", &[]),
     }
 }
 
 /// Made-up facts for previewing a template: a cart of two lines, a waitlist place, a
 /// question, a cancel and a payment.
-pub fn sample(name: &str, now_ms: i64) -> (ReplyKind, Value, Context) {
+pub fn sample(name: &str, now_ms: i64) -> (ReplyKind, ReplyBody, Context) {
     let expires = now_ms + 30 * 60_000;
     let cart = vec![
         CartLine {
@@ -595,42 +492,71 @@ pub fn sample(name: &str, now_ms: i64) -> (ReplyKind, Value, Context) {
         },
     ];
     let refusal = match name {
-        "limit" => serde_json::json!({"code": "limit_exceeded", "limit": 2, "already": 2}),
-        "blocked" => serde_json::json!({"code": "member_blocked", "reason": "unpaid"}),
-        "unknown" => serde_json::json!({"code": "unknown_sku"}),
-        "rejected" => serde_json::json!({"code": "live_closed"}),
-        _ => serde_json::json!({"code": "insufficient_stock", "available": 0}),
+        "limit" => Some(Rejection::LimitExceeded {
+            limit: 2,
+            already: 2,
+        }),
+        "blocked" => Some(Rejection::MemberBlocked {
+            reason: "unpaid".into(),
+        }),
+        "unknown" => Some(Rejection::UnknownSku),
+        // No refusal the ledger names: the general "could not take your order".
+        "rejected" => None,
+        _ => Some(Rejection::InsufficientStock { available: 0 }),
     };
-    let items = serde_json::json!([
-        {"keyword": "A01", "variant": ["Black", "M"], "qty": 2, "held": 2, "expires_at_ms": expires,
-         "waitlisted": 0, "position": null, "rejection": null},
-        {"keyword": "C03", "variant": [], "qty": 1, "held": 0, "waitlisted": 1, "position": 3,
-         "rejection": refusal}
-    ]);
+    let items = vec![
+        FactItem {
+            keyword: "A01".into(),
+            variant: vec!["Black".into(), "M".into()],
+            qty: 2,
+            held: 2,
+            expires_at_ms: Some(expires),
+            ..FactItem::default()
+        },
+        FactItem {
+            keyword: "C03".into(),
+            qty: 1,
+            waitlisted: 1,
+            position: Some(3),
+            rejection: refusal,
+            ..FactItem::default()
+        },
+    ];
     let topic = match name {
-        "public_reserved" | "reserved" | "held_line" | "waiting_line" => "checkout",
-        "public_merged" | "merged" => "merged",
-        "sold_out" | "limit" | "blocked" | "unknown" | "rejected" => "rejected",
+        "public_reserved" | "reserved" | "held_line" | "waiting_line" => Topic::Checkout,
+        "public_merged" | "merged" => Topic::Merged,
+        "sold_out" | "limit" | "blocked" | "unknown" | "rejected" => Topic::Rejected,
         "question" | "question_line" | "in_stock" | "out_of_stock" | "not_found" => {
-            "question_answered"
+            Topic::QuestionAnswered
         }
-        "cancelled" | "nothing_to_cancel" | "removed" | "kept_in_order" => "cancelled",
-        "waitlisted" => "waitlisted",
-        other => other,
+        "cancelled" | "nothing_to_cancel" | "removed" | "kept_in_order" => Topic::Cancelled,
+        other => other.parse().unwrap_or(Topic::Waitlisted),
     };
     let kind = if name.starts_with("public_") {
         ReplyKind::PublicReply
     } else {
         ReplyKind::PrivateReply
     };
-    let body = serde_json::json!({
-        "topic": topic, "outcome": topic,
-        "reason": (name == "removed").then_some("comment_removed"),
-        "facts": {"items": items, "question": ["A01", "B02", "Z99"],
-                  "cancelled_units": if matches!(name, "nothing_to_cancel" | "kept_in_order") { 0 } else { 2 },
-                  "kept_in_order": if name == "kept_in_order" { 1 } else { 0 },
-                  "total": 32_550, "currency": "HKD", "order": "PO-1024"}
-    });
+    let body = ReplyBody {
+        topic: Some(topic),
+        outcome: Some(topic),
+        reason: (name == "removed").then(|| "comment_removed".to_string()),
+        facts: ReplyFacts {
+            items,
+            question: vec!["A01".into(), "B02".into(), "Z99".into()],
+            cancelled_units: if matches!(name, "nothing_to_cancel" | "kept_in_order") {
+                0
+            } else {
+                2
+            },
+            kept_in_order: if name == "kept_in_order" { 1 } else { 0 },
+            total: Some(32_550),
+            currency: Some("HKD".into()),
+            order: Some("PO-1024".into()),
+            ..ReplyFacts::default()
+        },
+        ..ReplyBody::default()
+    };
     let ctx = Context {
         cart,
         checkout_url: Some("https://shop.example/c/4kX9".into()),
@@ -675,11 +601,18 @@ mod tests {
 
     use super::*;
 
-    fn reserved() -> Value {
-        json!({"outcome": "reserved", "reason": null, "live_id": 1, "member_id": 2, "page_id": "p",
+    /// A body in the JSON shape rows are stored in.
+    fn body(stored: serde_json::Value) -> ReplyBody {
+        serde_json::from_value(stored).unwrap()
+    }
+
+    fn reserved() -> ReplyBody {
+        body(
+            json!({"outcome": "reserved", "reason": null, "live_id": 1, "member_id": 2, "page_id": "p",
                "facts": {"items": [
                    {"keyword": "A01", "variant": ["黑", "M"], "qty": 3, "held": 2, "hold_id": 9,
-                    "expires_at_ms": 1_700_000_000_000i64, "waitlisted": 1, "position": 4, "rejection": null}]}})
+                    "expires_at_ms": 1_700_000_000_000i64, "waitlisted": 1, "position": 4, "rejection": null}]}}),
+        )
     }
 
     fn hk() -> Templates {
@@ -829,7 +762,7 @@ mod tests {
         for pair in texts.windows(2) {
             assert_ne!(pair[0], pair[1]);
         }
-        let waiting = json!({"outcome": "waitlisted", "facts": {"items": []}});
+        let waiting = body(json!({"outcome": "waitlisted", "facts": {"items": []}}));
         assert_eq!(
             render(
                 ReplyKind::PublicReply,
@@ -841,7 +774,8 @@ mod tests {
             ),
             None
         );
-        let merged = json!({"topic": "merged", "outcome": "reserved", "facts": {"items": []}});
+        let merged =
+            body(json!({"topic": "merged", "outcome": "reserved", "facts": {"items": []}}));
         let text = render(
             ReplyKind::PublicReply,
             1,
@@ -858,27 +792,31 @@ mod tests {
     fn waitlist_rejection_question_and_cancel_say_why() {
         let t = hk();
         let none = Context::default();
-        let r = |body: &Value, lang: &Templates| {
+        let r = |body: &ReplyBody, lang: &Templates| {
             render(ReplyKind::PrivateReply, 1, body, lang, &none, 0).unwrap()
         };
-        let waiting = json!({"outcome": "waitlisted", "facts": {"items": [
-            {"keyword": "B02", "variant": [], "qty": 1, "held": 0, "waitlisted": 1, "position": 3}]}});
+        let waiting = body(json!({"outcome": "waitlisted", "facts": {"items": [
+            {"keyword": "B02", "variant": [], "qty": 1, "held": 0, "waitlisted": 1, "position": 3}]}}));
         assert!(r(&waiting, &t).contains("第 3 位"));
-        let sold_out = json!({"outcome": "rejected", "reason": "insufficient_stock", "facts": {"items": [
+        let sold_out = body(
+            json!({"outcome": "rejected", "reason": "insufficient_stock", "facts": {"items": [
             {"keyword": "B02", "variant": [], "qty": 1, "held": 0, "waitlisted": 0,
-             "rejection": {"code": "insufficient_stock", "available": 0}}]}});
+             "rejection": {"code": "insufficient_stock", "available": 0}}]}}),
+        );
         assert_eq!(r(&sold_out, &t), "抱歉，B02 已經售罄。");
         assert_eq!(
             r(&sold_out, &Templates::defaults(Lang::ZhTw)),
             "抱歉，B02 已售完。"
         );
-        let limited = json!({"outcome": "rejected", "facts": {"items": [{"keyword": "B02",
-            "rejection": {"code": "limit_exceeded", "limit": 2, "already": 2}}]}});
+        let limited = body(
+            json!({"outcome": "rejected", "facts": {"items": [{"keyword": "B02",
+            "rejection": {"code": "limit_exceeded", "limit": 2, "already": 2}}]}}),
+        );
         assert!(r(&limited, &Templates::defaults(Lang::En)).contains("limited to 2"));
-        let cancel = json!({"outcome": "cancelled", "facts": {"cancelled_units": 2}});
+        let cancel = body(json!({"outcome": "cancelled", "facts": {"cancelled_units": 2}}));
         assert_eq!(r(&cancel, &t), "已為你取消 2 件，多謝通知。");
-        let removed = json!({"outcome": "cancelled", "reason": "comment_removed",
-                             "facts": {"cancelled_units": 1, "because": "comment_removed"}});
+        let removed = body(json!({"outcome": "cancelled", "reason": "comment_removed",
+                             "facts": {"cancelled_units": 1, "because": "comment_removed"}}));
         assert!(r(&removed, &t).contains("留言已刪除"));
     }
 
@@ -907,6 +845,77 @@ mod tests {
                     lang.tag()
                 );
             }
+        }
+    }
+
+    #[test]
+    fn a_dm_and_the_checkout_page_write_an_amount_the_same_way() {
+        use std::collections::{BTreeMap, HashMap};
+
+        use crate::checkout::page::{cart as cart_page, CartPage};
+
+        let now = 1_700_000_000_000;
+        // A whole amount, one with cents, and their sum past a thousand.
+        let held = |hold_id: i64, code: &str, price: i64| crate::store::CartLine {
+            hold_id,
+            sku_id: hold_id,
+            sku: format!("{code}-1"),
+            product_id: hold_id,
+            product_code: code.into(),
+            name: format!("Item {code}"),
+            options: vec![],
+            qty: 1,
+            unit_price: price,
+            currency: "HKD".into(),
+            expires_at_ms: now + 600_000,
+            choose_variant: false,
+        };
+        let lines = vec![held(1, "A01", 129_900), held(2, "B02", 123_450)];
+        let shop = crate::config::Config::defaults().checkout;
+        let page = cart_page(
+            &CartPage {
+                lang: Lang::En,
+                action: "/c/token".into(),
+                lines: &lines,
+                choices: &[],
+                points: None,
+                values: &HashMap::new(),
+                errors: &BTreeMap::new(),
+                option_errors: &BTreeMap::new(),
+                now_ms: now,
+            },
+            &shop,
+        );
+        let ctx = Context {
+            cart: lines
+                .iter()
+                .map(|l| CartLine {
+                    code: l.product_code.clone(),
+                    name: l.name.clone(),
+                    options: l.options.clone(),
+                    qty: l.qty,
+                    price: l.unit_price,
+                    currency: l.currency.clone(),
+                    expires_at_ms: l.expires_at_ms,
+                })
+                .collect(),
+            checkout_url: Some("https://shop.example/c/token".into()),
+            products: vec![],
+        };
+        let dm = render(
+            ReplyKind::PrivateReply,
+            1,
+            &reserved(),
+            &Templates::defaults(Lang::En),
+            &ctx,
+            now,
+        )
+        .unwrap();
+        let amounts = [129_900, 123_450, 253_350].map(|minor| format_money(minor, "HKD"));
+        assert_eq!(amounts, ["HK$1,299", "HK$1,234.50", "HK$2,533.50"]);
+        for amount in &amounts {
+            assert!(dm.contains(amount), "the DM says {amount}: {dm}");
+            assert!(page.contains(amount), "the page says {amount}: {page}");
         }
     }
 }

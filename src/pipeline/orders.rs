@@ -1,9 +1,9 @@
 //! Order lines through the ledger, for the sequencer and for staff accepting a review.
 
-use serde_json::json;
-
 use super::decide::OrderLine;
+use super::OutcomeKind;
 use crate::ledger::{Channel, Intent, Outcome, PartialPolicy, Rejection, ReserveRequest};
+use crate::outbox::{FactItem, ReplyFacts};
 use crate::store::{run_ledger_in, Live, StoreResult, Tx};
 
 /// One event's orders, as the ledger is asked for them.
@@ -15,11 +15,11 @@ pub struct EventOrder<'a> {
 
 /// What an event's orders came to.
 pub struct OrderResult {
-    pub outcome: &'static str,
+    pub outcome: OutcomeKind,
     pub reason: Option<String>,
     pub hold_ids: Vec<i64>,
     /// What the replies announce: per line, held, waiting (and place) or refused.
-    pub facts: serde_json::Value,
+    pub facts: ReplyFacts,
 }
 
 /// The ledger intents for one event's order lines, in line order.
@@ -60,29 +60,37 @@ pub fn order_result(lines: &[OrderLine], outcomes: &[Outcome]) -> OrderResult {
         if rejection.is_none() {
             rejection = r.decision.rejection.clone();
         }
-        items.push(json!({
-            "keyword": line.keyword, "variant": line.variant, "qty": line.qty,
-            "held": r.decision.held,
-            "hold_id": r.hold_id,
-            "expires_at_ms": r.expires_at_ms,
-            "waitlisted": r.decision.waitlisted,
-            "position": r.position,
-            "rejection": r.decision.rejection,
-            "choose_variant": line.choose_variant,
-        }));
+        items.push(FactItem {
+            keyword: line.keyword.clone(),
+            variant: line.variant.clone(),
+            qty: line.qty,
+            held: r.decision.held,
+            hold_id: r.hold_id,
+            expires_at_ms: r.expires_at_ms,
+            waitlisted: r.decision.waitlisted,
+            position: r.position,
+            rejection: r.decision.rejection.clone(),
+            choose_variant: line.choose_variant,
+        });
     }
     let (outcome, reason) = if !holds.is_empty() {
-        ("reserved", None)
+        (OutcomeKind::Reserved, None)
     } else if waiting {
-        ("waitlisted", None)
+        (OutcomeKind::Waitlisted, None)
     } else {
-        ("rejected", rejection.as_ref().map(rejection_code))
+        (
+            OutcomeKind::Rejected,
+            rejection.as_ref().map(rejection_code),
+        )
     };
     OrderResult {
         outcome,
         reason,
         hold_ids: holds,
-        facts: json!({ "items": items }),
+        facts: ReplyFacts {
+            items,
+            ..ReplyFacts::default()
+        },
     }
 }
 

@@ -1,12 +1,12 @@
 //! Staff decisions on comments the parser would not guess: accept with corrected lines
 //! (they go through the ledger like any comment) or dismiss.
 
-use serde_json::json;
-
 use super::catalog::{LiveCatalog, SkuChoice};
 use super::decide::OrderLine;
 use super::orders::{reserve_orders_in, EventOrder};
 use super::sequencer::{event_members, reply_rows};
+use super::OutcomeKind;
+use crate::outbox::ReplyFacts;
 use crate::parse::Line;
 use crate::store::{resolve_review_in, review_event_in, EventOutcome, Store, StoreError};
 
@@ -22,7 +22,7 @@ pub enum ReviewError {
 
 /// What the accepted lines came to.
 pub struct Accepted {
-    pub outcome: &'static str,
+    pub outcome: OutcomeKind,
     pub hold_ids: Vec<i64>,
 }
 
@@ -100,7 +100,10 @@ pub async fn accept(store: &Store, event_id: i64, lines: &[Line]) -> Result<Acce
     if !resolve_review_in(&mut tx, event_id, &outcome, now).await? {
         return Err(ReviewError::NotWaiting(event_id));
     }
-    let facts = json!({"items": result.facts["items"], "reviewed": true});
+    let facts = ReplyFacts {
+        reviewed: true,
+        ..result.facts
+    };
     let rows = reply_rows(
         &event,
         result.outcome,
@@ -121,7 +124,7 @@ pub async fn dismiss(store: &Store, event_id: i64) -> Result<(), ReviewError> {
     let now = chrono::Utc::now().timestamp_millis();
     let mut tx = store.begin_write().await?;
     let outcome = EventOutcome {
-        outcome: "ignored",
+        outcome: OutcomeKind::Ignored,
         reason: Some("dismissed_by_staff"),
         parse_result: None,
         member_id: None,

@@ -19,7 +19,6 @@ use std::ops::Range;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::json;
 use tokio::sync::{Mutex, Notify, OwnedMutexGuard};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -27,14 +26,16 @@ use tokio_util::sync::CancellationToken;
 use super::catalog::LiveCatalog;
 use super::decide::{decide, Action, OrderLine};
 use super::orders::{order_intents, order_result, EventOrder};
-use crate::config::PipelineConfig;
+use super::OutcomeKind;
+use super::PipelineConfig;
 use crate::ledger::{Intent, Outcome};
 use crate::metrics::Metrics;
+use crate::outbox::{NewReply, ReplyBody, ReplyFacts, ReplyKind};
 use crate::parse::{self, Limits};
 use crate::store::{
     fence_live_lease_in, finish_event_in, finish_events_in, members_for_identities_in,
     next_batch_in, original_of_in, restricted_members_in, run_ledger_in, BackendKind, EventOutcome,
-    Identity, NewOutboxRow, PendingEvent, Store, StoreError, StoreResult, Tx,
+    Identity, PendingEvent, Store, StoreError, StoreResult, Tx,
 };
 
 /// A test's way to make batches fail: a batch holding an event it matches returns an error
@@ -64,15 +65,16 @@ pub struct Sequencer {
 
 /// What one event came to, before it is written.
 struct Decided {
-    outcome: &'static str,
+    outcome: OutcomeKind,
     reason: Option<String>,
     parse: Option<String>,
     hold_ids: Vec<i64>,
-    reply: Option<serde_json::Value>,
+    /// What the event's replies announce; none when it gets no reply.
+    reply: Option<ReplyFacts>,
 }
 
 impl Decided {
-    fn plain(outcome: &'static str, reason: impl Into<Option<String>>) -> Decided {
+    fn plain(outcome: OutcomeKind, reason: impl Into<Option<String>>) -> Decided {
         Decided {
             outcome,
             reason: reason.into(),
@@ -492,7 +494,7 @@ impl Sequencer {
             return Ok(false);
         }
         let outcome = EventOutcome {
-            outcome: "needs_review",
+            outcome: OutcomeKind::NeedsReview,
             reason: Some("processing_failed"),
             parse_result: None,
             member_id: None,
@@ -625,7 +627,7 @@ impl Sequencer {
                 // A restricted member's orders wait for staff; accepting the review
                 // reserves them (review::accept skips this check).
                 Action::Order(_) if members[i].is_some_and(|m| restricted.contains(&m)) => {
-                    Decided::plain("needs_review", "member_restricted".to_string())
+                    Decided::plain(OutcomeKind::NeedsReview, "member_restricted".to_string())
                 }
                 Action::Order(lines) => {
                     let order = EventOrder {
@@ -635,10 +637,10 @@ impl Sequencer {
                     };
                     intents.extend(order_intents(&catalog.live, &order));
                     planned.push((i, Planned::Order(lines), start..intents.len()));
-                    Decided::plain("needs_review", "undecided".to_string())
+                    Decided::plain(OutcomeKind::NeedsReview, "undecided".to_string())
                 }
                 Action::Cancel(lines) => match members[i] {
-                    None => Decided::plain("needs_review", "unknown_author".to_string()),
+                    None => Decided::plain(OutcomeKind::NeedsReview, "unknown_author".to_string()),
                     Some(member) => {
                         intents.extend(lines.iter().map(|line| Intent::Cancel {
                             member_id: member,
@@ -647,19 +649,22 @@ impl Sequencer {
                             qty: line.qty,
                         }));
                         planned.push((i, Planned::Cancel, start..intents.len()));
-                        Decided::plain("needs_review", "undecided".to_string())
+                        Decided::plain(OutcomeKind::NeedsReview, "undecided".to_string())
                     }
                 },
                 Action::Question(keywords) => Decided {
-                    reply: Some(json!({"question": keywords})),
-                    ..Decided::plain("question_answered", None)
+                    reply: Some(ReplyFacts {
+                        question: keywords,
+                        ..ReplyFacts::default()
+                    }),
+                    ..Decided::plain(OutcomeKind::QuestionAnswered, None)
                 },
                 // The replies room decides whether to say "we will confirm shortly".
                 Action::Review(reason) => Decided {
-                    reply: Some(json!({})),
-                    ..Decided::plain("needs_review", reason)
+                    reply: Some(ReplyFacts::default()),
+                    ..Decided::plain(OutcomeKind::NeedsReview, reason)
                 },
-                Action::Ignore(reason) => Decided::plain("ignored", reason.to_string()),
+                Action::Ignore(reason) => Decided::plain(OutcomeKind::Ignored, reason.to_string()),
             };
             done.parse = parse_json;
             decided[i] = Some(done);
@@ -694,8 +699,12 @@ impl Sequencer {
                     }
                     let reason = (units == 0 && kept == 0).then(|| "nothing_to_cancel".to_string());
                     Decided {
-                        reply: Some(json!({"cancelled_units": units, "kept_in_order": kept})),
-                        ..Decided::plain("cancelled", reason)
+                        reply: Some(ReplyFacts {
+                            cancelled_units: units,
+                            kept_in_order: kept,
+                            ..ReplyFacts::default()
+                        }),
+                        ..Decided::plain(OutcomeKind::Cancelled, reason)
                     }
                 }
                 Planned::Remove(holds) => match outs.first() {
@@ -703,17 +712,21 @@ impl Sequencer {
                     Some(Outcome::Released { kept_in_order, .. }) if !kept_in_order.is_empty() => {
                         Decided {
                             hold_ids: holds,
-                            ..Decided::plain("needs_review", "removed_but_ordered".to_string())
+                            ..Decided::plain(
+                                OutcomeKind::NeedsReview,
+                                "removed_but_ordered".to_string(),
+                            )
                         }
                     }
                     Some(Outcome::Released { units, .. }) => Decided {
                         hold_ids: holds,
-                        reply: Some(
-                            json!({"cancelled_units": units, "because": "comment_removed"}),
-                        ),
-                        ..Decided::plain("cancelled", "comment_removed".to_string())
+                        reply: Some(ReplyFacts {
+                            cancelled_units: *units,
+                            ..ReplyFacts::default()
+                        }),
+                        ..Decided::plain(OutcomeKind::Cancelled, "comment_removed".to_string())
                     },
-                    _ => Decided::plain("ignored", "comment_removed".to_string()),
+                    _ => Decided::plain(OutcomeKind::Ignored, "comment_removed".to_string()),
                 },
             };
             decided[i] = Some(Decided { parse, ..done });
@@ -721,7 +734,11 @@ impl Sequencer {
 
         let decided: Vec<Decided> = decided
             .into_iter()
-            .map(|d| d.unwrap_or_else(|| Decided::plain("needs_review", "undecided".to_string())))
+            .map(|d| {
+                d.unwrap_or_else(|| {
+                    Decided::plain(OutcomeKind::NeedsReview, "undecided".to_string())
+                })
+            })
             .collect();
         let outcomes: Vec<(i64, EventOutcome)> = events
             .iter()
@@ -772,7 +789,7 @@ impl Sequencer {
                 {
                     // Never change a decided order silently: a person looks at it.
                     return Ok(Verb::Decided(Decided::plain(
-                        "needs_review",
+                        OutcomeKind::NeedsReview,
                         "edited_after_processing".to_string(),
                     )));
                 }
@@ -782,13 +799,13 @@ impl Sequencer {
                 let Some((_, _, holds)) = original_of_in(tx, &event.platform, comment).await?
                 else {
                     return Ok(Verb::Decided(Decided::plain(
-                        "ignored",
+                        OutcomeKind::Ignored,
                         "nothing_to_remove".to_string(),
                     )));
                 };
                 if !self.config.release_holds_on_remove || holds.is_empty() {
                     return Ok(Verb::Decided(Decided::plain(
-                        "ignored",
+                        OutcomeKind::Ignored,
                         "comment_removed".to_string(),
                     )));
                 }
@@ -856,7 +873,7 @@ fn replies_for(
     decided: &Decided,
     member: Option<i64>,
     live_id: i64,
-) -> Vec<NewOutboxRow> {
+) -> Vec<NewReply> {
     match &decided.reply {
         Some(facts) => reply_rows(
             event,
@@ -872,18 +889,22 @@ fn replies_for(
 
 pub(crate) fn reply_rows(
     event: &PendingEvent,
-    outcome: &str,
+    outcome: OutcomeKind,
     reason: Option<&str>,
-    facts: &serde_json::Value,
+    facts: &ReplyFacts,
     member: Option<i64>,
     live_id: i64,
-) -> Vec<NewOutboxRow> {
-    let body = json!({
-        "outcome": outcome, "reason": reason, "live_id": live_id,
-        "member_id": member, "page_id": event.page_id, "facts": facts,
-    })
-    .to_string();
-    let row = |kind: &'static str, target: String| NewOutboxRow {
+) -> Vec<NewReply> {
+    let body = ReplyBody {
+        outcome: Some(outcome.into()),
+        reason: reason.map(str::to_string),
+        live_id: Some(live_id),
+        member_id: member,
+        page_id: event.page_id.clone(),
+        facts: facts.clone(),
+        ..ReplyBody::default()
+    };
+    let row = |kind: ReplyKind, target: String| NewReply {
         inbox_id: Some(event.id),
         kind,
         target,
@@ -892,16 +913,16 @@ pub(crate) fn reply_rows(
     };
     match (&event.comment_id, event.kind.as_str()) {
         (Some(comment), "comment") => {
-            let mut rows = vec![row("private_reply", comment.clone())];
-            if outcome == "reserved" {
-                rows.push(row("public_reply", comment.clone()));
+            let mut rows = vec![row(ReplyKind::PrivateReply, comment.clone())];
+            if outcome == OutcomeKind::Reserved {
+                rows.push(row(ReplyKind::PublicReply, comment.clone()));
             }
             rows
         }
         _ => event
             .author_id
             .clone()
-            .map(|author| vec![row("send_api", author)])
+            .map(|author| vec![row(ReplyKind::SendApi, author)])
             .unwrap_or_default(),
     }
 }

@@ -6,6 +6,7 @@ use serde_json::json;
 use sqlx::Row;
 
 use super::{now_ms, on_pool, on_tx, NewInboxRow, Store, StoreResult};
+use crate::vocab::{OutcomeKind, ReplyKind};
 
 /// What the baseline decided a comment asks for, before its transaction.
 pub enum BaselineAsk {
@@ -13,7 +14,7 @@ pub enum BaselineAsk {
     Order(Vec<(i64, i64)>),
     /// No stock involved: a question, chatter, a cancel or a review.
     Other {
-        outcome: &'static str,
+        outcome: OutcomeKind,
         reason: Option<String>,
         reply: bool,
     },
@@ -46,8 +47,12 @@ impl Store {
         let row = comment.row;
         let mut tx = self.begin_write().await?;
         let (status, outcome, reason) = match (&row.ignore_reason, comment.live_id) {
-            (Some(reason), _) => ("done", Some("ignored"), Some(reason.clone())),
-            (None, None) => ("done", Some("ignored"), Some("unbound".to_string())),
+            (Some(reason), _) => ("done", Some(OutcomeKind::Ignored), Some(reason.clone())),
+            (None, None) => (
+                "done",
+                Some(OutcomeKind::Ignored),
+                Some("unbound".to_string()),
+            ),
             (None, Some(_)) => ("pending", None, None),
         };
         let id: Option<i64> = on_tx!(&mut tx, |conn| {
@@ -142,13 +147,13 @@ impl Store {
                 }
                 if holds.is_empty() {
                     (
-                        "rejected",
+                        OutcomeKind::Rejected,
                         Some("insufficient_stock".to_string()),
                         holds,
                         true,
                     )
                 } else {
-                    ("reserved", None, holds, true)
+                    (OutcomeKind::Reserved, None, holds, true)
                 }
             }
         };
@@ -158,9 +163,9 @@ impl Store {
         .to_string();
         let mut kinds = Vec::new();
         if reply {
-            kinds.push("private_reply");
-            if outcome == "reserved" {
-                kinds.push("public_reply");
+            kinds.push(ReplyKind::PrivateReply);
+            if outcome == OutcomeKind::Reserved {
+                kinds.push(ReplyKind::PublicReply);
             }
         }
         on_tx!(&mut tx, |conn| {

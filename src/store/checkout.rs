@@ -18,6 +18,7 @@ use super::stock::{commit_holds_in, move_hold_in, release_holds_in, return_units
 use super::{on_pool, on_tx, Store, StoreError, StoreResult, Tx};
 use crate::ledger::HoldMove;
 use crate::members::{Email, Phone};
+use crate::vocab::OrderStatus;
 
 /// What a checkout token opens.
 #[derive(Debug, Clone)]
@@ -68,8 +69,7 @@ pub struct OrderView {
     pub cart_id: i64,
     pub member_id: i64,
     pub live_id: i64,
-    /// pending_payment, paid, fulfilled, cancelled or expired.
-    pub status: String,
+    pub status: OrderStatus,
     pub currency: String,
     /// Minor units.
     pub total: i64,
@@ -150,18 +150,18 @@ pub enum OrderChange {
     Done,
     NotFound,
     /// The order is in a state that does not allow the change.
-    WrongStatus(String),
+    WrongStatus(OrderStatus),
     /// A hold of the order was already released (the deadline passed first).
     HoldGone(i64),
     /// The caller may not make this change to an order in this status.
-    NotAllowed(String),
+    NotAllowed(OrderStatus),
 }
 
 /// Filters for the orders list. Without a live, sandbox lives' orders are left out.
 #[derive(Debug, Clone, Default)]
 pub struct OrderFilter {
     pub live_id: Option<i64>,
-    pub status: Option<String>,
+    pub status: Option<OrderStatus>,
     pub member_id: Option<i64>,
     /// Orders with an id above this one (paging).
     pub after: Option<i64>,
@@ -179,6 +179,7 @@ where
     for<'q> i64: sqlx::Decode<'q, R::Database> + sqlx::Type<R::Database>,
     for<'q> Option<i64>: sqlx::Decode<'q, R::Database> + sqlx::Type<R::Database>,
     for<'q> String: sqlx::Decode<'q, R::Database> + sqlx::Type<R::Database>,
+    for<'q> OrderStatus: sqlx::Decode<'q, R::Database> + sqlx::Type<R::Database>,
     usize: sqlx::ColumnIndex<R>,
 {
     let id: i64 = row.try_get(0)?;
@@ -267,40 +268,6 @@ pub async fn open_cart_in(tx: &mut Tx, member_id: i64, live_id: i64, now: i64) -
         .try_get::<i64, _>(0)?
     });
     Ok(id)
-}
-
-/// Moves a merged member's carts to the survivor. Where both have an open cart in the
-/// same live, the merged one's links are pointed at the survivor's and it is closed as
-/// `merged` (one open cart per member per live); the rest simply change hands.
-pub async fn fold_carts_in(tx: &mut Tx, survivor: i64, merged: i64, now: i64) -> StoreResult<()> {
-    on_tx!(tx, |conn| {
-        sqlx::query(
-            "UPDATE checkout_tokens SET cart_id = (SELECT s.id FROM carts s JOIN carts m ON m.live_id = s.live_id \
-             WHERE m.id = checkout_tokens.cart_id AND s.member_id = $1 AND s.status = 'open') \
-             WHERE cart_id IN (SELECT m.id FROM carts m JOIN carts s ON s.live_id = m.live_id \
-             WHERE m.member_id = $2 AND m.status = 'open' AND s.member_id = $1 AND s.status = 'open')",
-        )
-        .bind(survivor)
-        .bind(merged)
-        .execute(&mut *conn)
-        .await?;
-        sqlx::query(
-            "UPDATE carts SET status = 'merged', updated_at_ms = $3 WHERE member_id = $2 AND status = 'open' \
-             AND live_id IN (SELECT live_id FROM carts WHERE member_id = $1 AND status = 'open')",
-        )
-        .bind(survivor)
-        .bind(merged)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
-        sqlx::query("UPDATE carts SET member_id = $1, updated_at_ms = $3 WHERE member_id = $2")
-            .bind(survivor)
-            .bind(merged)
-            .bind(now)
-            .execute(&mut *conn)
-            .await?;
-    });
-    Ok(())
 }
 
 impl Store {
@@ -637,7 +604,7 @@ impl Store {
                 }
             }
             if let Some(status) = &filter.status {
-                query.push(" AND o.status = ").push_bind(status.clone());
+                query.push(" AND o.status = ").push_bind(*status);
             }
             if let Some(member) = filter.member_id {
                 query.push(" AND o.member_id = ").push_bind(member);
@@ -667,10 +634,10 @@ impl Store {
         let Some((status, _)) = lock_order(&mut tx, id).await? else {
             return Ok(OrderChange::NotFound);
         };
-        if status != "paid" {
+        if status != OrderStatus::Paid {
             return Ok(OrderChange::WrongStatus(status));
         }
-        set_order_status(&mut tx, id, "fulfilled", now).await?;
+        set_order_status(&mut tx, id, OrderStatus::Fulfilled, now).await?;
         tx.commit().await?;
         Ok(OrderChange::Done)
     }
@@ -697,15 +664,15 @@ impl Store {
         let Some((status, member_id)) = lock_order(&mut tx, id).await? else {
             return Ok(OrderChange::NotFound);
         };
-        if status == "paid" && !allow_paid {
+        if status == OrderStatus::Paid && !allow_paid {
             return Ok(OrderChange::NotAllowed(status));
         }
-        match status.as_str() {
-            "pending_payment" => {
+        match status {
+            OrderStatus::PendingPayment => {
                 let holds = order_holds(&mut tx, id).await?;
                 release_holds_in(&mut tx, &holds, true, now).await?;
             }
-            "paid" => {
+            OrderStatus::Paid => {
                 let units = on_tx!(&mut tx, |conn| {
                     let rows =
                         sqlx::query("SELECT sku_id, qty FROM order_lines WHERE order_id = $1")
@@ -730,7 +697,7 @@ impl Store {
             }
             _ => return Ok(OrderChange::WrongStatus(status)),
         }
-        set_order_status(&mut tx, id, "cancelled", now).await?;
+        set_order_status(&mut tx, id, OrderStatus::Cancelled, now).await?;
         tx.commit().await?;
         Ok(OrderChange::Done)
     }
@@ -763,7 +730,7 @@ impl Store {
         for id in &due {
             let holds = order_holds(&mut tx, *id).await?;
             release_holds_in(&mut tx, &holds, true, now).await?;
-            set_order_status(&mut tx, *id, "expired", now).await?;
+            set_order_status(&mut tx, *id, OrderStatus::Expired, now).await?;
         }
         tx.commit().await?;
         Ok(due.len())
@@ -859,7 +826,7 @@ pub async fn mark_order_paid_in(
     let Some((status, member_id)) = lock_order(tx, id).await? else {
         return Ok(Err(OrderChange::NotFound));
     };
-    if status != "pending_payment" {
+    if status != OrderStatus::PendingPayment {
         return Ok(Err(OrderChange::WrongStatus(status)));
     }
     let holds = order_holds(tx, id).await?;
@@ -929,7 +896,7 @@ async fn remember_contact_in(
 }
 
 /// The order's status and member, locked for the rest of the transaction on Postgres.
-async fn lock_order(tx: &mut Tx, id: i64) -> StoreResult<Option<(String, i64)>> {
+async fn lock_order(tx: &mut Tx, id: i64) -> StoreResult<Option<(OrderStatus, i64)>> {
     let sql = if tx.is_postgres() {
         "SELECT status, member_id FROM orders WHERE id = $1 FOR UPDATE"
     } else {
@@ -940,7 +907,7 @@ async fn lock_order(tx: &mut Tx, id: i64) -> StoreResult<Option<(String, i64)>> 
             .bind(id)
             .fetch_optional(&mut *conn)
             .await?
-            .map(|r| -> StoreResult<(String, i64)> { Ok((r.try_get(0)?, r.try_get(1)?)) })
+            .map(|r| -> StoreResult<(OrderStatus, i64)> { Ok((r.try_get(0)?, r.try_get(1)?)) })
             .transpose()?
     }))
 }
@@ -958,7 +925,7 @@ async fn order_holds(tx: &mut Tx, id: i64) -> StoreResult<Vec<i64>> {
     }))
 }
 
-async fn set_order_status(tx: &mut Tx, id: i64, status: &str, now: i64) -> StoreResult<()> {
+async fn set_order_status(tx: &mut Tx, id: i64, status: OrderStatus, now: i64) -> StoreResult<()> {
     on_tx!(tx, |conn| {
         sqlx::query("UPDATE orders SET status = $1, updated_at_ms = $2 WHERE id = $3")
             .bind(status)

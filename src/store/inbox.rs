@@ -8,6 +8,7 @@ use sqlx::{QueryBuilder, Row};
 use utoipa::ToSchema;
 
 use super::{on_pool, on_tx, Store, StoreResult, Tx, TxConn};
+use crate::vocab::{OutboxStatus, OutcomeKind, ReplyKind, Topic};
 
 /// An event as the ingest room hands it over.
 #[derive(Debug, Clone)]
@@ -55,7 +56,7 @@ pub struct PendingEvent {
 /// The recorded outcome of one event.
 #[derive(Debug, Clone)]
 pub struct EventOutcome<'a> {
-    pub outcome: &'static str,
+    pub outcome: OutcomeKind,
     pub reason: Option<&'a str>,
     pub parse_result: Option<String>,
     pub member_id: Option<i64>,
@@ -65,7 +66,7 @@ pub struct EventOutcome<'a> {
 #[derive(Debug, Clone)]
 pub struct NewOutboxRow {
     pub inbox_id: Option<i64>,
-    pub kind: &'static str,
+    pub kind: ReplyKind,
     pub target: String,
     pub body: String,
     /// Sending is idempotent per key, e.g. `{inbox_id}:private_reply`.
@@ -76,13 +77,12 @@ pub struct NewOutboxRow {
 pub struct OutboxView {
     pub id: i64,
     /// public_reply, private_reply, send_api, or `none` for a skipped notice.
-    pub kind: String,
+    pub kind: ReplyKind,
     pub target: String,
-    /// pending, sending, sent, failed, dead or skipped.
-    pub status: String,
+    pub status: OutboxStatus,
     pub platform_message_id: Option<String>,
     /// What it says: checkout, merged, waitlisted, promoted, expiring, expired, paid…
-    pub topic: Option<String>,
+    pub topic: Option<Topic>,
     /// 0 checkout links, 1 confirmations, 2 reminders.
     pub priority: i64,
     pub attempts: i64,
@@ -109,7 +109,7 @@ pub struct EventView {
     pub live_id: Option<i64>,
     pub source: String,
     pub status: String,
-    pub outcome: Option<String>,
+    pub outcome: Option<OutcomeKind>,
     pub reason: Option<String>,
     #[schema(value_type = Object)]
     pub parse: Option<serde_json::Value>,
@@ -179,9 +179,14 @@ pub async fn insert_inbox_in(
     let mut lives: HashMap<(String, Option<String>, Option<String>), Option<i64>> = HashMap::new();
     let mut prepared = Vec::with_capacity(rows.len());
     for row in rows {
-        let (live, status, outcome, reason): (_, &'static str, Option<&'static str>, _) =
+        let (live, status, outcome, reason): (_, &'static str, Option<OutcomeKind>, _) =
             match &row.ignore_reason {
-                Some(reason) => (None, "done", Some("ignored"), Some(reason.clone())),
+                Some(reason) => (
+                    None,
+                    "done",
+                    Some(OutcomeKind::Ignored),
+                    Some(reason.clone()),
+                ),
                 None => {
                     let key = (
                         row.platform.clone(),
@@ -198,7 +203,12 @@ pub async fn insert_inbox_in(
                     };
                     match live {
                         Some(live) => (Some(live), "pending", None, None),
-                        None => (None, "done", Some("ignored"), Some("unbound".to_string())),
+                        None => (
+                            None,
+                            "done",
+                            Some(OutcomeKind::Ignored),
+                            Some("unbound".to_string()),
+                        ),
                     }
                 }
             };
@@ -227,7 +237,7 @@ type Prepared<'a> = (
     &'a NewInboxRow,
     Option<i64>,
     &'static str,
-    Option<&'static str>,
+    Option<OutcomeKind>,
     Option<String>,
 );
 
@@ -271,7 +281,7 @@ async fn insert_rows(
             .bind(col(&|r| Some(r.0.source.to_string())))
             .bind(col(&|r| Some(r.0.raw.clone())))
             .bind(col(&|r| Some(r.2.to_string())))
-            .bind(col(&|r| r.3.map(str::to_string)))
+            .bind(col(&|r| r.3.map(|o| o.as_str().to_string())))
             .bind(col(&|r| r.4.clone()))
             .bind(vec![now; rows.len()])
             .bind(rows.iter().map(|r| processed(r.2)).collect::<Vec<_>>())
@@ -674,7 +684,7 @@ pub async fn original_of_in(
     tx: &mut Tx,
     platform: &str,
     comment_id: &str,
-) -> StoreResult<Option<(i64, Option<String>, Vec<i64>)>> {
+) -> StoreResult<Option<(i64, Option<OutcomeKind>, Vec<i64>)>> {
     on_tx!(tx, |conn| {
         let row = sqlx::query(
             "SELECT id, outcome, hold_ids FROM inbox WHERE platform = $1 AND comment_id = $2 AND verb = 'add'",
@@ -732,7 +742,7 @@ impl Store {
     pub async fn live_events(
         &self,
         live_id: i64,
-        outcome: Option<&str>,
+        outcome: Option<OutcomeKind>,
         cursor: i64,
         limit: i64,
     ) -> StoreResult<Vec<EventView>> {
@@ -742,7 +752,7 @@ impl Store {
 
     /// Events waiting for staff, oldest first.
     pub async fn review_queue(&self, cursor: i64, limit: i64) -> StoreResult<Vec<EventView>> {
-        self.events_where(None, Some("needs_review"), cursor, limit)
+        self.events_where(None, Some(OutcomeKind::NeedsReview), cursor, limit)
             .await
     }
 
@@ -754,7 +764,7 @@ impl Store {
     async fn events_where(
         &self,
         live_id: Option<i64>,
-        outcome: Option<&str>,
+        outcome: Option<OutcomeKind>,
         cursor: i64,
         limit: i64,
     ) -> StoreResult<Vec<EventView>> {

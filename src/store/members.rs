@@ -562,10 +562,10 @@ pub async fn merge_members_in(
         .execute(&mut *conn)
         .await?;
     });
-    super::checkout::fold_carts_in(tx, survivor, merged, now).await?;
+    fold_carts_in(tx, survivor, merged, now).await?;
     for statement in MEMBER_MOVES {
         on_tx!(tx, |conn| {
-            sqlx::query(*statement)
+            sqlx::query(statement)
                 .bind(survivor)
                 .bind(merged)
                 .execute(&mut *conn)
@@ -591,6 +591,40 @@ pub async fn merge_members_in(
         merge_from_row(&row)?
     });
     Ok(row)
+}
+
+/// Moves a merged member's carts to the survivor. Where both have an open cart in the
+/// same live, the merged one's links are pointed at the survivor's and it is closed as
+/// `merged` (one open cart per member per live); the rest simply change hands.
+async fn fold_carts_in(tx: &mut Tx, survivor: i64, merged: i64, now: i64) -> StoreResult<()> {
+    on_tx!(tx, |conn| {
+        sqlx::query(
+            "UPDATE checkout_tokens SET cart_id = (SELECT s.id FROM carts s JOIN carts m ON m.live_id = s.live_id \
+             WHERE m.id = checkout_tokens.cart_id AND s.member_id = $1 AND s.status = 'open') \
+             WHERE cart_id IN (SELECT m.id FROM carts m JOIN carts s ON s.live_id = m.live_id \
+             WHERE m.member_id = $2 AND m.status = 'open' AND s.member_id = $1 AND s.status = 'open')",
+        )
+        .bind(survivor)
+        .bind(merged)
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query(
+            "UPDATE carts SET status = 'merged', updated_at_ms = $3 WHERE member_id = $2 AND status = 'open' \
+             AND live_id IN (SELECT live_id FROM carts WHERE member_id = $1 AND status = 'open')",
+        )
+        .bind(survivor)
+        .bind(merged)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query("UPDATE carts SET member_id = $1, updated_at_ms = $3 WHERE member_id = $2")
+            .bind(survivor)
+            .bind(merged)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+    });
+    Ok(())
 }
 
 /// Ties a phone and/or email given at checkout to `member_id` and returns the member the

@@ -10,14 +10,14 @@ use serde::Serialize;
 use sqlx::Row;
 
 use super::{on_pool, on_tx, Store, StoreResult};
+use crate::vocab::{OutboxStatus, ReplyKind, Topic};
 
 /// A row claimed for sending.
 #[derive(Debug, Clone)]
 pub struct ClaimedReply {
     pub id: i64,
     pub inbox_id: Option<i64>,
-    /// public_reply, private_reply or send_api.
-    pub kind: String,
+    pub kind: ReplyKind,
     /// The comment id (replies) or the PSID (Send API).
     pub target: String,
     /// JSON: outcome, reason, live_id, member_id, page_id, facts.
@@ -43,9 +43,9 @@ pub struct ClaimedReply {
 pub struct ReplyRecord {
     pub id: i64,
     pub inbox_id: Option<i64>,
-    pub kind: String,
+    pub kind: ReplyKind,
     pub target: String,
-    pub status: String,
+    pub status: OutboxStatus,
     pub attempts: i64,
     pub lost_responses: i64,
     pub next_attempt_ms: i64,
@@ -53,7 +53,7 @@ pub struct ReplyRecord {
     pub last_error: Option<String>,
     pub sent_at_ms: Option<i64>,
     pub priority: i64,
-    pub topic: Option<String>,
+    pub topic: Option<Topic>,
 }
 
 /// How much is waiting to go out.
@@ -118,32 +118,51 @@ impl Store {
         };
         // On SQLite the write lock is taken up front (BEGIN IMMEDIATE): one claimer at a time.
         let mut tx = self.begin_write().await?;
+        let mut unknown_kinds = Vec::new();
         let mut claimed = on_tx!(&mut tx, |conn| {
-            sqlx::query(sql)
+            let rows = sqlx::query(sql)
                 .bind(now)
                 .bind(lease)
                 .bind(limit)
                 .fetch_all(&mut *conn)
-                .await?
-                .iter()
-                .map(|r| -> StoreResult<ClaimedReply> {
-                    Ok(ClaimedReply {
-                        id: r.try_get(0)?,
-                        inbox_id: r.try_get(1)?,
-                        kind: r.try_get(2)?,
-                        target: r.try_get(3)?,
-                        body: r.try_get(4)?,
-                        attempts: r.try_get(5)?,
-                        lost_responses: r.try_get(6)?,
-                        lease_until_ms: r.try_get(7)?,
-                        platform: r.try_get(8)?,
-                        author_id: r.try_get(9)?,
-                        priority: r.try_get(10)?,
-                        live_id: r.try_get(11)?,
-                        member_id: r.try_get(12)?,
-                    })
-                })
-                .collect::<StoreResult<Vec<_>>>()?
+                .await?;
+            let mut claimed = Vec::with_capacity(rows.len());
+            for r in &rows {
+                let id: i64 = r.try_get(0)?;
+                let kind: String = r.try_get(2)?;
+                let Some(kind) = ReplyKind::parse(&kind) else {
+                    unknown_kinds.push((id, kind));
+                    continue;
+                };
+                claimed.push(ClaimedReply {
+                    id,
+                    inbox_id: r.try_get(1)?,
+                    kind,
+                    target: r.try_get(3)?,
+                    body: r.try_get(4)?,
+                    attempts: r.try_get(5)?,
+                    lost_responses: r.try_get(6)?,
+                    lease_until_ms: r.try_get(7)?,
+                    platform: r.try_get(8)?,
+                    author_id: r.try_get(9)?,
+                    priority: r.try_get(10)?,
+                    live_id: r.try_get(11)?,
+                    member_id: r.try_get(12)?,
+                });
+            }
+            // A kind no sender knows can never go out: it ends as a final failure, as a
+            // platform's final refusal would, instead of being claimed again and again.
+            for (id, kind) in &unknown_kinds {
+                sqlx::query(
+                    "UPDATE outbox SET status = 'failed', last_error = $1, lease_until_ms = 0 \
+                     WHERE id = $2",
+                )
+                .bind(format!("unknown reply kind `{kind}`"))
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+            }
+            claimed
         });
         tx.commit().await?;
         // RETURNING gives no order; send checkout links first, then in the order written.
@@ -185,7 +204,7 @@ impl Store {
         lost_response: bool,
         max_attempts: i64,
         now: i64,
-    ) -> StoreResult<Option<String>> {
+    ) -> StoreResult<Option<OutboxStatus>> {
         Ok(on_pool!(self, |pool| {
             sqlx::query_scalar(
                 "UPDATE outbox SET status = CASE WHEN attempts >= $1 THEN 'dead' ELSE 'pending' END, \

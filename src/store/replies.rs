@@ -9,6 +9,7 @@ use sqlx::{QueryBuilder, Row};
 use utoipa::ToSchema;
 
 use super::{on_pool, on_tx, Store, StoreResult, Tx};
+use crate::vocab::{OutboxStatus, ReplyKind, Topic};
 
 /// One stored template text.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -25,8 +26,8 @@ pub struct TemplateRow {
 #[derive(Debug, Clone)]
 pub struct PlannedReply {
     pub inbox_id: Option<i64>,
-    /// public_reply, private_reply, send_api, or `none` for a skipped row.
-    pub kind: String,
+    /// `NoChannel` (stored `none`) for a row recorded as skipped.
+    pub kind: ReplyKind,
     pub target: String,
     pub body: String,
     pub dedupe_key: String,
@@ -34,9 +35,9 @@ pub struct PlannedReply {
     pub priority: i64,
     pub live_id: Option<i64>,
     pub member_id: Option<i64>,
-    pub topic: Option<String>,
-    /// `pending`, or `skipped` when no channel to the buyer is open.
-    pub status: &'static str,
+    pub topic: Option<Topic>,
+    /// `Pending`, or `Skipped` when no channel to the buyer is open.
+    pub status: OutboxStatus,
     /// Why a row was skipped.
     pub note: Option<String>,
 }

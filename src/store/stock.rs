@@ -12,8 +12,8 @@ use super::error::retry_contention;
 use super::ledger::run_ledger_in;
 use super::{now_ms, on_pool, on_tx, Store, StoreError, StoreResult, Tx, TxConn};
 use crate::ledger::{
-    Channel, HoldId, HoldMove, Intent, LiveId, MemberId, Outcome, Rejection, Reservation,
-    ReserveRequest, SkuId,
+    Channel, HoldId, HoldMove, HoldStatus, Intent, LiveId, MemberId, Outcome, Rejection,
+    Reservation, ReserveRequest, SkuId,
 };
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
@@ -56,7 +56,7 @@ pub struct HoldView {
     pub id: i64,
     pub sku: String,
     pub qty: i64,
-    pub status: String,
+    pub status: HoldStatus,
     pub member_id: Option<i64>,
     pub live_id: Option<i64>,
     pub channel: String,
@@ -70,7 +70,9 @@ pub enum HoldChange {
     Done(i64),
     NotFound,
     /// The hold is already committed, released or expired.
-    NotActive(String),
+    NotActive(HoldStatus),
+    /// The hold is a line of an order: only the order may release it.
+    InOrder,
 }
 
 /// A request made with an idempotency key.
@@ -236,7 +238,12 @@ where
         id: row.try_get("id")?,
         sku: row.try_get("sku")?,
         qty: row.try_get("qty")?,
-        status: row.try_get("status")?,
+        status: {
+            let status: String = row.try_get("status")?;
+            HoldStatus::parse(&status).ok_or_else(|| {
+                StoreError::Invariant(format!("hold status `{status}` is not known"))
+            })?
+        },
         member_id: row.try_get("member_id")?,
         live_id: row.try_get("live_id")?,
         channel: row.try_get("channel")?,
@@ -427,7 +434,7 @@ impl Store {
         let done = match outcome {
             Some(Outcome::Committed(Ok(()))) => true,
             Some(Outcome::Released { kept_in_order, .. }) if !kept_in_order.is_empty() => {
-                return Ok(HoldChange::NotActive("in_order".into()));
+                return Ok(HoldChange::InOrder);
             }
             Some(Outcome::Released { units, .. }) => units > 0,
             _ => false,

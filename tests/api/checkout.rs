@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use plusone::checkout::{issue_link, CheckoutLink};
-use plusone::ledger::{Channel, PartialPolicy, ReserveRequest};
+use plusone::ledger::{Channel, HoldStatus, PartialPolicy, ReserveRequest};
 use plusone::store::{Confirmed, NewOrder};
 use serde_json::Value;
 
@@ -43,10 +43,16 @@ pub async fn order_by_comment(app: &TestApp, live: i64, id: &str, user: &str, te
 }
 
 pub async fn link_for(app: &TestApp, member: i64, live: i64) -> CheckoutLink {
-    issue_link(&app.store, &app.config, member, live, now_ms())
-        .await
-        .unwrap()
-        .expect("a link")
+    issue_link(
+        &app.store,
+        &app.config.checkout_links(),
+        member,
+        live,
+        now_ms(),
+    )
+    .await
+    .unwrap()
+    .expect("a link")
 }
 
 pub fn valid_form() -> Vec<(&'static str, &'static str)> {
@@ -302,11 +308,11 @@ async fn confirming_races_the_hold_expiry_and_exactly_one_wins() {
         match confirmed {
             Confirmed::Created(_) => {
                 won += 1;
-                assert_eq!(status, "active", "an ordered hold is kept");
+                assert_eq!(status, HoldStatus::Active, "an ordered hold is kept");
                 assert!(order.is_some());
             }
             Confirmed::NothingHeld => {
-                assert_eq!(status, "expired", "the sweeper won this one");
+                assert_eq!(status, HoldStatus::Expired, "the sweeper won this one");
                 assert!(order.is_none());
             }
             Confirmed::Existing(_) | Confirmed::OptionGone(_) => {
@@ -339,7 +345,7 @@ async fn unknown_and_expired_links_get_friendly_pages_and_guessing_is_limited() 
     // A link whose own lifetime ran out.
     let stale = issue_link(
         &app.store,
-        &app.config,
+        &app.config.checkout_links(),
         member,
         live,
         now_ms() - 400 * 3_600_000,

@@ -1,6 +1,6 @@
 //! The batched engine the pipeline uses, the sweeper and the waitlist, on the store.
 
-use plusone::ledger::{Channel, PartialPolicy, Rejection, ReserveRequest};
+use plusone::ledger::{Channel, HoldStatus, PartialPolicy, Rejection, ReserveRequest};
 use plusone::store::{HoldChange, NewProduct, NewSku, Store};
 
 use crate::helpers::TestDatabase;
@@ -154,7 +154,7 @@ async fn the_sweeper_expires_holds_and_serves_the_waitlist() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(expired.status, "expired");
+    assert_eq!(expired.status, HoldStatus::Expired);
     assert_eq!(
         level(&store, "A01").await,
         (2, 1),
@@ -162,7 +162,7 @@ async fn the_sweeper_expires_holds_and_serves_the_waitlist() {
     );
     assert_eq!(
         store.commit_hold(expired.id).await.unwrap(),
-        HoldChange::NotActive("expired".into())
+        HoldChange::NotActive(HoldStatus::Expired)
     );
     assert_movements_match(&store, sku, "A01").await;
 }

@@ -3,6 +3,7 @@
 use std::collections::HashSet;
 
 use plusone::store::{insert_outbox_in, NewOutboxRow, Store};
+use plusone::vocab::{OutboxStatus, ReplyKind, Topic};
 
 use crate::helpers::TestDatabase;
 
@@ -12,7 +13,7 @@ async fn rows(store: &Store, count: usize, now: i64) {
     let rows: Vec<NewOutboxRow> = (0..count)
         .map(|i| NewOutboxRow {
             inbox_id: None,
-            kind: "private_reply",
+            kind: ReplyKind::PrivateReply,
             target: format!("comment-{i}"),
             body: r#"{"outcome":"reserved"}"#.into(),
             dedupe_key: format!("{i}:private_reply"),
@@ -69,9 +70,8 @@ async fn results_are_recorded_only_under_the_current_lease() {
         store
             .outbox_retry(retried, 5_000, "HTTP 500", true, 5, 1_100)
             .await
-            .unwrap()
-            .as_deref(),
-        Some("pending")
+            .unwrap(),
+        Some(OutboxStatus::Pending)
     );
     assert!(store
         .outbox_failed(failed, "(#100) invalid", 1_100)
@@ -141,8 +141,12 @@ async fn a_row_out_of_attempts_goes_to_the_dead_letters() {
             .outbox_retry(&claim, now + 10, "HTTP 503", false, 3, now)
             .await
             .unwrap();
-        let expected = if attempt < 3 { "pending" } else { "dead" };
-        assert_eq!(status.as_deref(), Some(expected));
+        let expected = if attempt < 3 {
+            OutboxStatus::Pending
+        } else {
+            OutboxStatus::Dead
+        };
+        assert_eq!(status, Some(expected));
         now += 10;
     }
     assert!(store
@@ -190,24 +194,24 @@ async fn checkout_links_are_claimed_before_confirmations_and_reminders() {
     let store = db.store().await;
     // Written in the worst order: reminders first, the checkout link last.
     let planned: Vec<PlannedReply> = [
-        (2, "expiring"),
-        (1, "waitlisted"),
-        (2, "expired"),
-        (0, "checkout"),
+        (2, Topic::Expiring),
+        (1, Topic::Waitlisted),
+        (2, Topic::Expired),
+        (0, Topic::Checkout),
     ]
     .iter()
     .enumerate()
     .map(|(i, (priority, topic))| PlannedReply {
         inbox_id: None,
-        kind: "private_reply".into(),
+        kind: ReplyKind::PrivateReply,
         target: format!("comment-{i}"),
         body: format!(r#"{{"topic":"{topic}"}}"#),
         dedupe_key: format!("{i}:{topic}"),
         priority: *priority,
         live_id: None,
         member_id: None,
-        topic: Some(topic.to_string()),
-        status: "pending",
+        topic: Some(*topic),
+        status: OutboxStatus::Pending,
         note: None,
     })
     .collect();
@@ -228,4 +232,31 @@ async fn checkout_links_are_claimed_before_confirmations_and_reminders() {
         order.push(claimed[0].target.clone());
     }
     assert_eq!(order, ["comment-3", "comment-1", "comment-0", "comment-2"]);
+}
+
+#[tokio::test]
+async fn a_row_of_a_kind_no_sender_knows_fails_at_its_claim_and_the_others_go() {
+    let db = TestDatabase::new();
+    let store = db.store().await;
+    rows(&store, 2, 1_000).await;
+    // As a newer release (or a hand edit) might leave it: text this binary cannot type.
+    let sql = "UPDATE outbox SET kind = 'fax' WHERE dedupe_key = '0:private_reply'";
+    if db.is_postgres() {
+        let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+        sqlx::query(sql).execute(&pool).await.unwrap();
+    } else {
+        let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
+        sqlx::query(sql).execute(&pool).await.unwrap();
+    }
+    let claims = store.claim_outbox(1_000, LEASE, 10).await.unwrap();
+    let targets: Vec<&str> = claims.iter().map(|c| c.target.as_str()).collect();
+    assert_eq!(targets, ["comment-1"]);
+    assert_eq!(claims[0].kind, ReplyKind::PrivateReply);
+    // Past every lease: only the typed row comes back; the other was failed for good.
+    let again = store
+        .claim_outbox(1_000 + LEASE + 1, LEASE, 10)
+        .await
+        .unwrap();
+    let targets: Vec<&str> = again.iter().map(|c| c.target.as_str()).collect();
+    assert_eq!(targets, ["comment-1"]);
 }

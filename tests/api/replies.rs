@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use plusone::outbox::DispatchOutcome;
 use plusone::store::ReplyRecord;
+use plusone::vocab::{OutboxStatus, ReplyKind};
 use serde_json::{json, Value};
 
 use crate::fake_graph::{FakeGraph, Fault};
@@ -227,7 +228,7 @@ async fn a_usage_header_puts_the_page_off_for_the_time_meta_asks() {
     let before = chrono::Utc::now().timestamp_millis();
     app.dispatcher.try_dispatch_batch().await.unwrap();
     let private = app.store.all_replies().await.unwrap().remove(0);
-    assert_eq!(private.status, "pending");
+    assert_eq!(private.status, OutboxStatus::Pending);
     assert_eq!(private.attempts, 0);
     assert!(private.next_attempt_ms >= before + 120_000, "{private:?}");
     assert!(private.last_error.as_deref().unwrap().contains("throttled"));
@@ -277,10 +278,13 @@ async fn no_reply_is_sent_twice_across_a_restart_even_after_a_crash_mid_send() {
     let app = replies_app(db, &base).await;
     tokio::time::sleep(Duration::from_millis(5)).await;
     let rows = drain(&app).await;
-    assert!(rows.iter().all(|r| r.status == "sent"), "{rows:?}");
+    assert!(
+        rows.iter().all(|r| r.status == OutboxStatus::Sent),
+        "{rows:?}"
+    );
     let c3_private = rows
         .iter()
-        .find(|r| r.kind == "private_reply" && r.target == "c3")
+        .find(|r| r.kind == ReplyKind::PrivateReply && r.target == "c3")
         .unwrap();
     assert_eq!(c3_private.lost_responses, 1);
     assert_eq!(c3_private.platform_message_id, None);
@@ -346,7 +350,7 @@ async fn the_apps_own_dispatcher_sends_replies_on_its_tick() {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
         let rows = app.store.all_replies().await.unwrap();
-        if rows.iter().all(|r| r.status == "sent") {
+        if rows.iter().all(|r| r.status == OutboxStatus::Sent) {
             break;
         }
         assert!(tokio::time::Instant::now() < deadline, "{rows:?}");
@@ -404,7 +408,8 @@ async fn two_dispatchers_draining_one_outbox_send_each_reply_once() {
     let rows = app.store.all_replies().await.unwrap();
     assert_eq!(rows.len(), 16);
     assert!(
-        rows.iter().all(|r| r.status == "sent" && r.attempts == 1),
+        rows.iter()
+            .all(|r| r.status == OutboxStatus::Sent && r.attempts == 1),
         "{rows:?}"
     );
     for i in 1..=8 {
@@ -456,7 +461,10 @@ async fn a_buyer_who_blocked_the_page_or_a_closed_window_is_never_retried() {
     )
     .await;
     let rows = drain(&app).await;
-    let failed: Vec<_> = rows.iter().filter(|r| r.status == "failed").collect();
+    let failed: Vec<_> = rows
+        .iter()
+        .filter(|r| r.status == OutboxStatus::Failed)
+        .collect();
     assert_eq!(failed.len(), 2, "{rows:?}");
     for row in &failed {
         assert_eq!(row.attempts, 1, "never retried: {row:?}");
@@ -475,5 +483,44 @@ async fn a_buyer_who_blocked_the_page_or_a_closed_window_is_never_retried() {
             .any(|e| e.starts_with("outside the allowed window")),
         "{errors:?}"
     );
-    assert_eq!(rows.iter().filter(|r| r.status == "sent").count(), 2);
+    assert_eq!(
+        rows.iter()
+            .filter(|r| r.status == OutboxStatus::Sent)
+            .count(),
+        2
+    );
+}
+
+#[tokio::test]
+async fn a_row_the_old_code_wrote_is_still_sent() {
+    let graph = FakeGraph::default();
+    let app = replies_app(TestDatabase::new(), &graph.start().await).await;
+    register_page(&app).await;
+    // A payment notice exactly as it was stored before bodies were typed: `outcome`
+    // repeating the topic, `reason` null, facts as loose keys.
+    let body = json!({"topic": "paid", "outcome": "paid", "reason": null, "live_id": 1,
+                      "member_id": 2, "page_id": PAGE,
+                      "facts": {"order": "PO-000042", "total": 129_900, "currency": "HKD"}});
+    let mut tx = app.store.begin_write().await.unwrap();
+    plusone::store::insert_outbox_in(
+        &mut tx,
+        &[plusone::store::NewOutboxRow {
+            inbox_id: None,
+            kind: ReplyKind::PrivateReply,
+            target: "c9".into(),
+            body: body.to_string(),
+            dedupe_key: "paid:PO-000042".into(),
+        }],
+        chrono::Utc::now().timestamp_millis(),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let rows = drain(&app).await;
+    assert_eq!(statuses(&rows), [("private_reply", "sent")]);
+    let sent = graph.posts_to(&format!("/{PAGE}/messages"));
+    let text = sent[0].body["message"]["text"].as_str().unwrap();
+    let total = plusone::outbox::templates::format_money(129_900, "HKD");
+    assert!(text.contains(&total), "{text}");
+    assert!(text.contains("PO-000042"), "{text}");
 }

@@ -8,6 +8,7 @@ use plusone::outbox::reminders::{scan_once, ReminderReport};
 use plusone::outbox::templates::{defaults, Lang};
 use plusone::outbox::{enqueue_order_paid_in, DispatchOutcome};
 use plusone::store::ReplyRecord;
+use plusone::vocab::{OutboxStatus, ReplyKind};
 use serde_json::{json, Value};
 
 use crate::fake_graph::FakeGraph;
@@ -94,7 +95,7 @@ fn texts_to(graph: &FakeGraph, suffix: &str) -> Vec<(Value, String)> {
 
 fn rows_of<'a>(rows: &'a [ReplyRecord], topic: &str) -> Vec<&'a ReplyRecord> {
     rows.iter()
-        .filter(|r| r.topic.as_deref() == Some(topic))
+        .filter(|r| r.topic.map(|t| t.as_str()) == Some(topic))
         .collect()
 }
 
@@ -230,7 +231,7 @@ async fn reminders_and_promotions_go_where_a_channel_is_open_or_are_skipped_with
         "a second pass writes nothing new"
     );
     let first = drain(&app).await;
-    assert_eq!(rows_of(&first, "expiring")[0].status, "sent");
+    assert_eq!(rows_of(&first, "expiring")[0].status, OutboxStatus::Sent);
     // The holds run out; u2 is promoted.
     let gone = now_ms() + 31 * 60_000;
     assert_eq!(app.store.expire_holds(gone, 100).await.unwrap(), 2);
@@ -265,7 +266,7 @@ async fn reminders_and_promotions_go_where_a_channel_is_open_or_are_skipped_with
     assert_eq!(rows_of(&rows, "promoted")[0].priority, 0);
     let expired = rows_of(&rows, "expired");
     assert_eq!(expired.len(), 1);
-    assert_eq!(expired[0].status, "skipped");
+    assert_eq!(expired[0].status, OutboxStatus::Skipped);
     assert!(
         expired[0]
             .last_error
@@ -401,7 +402,10 @@ async fn a_review_notice_is_public_so_the_private_reply_is_kept_for_the_accept()
         "the accepted order still gets its private reply"
     );
     assert_eq!(private[0].status, 200);
-    assert!(rows.iter().all(|r| r.status == "sent"), "{rows:?}");
+    assert!(
+        rows.iter().all(|r| r.status == OutboxStatus::Sent),
+        "{rows:?}"
+    );
 }
 
 #[tokio::test]
@@ -413,7 +417,7 @@ async fn without_the_review_notice_the_row_is_skipped_and_says_why() {
     send_comments(&app, &[("c1", "u1", "Z99+1")]).await;
     let rows = drain(&app).await;
     assert_eq!(rows.len(), 1);
-    assert_eq!(rows[0].status, "skipped");
+    assert_eq!(rows[0].status, OutboxStatus::Skipped);
     assert!(rows[0]
         .last_error
         .as_deref()
@@ -458,10 +462,13 @@ async fn a_burst_of_public_replies_waits_for_the_pages_budget_without_spending_a
         other => panic!("{other:?}"),
     }
     let rows = app.store.all_replies().await.unwrap();
-    let waiting: Vec<_> = rows.iter().filter(|r| r.status == "pending").collect();
+    let waiting: Vec<_> = rows
+        .iter()
+        .filter(|r| r.status == OutboxStatus::Pending)
+        .collect();
     assert_eq!(waiting.len(), 5);
     for row in waiting {
-        assert_eq!(row.kind, "public_reply");
+        assert_eq!(row.kind, ReplyKind::PublicReply);
         assert_eq!(row.attempts, 0, "a budget wait spends no attempt");
         assert!(row.next_attempt_ms > before + 1_000, "{row:?}");
     }
@@ -549,7 +556,10 @@ async fn telegram_orders_are_answered_in_the_group_and_in_the_buyers_chat() {
     assert!(dm.1["text"].as_str().unwrap().contains("HK$150"));
     assert!(dm.1.get("reply_to_message_id").is_none());
     // 43 never started the bot: refused for good, not retried.
-    let failed: Vec<_> = rows.iter().filter(|r| r.status == "failed").collect();
+    let failed: Vec<_> = rows
+        .iter()
+        .filter(|r| r.status == OutboxStatus::Failed)
+        .collect();
     assert_eq!(failed.len(), 1, "{rows:?}");
     assert_eq!(failed[0].attempts, 1);
     assert!(failed[0].last_error.as_deref().unwrap().contains("403"));

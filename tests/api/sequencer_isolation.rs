@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use plusone::config::{Config, PipelineConfig};
 use plusone::ingest::sign_meta_body;
 use plusone::metrics::Metrics;
-use plusone::pipeline::Sequencer;
+use plusone::pipeline::{OutcomeKind, Sequencer};
 use plusone::store::{EventView, NewInboxRow, Store};
 
 use crate::helpers::{spawn_app_with, TestApp, TestDatabase};
@@ -142,7 +142,7 @@ async fn a_storm_on_one_live_does_not_starve_another() {
     let deadline = Instant::now() + Duration::from_secs(30);
     while app
         .store
-        .live_events(live_a, Some("reserved"), 0, 1)
+        .live_events(live_a, Some(OutcomeKind::Reserved), 0, 1)
         .await
         .unwrap()
         .is_empty()
@@ -176,7 +176,7 @@ async fn a_storm_on_one_live_does_not_starve_another() {
         .filter(|e| e.status == "pending")
         .count();
     eprintln!("live B's comment decided after {waited:?} (window 100 ms); live A still had {a_left} of {BACKLOG} pending");
-    assert_eq!(b.outcome.as_deref(), Some("reserved"));
+    assert_eq!(b.outcome, Some(OutcomeKind::Reserved));
     assert!(
         a_left > 0,
         "live B's comment was only decided once live A's storm was over"
@@ -223,22 +223,22 @@ async fn a_poison_event_goes_to_review_and_its_live_moves_on() {
     // N failures in a batch, then N alone.
     assert_eq!(tried.load(Ordering::SeqCst), 2 * max);
     let a = all_events(&app.store, live_a).await;
-    let outcome = |e: &EventView| (e.outcome.clone().unwrap(), e.reason.clone());
+    let outcome = |e: &EventView| (e.outcome.unwrap(), e.reason.clone());
     for e in &a {
         let expected = if e.external_id == poison {
-            ("needs_review".to_string(), Some("processing_failed".into()))
+            (OutcomeKind::NeedsReview, Some("processing_failed".into()))
         } else if [0, 2, 3]
             .map(|i| format!("{POST_A}_{i}"))
             .contains(&e.external_id)
         {
-            ("reserved".to_string(), None)
+            (OutcomeKind::Reserved, None)
         } else {
-            ("waitlisted".to_string(), e.reason.clone())
+            (OutcomeKind::Waitlisted, e.reason.clone())
         };
         assert_eq!(outcome(e), expected, "{}", e.external_id);
     }
     let b = all_events(&app.store, live_b).await;
-    assert!(b.iter().all(|e| e.outcome.as_deref() == Some("reserved")));
+    assert!(b.iter().all(|e| e.outcome == Some(OutcomeKind::Reserved)));
     assert_eq!(app.store.stock("A01-1").await.unwrap().unwrap().reserved, 3);
     let rendered = metrics.render();
     assert!(
@@ -303,7 +303,7 @@ async fn check_storm(store: &Store, lives: [i64; 2], count: usize, stock: i64) {
         events.sort_by_key(|e| (e.platform_time_ms, e.id));
         let outcomes: Vec<&str> = events
             .iter()
-            .map(|e| e.outcome.as_deref().unwrap_or("pending"))
+            .map(|e| e.outcome.map_or("pending", |o| o.as_str()))
             .collect();
         assert!(
             outcomes
