@@ -10,10 +10,10 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot, Mutex, Notify};
+use tokio::sync::{mpsc, oneshot, Notify};
 use tokio_util::sync::CancellationToken;
 
-use crate::store::{BackendKind, InsertReport, NewInboxRow, Store, StoreError};
+use crate::store::{InsertReport, NewInboxRow, Store, StoreError};
 
 type Reply = oneshot::Sender<Result<InsertReport, Arc<StoreError>>>;
 
@@ -61,24 +61,7 @@ impl InboxWriter {
         } else {
             wake
         };
-        // Postgres writers do not exclude each other, so several groups commit at once;
-        // a SQLite file has one writer, and the journal's pruning needs it to be one task.
-        let writers = if store.kind() == BackendKind::Postgres {
-            POSTGRES_WRITERS
-        } else {
-            1
-        };
-        let receiver = Arc::new(Mutex::new(receiver));
-        for _ in 0..writers {
-            tokio::spawn(run(
-                store.clone(),
-                Arc::clone(&receiver),
-                max_group,
-                Arc::clone(&written),
-                Arc::clone(&moved),
-                shutdown.clone(),
-            ));
-        }
+        tokio::spawn(run(store, receiver, max_group, written, moved, shutdown));
         InboxWriter { jobs }
     }
 
@@ -96,12 +79,9 @@ impl InboxWriter {
     }
 }
 
-/// Group commits in flight at once on Postgres.
-const POSTGRES_WRITERS: usize = 4;
-
 async fn run(
     store: Store,
-    receiver: Arc<Mutex<mpsc::Receiver<Job>>>,
+    mut receiver: mpsc::Receiver<Job>,
     max_group: usize,
     written: Arc<Notify>,
     moved: Arc<AtomicI64>,
@@ -114,23 +94,19 @@ async fn run(
         tracing::error!(error = ?err, "could not check the intake journal's position");
     }
     loop {
-        // One writer at a time gathers a group; it lets go before committing it.
-        let mut jobs = receiver.lock().await;
         // On shutdown, requests already queued are still written: their senders wait.
         let first = tokio::select! {
-            job = jobs.recv() => job,
-            _ = shutdown.cancelled() => { jobs.close(); jobs.recv().await }
+            job = receiver.recv() => job,
+            _ = shutdown.cancelled() => { receiver.close(); receiver.recv().await }
         };
         let Some(first) = first else { return };
         group.push(first);
         while group.len() < max_group {
-            match jobs.try_recv() {
+            match receiver.try_recv() {
                 Ok(job) => group.push(job),
                 Err(_) => break,
             }
         }
-        let idle = jobs.is_empty();
-        drop(jobs);
         let rows: Vec<&[NewInboxRow]> = group.iter().map(|job| job.rows.as_slice()).collect();
         match store.write_intake(&rows).await {
             Ok(reports) => {
@@ -150,7 +126,7 @@ async fn run(
         // The journal's rows that are in the inbox go, between groups: this task is the
         // journal's only writer, so the delete never waits for a lock.
         let up_to = moved.load(Ordering::Acquire);
-        if up_to - pruned >= PRUNE_EVERY && idle {
+        if up_to - pruned >= PRUNE_EVERY && receiver.is_empty() {
             match store.prune_intake(up_to).await {
                 Ok(_) => pruned = up_to,
                 Err(err) => tracing::warn!(error = ?err, "could not prune the intake journal"),
