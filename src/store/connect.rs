@@ -59,6 +59,7 @@ impl Store {
             backend: Backend::Sqlite(pool),
             journal_writes: intake.is_some(),
             intake,
+            write_turns: Some(std::sync::Arc::new(tokio::sync::Mutex::new(()))),
         })
     }
 
@@ -81,6 +82,7 @@ impl Store {
             backend: Backend::Postgres(pool),
             intake: None,
             journal_writes: false,
+            write_turns: None,
         })
     }
 }

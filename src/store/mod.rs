@@ -125,6 +125,8 @@ pub struct Store {
     intake: Option<IntakeJournal>,
     /// Whether webhooks are written to `intake` (else straight into the inbox).
     journal_writes: bool,
+    /// SQLite: this process's write transactions take turns here (see `begin_write`).
+    write_turns: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
 }
 
 /// Runs the same statement code on whichever pool the store holds.

@@ -5,13 +5,22 @@
 
 use sqlx::{Postgres, Sqlite, Transaction};
 
-use super::{Backend, Store, StoreResult};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{Backend, Store, StoreError, StoreResult};
+
+/// As long as SQLite's busy timeout (`store::connect`).
+const WRITE_TURN_WAIT: Duration = Duration::from_secs(10);
 
 /// A write (or read) transaction, with a count of the statement blocks run in it so a
 /// test or a metric can see whether a batch's cost grows with its size.
 pub struct Tx {
     conn: TxConn,
     statements: u32,
+    /// On SQLite, this process's turn at the file's one writer (after `conn`, so it is
+    /// released after the transaction ends).
+    turn: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
 pub enum TxConn {
@@ -76,6 +85,7 @@ impl From<TxConn> for Tx {
         Tx {
             conn,
             statements: 0,
+            turn: None,
         }
     }
 }
@@ -92,10 +102,28 @@ impl Store {
 
     /// Opens a transaction that will write. On SQLite it takes the write lock at once
     /// (`BEGIN IMMEDIATE`), so a read-then-write inside it cannot be refused half-way.
+    ///
+    /// On SQLite the process's writers also take turns in arrival order (a fair async
+    /// lock) before asking SQLite: SQLite's own busy handler sleeps and retries, so a
+    /// writer that commits and begins again at once kept the lock while others slept, and
+    /// one live's storm starved another live's comments. Waiting longer than SQLite's
+    /// busy timeout is a lost race, as SQLite's own "database is locked" would be.
     pub async fn begin_write(&self) -> StoreResult<Tx> {
         Ok(match &self.backend {
             Backend::Sqlite(pool) => {
-                TxConn::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?).into()
+                let turn = match &self.write_turns {
+                    Some(turns) => Some(
+                        tokio::time::timeout(WRITE_TURN_WAIT, Arc::clone(turns).lock_owned())
+                            .await
+                            .map_err(|_| {
+                                StoreError::Contention("waited too long for the writer".into())
+                            })?,
+                    ),
+                    None => None,
+                };
+                let mut tx: Tx = TxConn::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?).into();
+                tx.turn = turn;
+                tx
             }
             Backend::Postgres(pool) => TxConn::Postgres(pool.begin().await?).into(),
         })
