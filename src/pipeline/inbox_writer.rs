@@ -155,7 +155,9 @@ async fn transfer(
                 moved.store(transfer.position, Ordering::Release);
                 if transfer.moved > 0 {
                     wake.notify_one();
-                    // A full transfer leaves more behind: go again at once.
+                }
+                // A full transfer leaves more behind, or at least its horizon: go again.
+                if transfer.full {
                     continue;
                 }
             }

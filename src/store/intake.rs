@@ -224,6 +224,8 @@ pub struct Transfer {
     pub duplicates: usize,
     /// The journal position now stored in the main database.
     pub position: i64,
+    /// The transfer took as many rows as one may: more may be waiting.
+    pub full: bool,
 }
 
 /// How far the inbox has read the journal (0 on Postgres, which has none).
@@ -276,6 +278,18 @@ impl Store {
         let read_at = super::now_ms();
         let rows = journal.after(position, TRANSFER_ROWS).await?;
         let Some(&(last, last_received, _)) = rows.last() else {
+            // A full transfer that happened to take the journal's last rows left the
+            // horizon just before their arrival: move it on, or they wait for the next
+            // webhook. The inbox writer reads again at once only after a full transfer.
+            let mut tx = self.begin_write().await?;
+            let TxConn::Sqlite(conn) = tx.conn() else {
+                unreachable!("the intake journal exists only beside SQLite");
+            };
+            sqlx::query("UPDATE intake_position SET horizon_ms = $1 WHERE horizon_ms < $1")
+                .bind(read_at)
+                .execute(&mut **conn)
+                .await?;
+            tx.commit().await?;
             return Ok(Transfer {
                 position,
                 ..Transfer::default()
@@ -296,6 +310,7 @@ impl Store {
             moved: rows.len(),
             duplicates: 0,
             position: last,
+            full: rows.len() as i64 >= TRANSFER_ROWS,
         };
         let mut tx = self.begin_write().await?;
         // Rows keep the time they arrived: the reorder window counts from it.

@@ -192,3 +192,28 @@ async fn a_journal_made_anew_continues_after_the_inbox_position() {
     let moved = store.transfer_intake().await.unwrap();
     assert_eq!((moved.moved, moved.position), (2, 5));
 }
+
+#[tokio::test]
+async fn rows_that_exactly_fill_a_transfer_are_not_held_back() {
+    let app = spawn_app_with(TestDatabase::new(), |c| meta(c, 0)).await;
+    product(&app, "A01", 3).await;
+    let live_id = live(&app, POST, "A01").await;
+    let db = app.stop().await;
+    let store = db.store().await;
+
+    let rows: Vec<_> = (0..2_000).map(|i| row(POST, i)).collect();
+    store.write_intake(&[&rows]).await.unwrap();
+    let first = store.transfer_intake().await.unwrap();
+    let second = store.transfer_intake().await.unwrap();
+    if store.has_intake_journal() {
+        assert!(first.full && first.moved == 2_000, "{first:?}");
+        assert_eq!(second.moved, 0);
+    }
+    let far = chrono::Utc::now().timestamp_millis() + 60_000;
+    let mut tx = store.begin_write().await.unwrap();
+    let batch = next_batch_in(&mut tx, live_id, far, 0, 10_000)
+        .await
+        .unwrap();
+    tx.rollback().await.unwrap();
+    assert_eq!(batch.len(), 2_000, "the last transfer's rows are due");
+}
