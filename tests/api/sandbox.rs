@@ -372,8 +372,19 @@ async fn a_comment_reaches_the_sandbox_live_it_names_even_one_not_yet_live() {
 /// A sandbox viewer's comment, checked out through its private reply's link.
 async fn sandbox_order(app: &TestApp, live: i64, viewer: &str) -> String {
     say_decided(app, live, viewer, "A01 黑 M +1").await;
-    let sent = wait_replies(app, live, viewer, 1).await;
-    let private = sent.iter().find(|r| r["kind"] == "private").unwrap();
+    // The public reply may be delivered first: wait for the private one.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let private = loop {
+        let sent = wait_replies(app, live, viewer, 1).await;
+        if let Some(private) = sent.into_iter().find(|r| r["kind"] == "private") {
+            break private;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no private reply to {viewer}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     let url = link_in(private["text"].as_str().unwrap());
     let status = browser()
         .post(&url)
