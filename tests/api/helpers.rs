@@ -120,14 +120,13 @@ impl TestApp {
                 .expect("server task")
                 .expect("server stops cleanly");
         }
-        let db = std::mem::replace(
+        std::mem::replace(
             &mut self.db,
             TestDatabase {
                 url: String::new(),
                 _dir: None,
             },
-        );
-        db
+        )
     }
 }
 
