@@ -20,6 +20,7 @@ mod ledger;
 mod ledger_core;
 mod ledger_engine;
 mod ledger_storm;
+mod lives_browser;
 mod loadgen_smoke;
 mod members;
 mod outbox_store;
