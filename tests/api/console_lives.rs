@@ -102,6 +102,14 @@ async fn a_host_opens_the_board_and_switches_the_product_on_screen() {
         .await;
     assert_eq!(refused.status, 422);
     assert_eq!(current(&app).await.as_deref(), Some("A02"));
+    for (lang, says) in [
+        ("en", "On screen now"),
+        ("zh-TW", "售完"),
+        ("zh-HK", "售罄"),
+    ] {
+        let page = host.get(&format!("/lives/{live}/board?lang={lang}")).await;
+        assert!(page.body.contains(says), "{lang}: {}", page.body);
+    }
     assert_eq!(host.get("/lives/999999/board").await.status, 404);
     assert_eq!(host.get("/lives/abc/board").await.status, 404);
 }
