@@ -3,6 +3,8 @@
 //! Handlers live in `src/http/console.rs`; who may open which page is `crate::roles`.
 
 pub mod lang;
+pub mod lives;
+pub mod lives_lang;
 pub mod page;
 
 use crate::accounts::LoginLimiter;

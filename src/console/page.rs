@@ -51,6 +51,10 @@ fn environment() -> &'static Environment<'static> {
             env.add_template(name, source)
                 .expect("console templates are valid");
         }
+        for (name, source) in super::lives::TEMPLATES {
+            env.add_template(name, source)
+                .expect("console templates are valid");
+        }
         env
     })
 }

@@ -30,14 +30,16 @@ use crate::auth::{generate_token, hash_token, Caller};
 use crate::console::lang::{text_by_key, PageLang, Texts};
 use crate::console::page::{self, local_time, role_label, Frame};
 use crate::roles::{page_access, Access, Role};
-use crate::store::{FirstOwner, LiveState, SetupState, StoreError};
+use crate::store::{FirstOwner, SetupState, StoreError};
+
+#[path = "console_lives.rs"]
+mod lives;
 
 /// Forms are a few fields; anything larger is not one of ours.
 const FORM_LIMIT: usize = 64 * 1024;
 
 pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
-        .route("/", get(home))
         .route("/login", get(login_page).post(login))
         .route("/logout", post(logout))
         .route("/setup/{token}", get(setup_page).post(setup))
@@ -53,6 +55,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/tokens/{id}/revoke", post(revoke_token))
         .route("/assets/console.css", get(css))
         .route("/assets/console.js", get(js))
+        .merge(lives::router())
         .layer(middleware::from_fn_with_state(state, guard))
 }
 
@@ -297,33 +300,6 @@ async fn css() -> Response {
 
 async fn js() -> Response {
     asset("text/javascript; charset=utf-8", crate::console::JS).await
-}
-
-// ---- the start page -------------------------------------------------------------------
-
-async fn home(State(state): State<AppState>, Extension(ctx): Extension<Ctx>) -> Response {
-    let t = ctx.t();
-    let lives = match state.store.recent_lives(100).await {
-        Ok(lives) => lives,
-        Err(err) => return failed(err),
-    };
-    let lives: Vec<minijinja::Value> = lives
-        .into_iter()
-        .map(|(id, title, live_state)| {
-            let label = match live_state {
-                LiveState::Scheduled => t.live_scheduled,
-                LiveState::Live => t.live_live,
-                LiveState::Ended => t.live_ended,
-            };
-            context! { id => id, title => title, state => live_state.as_str(), state_label => label }
-        })
-        .collect();
-    render(
-        &ctx,
-        StatusCode::OK,
-        "home.html",
-        context! { lives => lives },
-    )
 }
 
 // ---- signing in and out ---------------------------------------------------------------

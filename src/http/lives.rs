@@ -70,27 +70,27 @@ async fn list_pages(State(state): State<AppState>) -> Result<Json<Vec<PageView>>
 }
 
 #[derive(Deserialize, ToSchema)]
-struct LineupInput {
+pub(super) struct LineupInput {
     /// What buyers type; defaults to the code.
-    keyword: Option<String>,
-    code: String,
+    pub(super) keyword: Option<String>,
+    pub(super) code: String,
 }
 
 #[derive(Deserialize, ToSchema)]
-struct CreateLive {
-    title: String,
+pub(super) struct CreateLive {
+    pub(super) title: String,
     #[serde(default)]
-    bindings: Vec<Binding>,
+    pub(super) bindings: Vec<Binding>,
     #[serde(default)]
-    lineup: Vec<LineupInput>,
-    current: Option<String>,
+    pub(super) lineup: Vec<LineupInput>,
+    pub(super) current: Option<String>,
     #[serde(default = "default_ttl")]
-    hold_ttl_seconds: i64,
+    pub(super) hold_ttl_seconds: i64,
     #[serde(default = "yes")]
-    waitlist: bool,
-    limit_per_member: Option<i64>,
+    pub(super) waitlist: bool,
+    pub(super) limit_per_member: Option<i64>,
     #[serde(default = "scheduled")]
-    state: LiveState,
+    pub(super) state: LiveState,
 }
 
 fn default_ttl() -> i64 {
@@ -158,8 +158,14 @@ fn check_current(current: Option<&str>, lineup: &[LineupEntry]) -> Result<(), Ap
               (status = 422, body = ErrorBody)))]
 async fn create_live(
     State(state): State<AppState>,
-    ApiJson(mut input): ApiJson<CreateLive>,
+    ApiJson(input): ApiJson<CreateLive>,
 ) -> Result<(StatusCode, Json<Live>), ApiError> {
+    let live = create(&state, input).await?;
+    Ok((StatusCode::CREATED, Json(live)))
+}
+
+/// Checks and stores a new live; the API and the console's form both come here.
+pub(super) async fn create(state: &AppState, mut input: CreateLive) -> Result<Live, ApiError> {
     if input.title.trim().is_empty() {
         return Err(ApiError::unprocessable(
             "invalid_live",
@@ -188,10 +194,10 @@ async fn create_live(
             ));
         }
     }
-    let lineup = check_lineup(&state, input.lineup).await?;
-    super::sandbox::check_lineup_products(&state, sandbox, &lineup).await?;
+    let lineup = check_lineup(state, input.lineup).await?;
+    super::sandbox::check_lineup_products(state, sandbox, &lineup).await?;
     check_current(input.current.as_deref(), &lineup)?;
-    let live = state
+    Ok(state
         .store
         .create_live(&NewLive {
             title: input.title,
@@ -203,8 +209,7 @@ async fn create_live(
             bindings: input.bindings,
             lineup,
         })
-        .await?;
-    Ok((StatusCode::CREATED, Json(live)))
+        .await?)
 }
 
 #[utoipa::path(get, path = "/lives/{id}", tag = "lives", params(("id" = i64, Path)),
@@ -221,13 +226,13 @@ async fn get_live(
         .ok_or_else(|| ApiError::not_found(format!("no live session {id}")))
 }
 
-#[derive(Deserialize, ToSchema)]
-struct PatchLive {
+#[derive(Deserialize, ToSchema, Default)]
+pub(super) struct PatchLive {
     /// The keyword on screen; null clears it.
     #[serde(default, deserialize_with = "some_option")]
-    current: Option<Option<String>>,
-    state: Option<LiveState>,
-    lineup: Option<Vec<LineupInput>>,
+    pub(super) current: Option<Option<String>>,
+    pub(super) state: Option<LiveState>,
+    pub(super) lineup: Option<Vec<LineupInput>>,
 }
 
 /// Tells an absent field (no change) from an explicit null (clear).
@@ -243,17 +248,22 @@ async fn patch_live(
     Path(id): Path<i64>,
     ApiJson(input): ApiJson<PatchLive>,
 ) -> Result<Json<Live>, ApiError> {
+    patch(&state, id, input).await.map(Json)
+}
+
+/// Checks and applies a change to a live; the API and the console's forms both come here.
+pub(super) async fn patch(state: &AppState, id: i64, input: PatchLive) -> Result<Live, ApiError> {
     let existing = state
         .store
         .live(id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no live session {id}")))?;
     let lineup = match input.lineup {
-        Some(lineup) => Some(check_lineup(&state, lineup).await?),
+        Some(lineup) => Some(check_lineup(state, lineup).await?),
         None => None,
     };
     if let Some(lineup) = &lineup {
-        super::sandbox::check_lineup_products(&state, existing.sandbox, lineup).await?;
+        super::sandbox::check_lineup_products(state, existing.sandbox, lineup).await?;
     }
     let current = match &input.current {
         Some(current) => current.as_deref(),
@@ -269,6 +279,5 @@ async fn patch_live(
         .store
         .patch_live(id, &patch)
         .await?
-        .map(Json)
         .ok_or_else(|| ApiError::not_found(format!("no live session {id}")))
 }

@@ -77,7 +77,7 @@ pub(super) async fn check_lineup_products(
 }
 
 /// The live, if it exists and is a sandbox live: 404 and 409 `not_sandbox` otherwise.
-async fn sandbox_live(state: &AppState, id: i64) -> Result<Live, ApiError> {
+pub(super) async fn sandbox_live(state: &AppState, id: i64) -> Result<Live, ApiError> {
     let live = state
         .store
         .live(id)
@@ -187,27 +187,14 @@ async fn post_comment(
     Path(id): Path<i64>,
     ApiJson(input): ApiJson<SandboxComment>,
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
-    check_viewer(&input.viewer_id, input.viewer_name.as_deref())?;
-    let text = input.text.trim();
-    if text.is_empty() || text.chars().count() > 2_000 {
-        return Err(ApiError::unprocessable(
-            "invalid_text",
-            "`text` must be 1 to 2000 characters",
-        ));
-    }
-    let live = sandbox_live(&state, id).await?;
-    open(&live)?;
-    let viewer = Viewer {
-        id: &input.viewer_id,
-        name: input
-            .viewer_name
-            .as_deref()
-            .map(str::trim)
-            .unwrap_or(&input.viewer_id),
-    };
-    let row = comment_row(object_id(&live)?, &viewer, text, now_ms());
-    let comment_id = row.external_id.clone();
-    write(&state, vec![row]).await?;
+    let comment_id = send_comment(
+        &state,
+        id,
+        &input.viewer_id,
+        input.viewer_name.as_deref(),
+        &input.text,
+    )
+    .await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(Accepted {
@@ -215,6 +202,35 @@ async fn post_comment(
             comment_id,
         }),
     ))
+}
+
+/// Checks a pretend viewer's comment and commits it to the inbox; the comment's id. The
+/// API and the console's sandbox page both come here.
+pub(super) async fn send_comment(
+    state: &AppState,
+    id: i64,
+    viewer_id: &str,
+    viewer_name: Option<&str>,
+    text: &str,
+) -> Result<String, ApiError> {
+    check_viewer(viewer_id, viewer_name)?;
+    let text = text.trim();
+    if text.is_empty() || text.chars().count() > 2_000 {
+        return Err(ApiError::unprocessable(
+            "invalid_text",
+            "`text` must be 1 to 2000 characters",
+        ));
+    }
+    let live = sandbox_live(state, id).await?;
+    open(&live)?;
+    let viewer = Viewer {
+        id: viewer_id,
+        name: viewer_name.map(str::trim).unwrap_or(viewer_id),
+    };
+    let row = comment_row(object_id(&live)?, &viewer, text, now_ms());
+    let comment_id = row.external_id.clone();
+    write(state, vec![row]).await?;
+    Ok(comment_id)
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -279,13 +295,33 @@ async fn post_storm(
     Path(id): Path<i64>,
     ApiJson(input): ApiJson<StormInput>,
 ) -> Result<(StatusCode, Json<StormSent>), ApiError> {
-    if !(1..=MAX_STORM).contains(&input.comments) || !(1..=MAX_VIEWERS).contains(&input.viewers) {
+    send_storm(&state, id, input.comments, input.viewers, input.seed).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(StormSent {
+            live_id: id,
+            comments: input.comments,
+            viewers: input.viewers,
+        }),
+    ))
+}
+
+/// Makes a storm and commits it to the inbox; the API and the console's storm button
+/// both come here.
+pub(super) async fn send_storm(
+    state: &AppState,
+    id: i64,
+    count: usize,
+    viewers: usize,
+    seed: Option<u64>,
+) -> Result<(), ApiError> {
+    if !(1..=MAX_STORM).contains(&count) || !(1..=MAX_VIEWERS).contains(&viewers) {
         return Err(ApiError::unprocessable(
             "invalid_storm",
             format!("`comments` must be 1 to {MAX_STORM} and `viewers` 1 to {MAX_VIEWERS}"),
         ));
     }
-    let live = sandbox_live(&state, id).await?;
+    let live = sandbox_live(state, id).await?;
     open(&live)?;
     let object = object_id(&live)?.to_string();
     let mut items = Vec::new();
@@ -294,19 +330,11 @@ async fn post_storm(
             items.push(StormItem::new(&entry.keyword, &product));
         }
     }
-    let seed = input.seed.unwrap_or_else(rand::random);
-    let comments = storm(
-        &items,
-        live.current.as_deref(),
-        input.comments,
-        input.viewers,
-        seed,
-    );
+    let seed = seed.unwrap_or_else(rand::random);
+    let comments = storm(&items, live.current.as_deref(), count, viewers, seed);
     let now = now_ms();
-    let names: Vec<String> = (0..input.viewers).map(viewer_name).collect();
-    let ids: Vec<String> = (0..input.viewers)
-        .map(|i| format!("storm-{}", i + 1))
-        .collect();
+    let names: Vec<String> = (0..viewers).map(viewer_name).collect();
+    let ids: Vec<String> = (0..viewers).map(|i| format!("storm-{}", i + 1)).collect();
     let rows: Vec<NewInboxRow> = comments
         .iter()
         .map(|c| {
@@ -320,16 +348,9 @@ async fn post_storm(
         .collect();
     let chunks: Vec<Vec<NewInboxRow>> = rows.chunks(STORM_CHUNK).map(<[_]>::to_vec).collect();
     for chunk in chunks {
-        write(&state, chunk).await?;
+        write(state, chunk).await?;
     }
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(StormSent {
-            live_id: id,
-            comments: input.comments,
-            viewers: input.viewers,
-        }),
-    ))
+    Ok(())
 }
 
 /// Removes everything the sandbox made: its comments and replies, holds (their units go

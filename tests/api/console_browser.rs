@@ -11,7 +11,7 @@ use crate::helpers::{spawn_app, TestApp};
 use plusone::roles::Role;
 
 /// Nothing sticks out sideways on the 390-pixel-wide window.
-async fn assert_fits(client: &Client, what: &str) {
+pub(crate) async fn assert_fits(client: &Client, what: &str) {
     let width = client
         .execute(
             "return [document.documentElement.scrollWidth, window.innerWidth];",
@@ -34,7 +34,7 @@ async fn assert_fits(client: &Client, what: &str) {
     }
 }
 
-async fn sign_in(app: &TestApp, client: &Client, username: &str, password: &str) {
+pub(crate) async fn sign_in(app: &TestApp, client: &Client, username: &str, password: &str) {
     client.goto(&app.url("/login")).await.unwrap();
     type_into(client, Locator::Id("username"), username).await;
     type_into(client, Locator::Id("password"), password).await;
