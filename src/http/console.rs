@@ -32,6 +32,9 @@ use crate::console::page::{self, local_time, role_label, Frame};
 use crate::roles::{page_access, Access, Role};
 use crate::store::{FirstOwner, LiveState, SetupState, StoreError};
 
+#[path = "console_review.rs"]
+mod review;
+
 /// Forms are a few fields; anything larger is not one of ours.
 const FORM_LIMIT: usize = 64 * 1024;
 
@@ -53,6 +56,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/tokens/{id}/revoke", post(revoke_token))
         .route("/assets/console.css", get(css))
         .route("/assets/console.js", get(js))
+        .merge(review::router())
         .layer(middleware::from_fn_with_state(state, guard))
 }
 

@@ -8,6 +8,7 @@ mod checkout;
 mod cli;
 mod console;
 mod console_browser;
+mod console_review;
 mod crash;
 mod fake_graph;
 mod fake_provider;
