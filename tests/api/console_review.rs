@@ -259,6 +259,18 @@ async fn the_stream_filters_by_outcome_and_buyer_and_pages_on() {
     assert_eq!(second.body.matches(r#"class="comment""#).count(), 8);
     assert!(!second.body.contains(r#"id="next-page""#));
 
+    // The three languages.
+    for (lang, queue, stream) in [
+        ("en", "Best guess", "All outcomes"),
+        ("zh-TW", "系統推測", "全部結果"),
+        ("zh-HK", "系統估計", "全部結果"),
+    ] {
+        let page = sam.get(&format!("/review?lang={lang}")).await;
+        assert!(page.body.contains(queue), "{lang}: {}", page.body);
+        let page = sam.get(&format!("/lives/{live}/comments")).await;
+        assert!(page.body.contains(stream), "{lang}");
+    }
+
     let bad = sam
         .get(&format!("/lives/{live}/comments?outcome=sold"))
         .await;
