@@ -198,6 +198,30 @@ const PAGES: &[(&str, &str, Access)] = &[
     ),
     // Making the demo shop adds products and a live: the owner's, like settings.
     ("POST", "/demo", Access::SignedIn(Area::Settings)),
+    ("GET", "/assets/review.js", Access::Public),
+    ("GET", "/review", Access::SignedIn(Area::Review)),
+    ("GET", "/review/poll", Access::SignedIn(Area::Review)),
+    (
+        "POST",
+        "/review/{id}/accept",
+        Access::SignedIn(Area::Review),
+    ),
+    (
+        "POST",
+        "/review/{id}/answer",
+        Access::SignedIn(Area::Review),
+    ),
+    (
+        "POST",
+        "/review/{id}/dismiss",
+        Access::SignedIn(Area::Review),
+    ),
+    (
+        "GET",
+        "/lives/{id}/comments",
+        Access::SignedIn(Area::Review),
+    ),
+    ("GET", "/events/{id}", Access::SignedIn(Area::Review)),
     ("POST", "/logout", Access::SignedIn(Area::Account)),
     ("GET", "/account/password", Access::SignedIn(Area::Account)),
     ("POST", "/account/password", Access::SignedIn(Area::Account)),

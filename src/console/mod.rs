@@ -6,6 +6,7 @@ pub mod lang;
 pub mod lives;
 pub mod lives_lang;
 pub mod page;
+pub mod review_lang;
 
 use crate::accounts::LoginLimiter;
 use crate::config::ConsoleConfig;
@@ -31,3 +32,23 @@ pub const CSS: &str = include_str!("../../assets/console.css");
 /// The script served at `/assets/console.js`: confirmations and copying. Every page
 /// works without it.
 pub const JS: &str = include_str!("../../assets/console.js");
+
+/// The review queue's script served at `/assets/review.js`: polling for new items and
+/// the j/k/a/e/d keys. The queue works without it.
+pub const REVIEW_JS: &str = include_str!("../../assets/review.js");
+
+/// The review queue's and the comment stream's templates.
+pub const REVIEW_TEMPLATES: [(&str, &str); 3] = [
+    (
+        "review.html",
+        include_str!("../../templates/console/review.html"),
+    ),
+    (
+        "stream.html",
+        include_str!("../../templates/console/stream.html"),
+    ),
+    (
+        "event.html",
+        include_str!("../../templates/console/event.html"),
+    ),
+];

@@ -47,7 +47,10 @@ fn environment() -> &'static Environment<'static> {
                 "tokens.html",
                 include_str!("../../templates/console/tokens.html"),
             ),
-        ] {
+        ]
+        .into_iter()
+        .chain(super::REVIEW_TEMPLATES)
+        {
             env.add_template(name, source)
                 .expect("console templates are valid");
         }

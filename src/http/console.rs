@@ -35,6 +35,9 @@ use crate::store::{FirstOwner, SetupState, StoreError};
 #[path = "console_lives.rs"]
 mod lives;
 
+#[path = "console_review.rs"]
+mod review;
+
 /// Forms are a few fields; anything larger is not one of ours.
 const FORM_LIMIT: usize = 64 * 1024;
 
@@ -56,6 +59,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/assets/console.css", get(css))
         .route("/assets/console.js", get(js))
         .merge(lives::router())
+        .merge(review::router())
         .layer(middleware::from_fn_with_state(state, guard))
 }
 

@@ -120,6 +120,49 @@ pub async fn accept(store: &Store, event_id: i64, lines: &[Line]) -> Result<Acce
     })
 }
 
+/// Answers the comment as a question about `keywords`: the buyer gets the price and
+/// stock of each, as if the parser had read a question. Nothing is reserved.
+pub async fn answer(store: &Store, event_id: i64, keywords: &[String]) -> Result<(), ReviewError> {
+    if keywords.is_empty() {
+        return Err(ReviewError::BadLine(
+            "a question needs at least one keyword".into(),
+        ));
+    }
+    let now = chrono::Utc::now().timestamp_millis();
+    let mut tx = store.begin_write().await?;
+    let (event, live_id, member) = review_event_in(&mut tx, event_id)
+        .await?
+        .ok_or(ReviewError::NotWaiting(event_id))?;
+    let live_id = live_id
+        .ok_or_else(|| ReviewError::BadLine("the event belongs to no live session".into()))?;
+    let outcome = EventOutcome {
+        outcome: OutcomeKind::QuestionAnswered,
+        reason: Some("answered_by_staff"),
+        parse_result: None,
+        member_id: member,
+        hold_ids: Vec::new(),
+    };
+    if !resolve_review_in(&mut tx, event_id, &outcome, now).await? {
+        return Err(ReviewError::NotWaiting(event_id));
+    }
+    let facts = ReplyFacts {
+        question: keywords.to_vec(),
+        reviewed: true,
+        ..ReplyFacts::default()
+    };
+    let rows = reply_rows(
+        &event,
+        OutcomeKind::QuestionAnswered,
+        None,
+        &facts,
+        member,
+        live_id,
+    );
+    crate::outbox::insert_replies_in(&mut tx, &rows, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 pub async fn dismiss(store: &Store, event_id: i64) -> Result<(), ReviewError> {
     let now = chrono::Utc::now().timestamp_millis();
     let mut tx = store.begin_write().await?;

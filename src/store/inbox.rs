@@ -746,18 +746,41 @@ impl Store {
         cursor: i64,
         limit: i64,
     ) -> StoreResult<Vec<EventView>> {
-        self.events_where(Some(live_id), outcome, cursor, limit)
+        self.events_where(Some(live_id), outcome, None, cursor, limit)
+            .await
+    }
+
+    /// Events of a live session whose author's name contains `author` (any case),
+    /// oldest first, after `cursor`: the console's comment stream.
+    pub async fn live_events_by_author(
+        &self,
+        live_id: i64,
+        outcome: Option<OutcomeKind>,
+        author: Option<&str>,
+        cursor: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<EventView>> {
+        // LIKE's wildcards in a name are matched as themselves.
+        let pattern = author.map(|a| {
+            let escaped = a
+                .to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            format!("%{escaped}%")
+        });
+        self.events_where(Some(live_id), outcome, pattern.as_deref(), cursor, limit)
             .await
     }
 
     /// Events waiting for staff, oldest first.
     pub async fn review_queue(&self, cursor: i64, limit: i64) -> StoreResult<Vec<EventView>> {
-        self.events_where(None, Some(OutcomeKind::NeedsReview), cursor, limit)
+        self.events_where(None, Some(OutcomeKind::NeedsReview), None, cursor, limit)
             .await
     }
 
     pub async fn event(&self, id: i64) -> StoreResult<Option<EventView>> {
-        let mut events = self.events_where(None, None, id - 1, 1).await?;
+        let mut events = self.events_where(None, None, None, id - 1, 1).await?;
         Ok(events.pop().filter(|e| e.id == id))
     }
 
@@ -765,6 +788,7 @@ impl Store {
         &self,
         live_id: Option<i64>,
         outcome: Option<OutcomeKind>,
+        author: Option<&str>,
         cursor: i64,
         limit: i64,
     ) -> StoreResult<Vec<EventView>> {
@@ -773,12 +797,13 @@ impl Store {
                 "SELECT id, platform, kind, verb, external_id, comment_id, object_id, author_id, author_name, \
                  text, platform_time_ms, live_id, source, status, outcome, reason, parse_result, member_id, \
                  hold_ids FROM inbox WHERE ($1 IS NULL OR live_id = $1) AND ($2 IS NULL OR outcome = $2) \
-                 AND id > $3 ORDER BY id LIMIT $4",
+                 AND id > $3 AND ($5 IS NULL OR LOWER(author_name) LIKE $5 ESCAPE '\\') ORDER BY id LIMIT $4",
             )
             .bind(live_id)
             .bind(outcome)
             .bind(cursor)
             .bind(limit)
+            .bind(author)
             .fetch_all(pool)
             .await?;
             let mut events = Vec::with_capacity(rows.len());

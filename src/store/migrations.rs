@@ -87,6 +87,15 @@ macro_rules! sources {
                     "/0011_intake_position.sql"
                 )),
             ),
+            (
+                12,
+                "review_queue_index",
+                include_str!(concat!(
+                    "../../migrations/",
+                    $backend,
+                    "/0012_review_queue_index.sql"
+                )),
+            ),
         ]
     };
 }

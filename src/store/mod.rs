@@ -56,6 +56,7 @@ mod members;
 mod migrations;
 mod outbox;
 mod replies;
+mod review_pages;
 mod sandbox;
 mod stock;
 mod tokens;
@@ -94,6 +95,7 @@ pub use replies::{
     unused_comment_in, CartHold, HoldGroup, OpenWindow, PlannedReply, Promotion, TemplateRow,
     UnusedComment,
 };
+pub use review_pages::HoldLine;
 pub use sandbox::{ChangeFingerprint, NewSandboxReply, SandboxReply, SandboxReset, SANDBOX};
 pub use stock::{
     commit_holds_in, move_hold_in, release_holds_in, reserve_batch_in, return_units_in,

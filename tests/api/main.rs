@@ -9,6 +9,7 @@ mod cli;
 mod console;
 mod console_browser;
 mod console_lives;
+mod console_review;
 mod crash;
 mod fake_graph;
 mod fake_provider;
