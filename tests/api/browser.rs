@@ -122,16 +122,25 @@ pub(crate) async fn type_into(client: &Client, locator: Locator<'_>, keys: &str)
 
 /// The text of an element, waiting for it: after a click the next page may still be on
 /// its way, more so on a loaded machine.
+/// An element the page replaced between finding and reading it (a navigation, or a
+/// script redrawing a list) is found again.
 pub(crate) async fn text(client: &Client, css: &str) -> String {
-    client
-        .wait()
-        .at_most(Duration::from_secs(15))
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css} on the page: {e}"))
-        .text()
-        .await
-        .unwrap()
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let element = client
+            .wait()
+            .at_most(Duration::from_secs(15))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css} on the page: {e}"));
+        match element.text().await {
+            Ok(text) => return text,
+            Err(_) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("{css} kept changing under the reader: {e}"),
+        }
+    }
 }
 
 #[tokio::test]
