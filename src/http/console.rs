@@ -679,6 +679,20 @@ struct Typed {
     role: String,
 }
 
+impl Typed {
+    /// A form shown afresh offers `staff`, the least a new user or token usually needs.
+    fn with_default_role(self) -> Typed {
+        if self.role.is_empty() {
+            Typed {
+                role: "staff".into(),
+                ..self
+            }
+        } else {
+            self
+        }
+    }
+}
+
 async fn users_view(
     state: &AppState,
     ctx: &Ctx,
@@ -703,14 +717,7 @@ async fn users_view(
             }
         })
         .collect();
-    let typed = Typed {
-        role: if typed.role.is_empty() {
-            "staff".into()
-        } else {
-            typed.role
-        },
-        ..typed
-    };
+    let typed = typed.with_default_role();
     render(
         ctx,
         status,
@@ -932,14 +939,7 @@ async fn tokens_view(
             }
         })
         .collect();
-    let typed = Typed {
-        role: if typed.role.is_empty() {
-            "staff".into()
-        } else {
-            typed.role
-        },
-        ..typed
-    };
+    let typed = typed.with_default_role();
     render(
         ctx,
         status,

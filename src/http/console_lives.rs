@@ -280,13 +280,14 @@ async fn save_lineup(
         current: (!current_stays).then_some(None),
         ..PatchLive::default()
     };
-    match lives_api::patch(&state, live.id, patch).await {
-        Ok(_) => {
-            state.board.changed(live.id);
-            Redirect::to(&format!("/lives/{}?notice=saved", live.id)).into_response()
-        }
-        Err(err) => refused(&ctx, err),
-    }
+    patch_then(
+        &state,
+        &ctx,
+        live.id,
+        patch,
+        &format!("/lives/{}?notice=saved", live.id),
+    )
+    .await
 }
 
 async fn set_state(
@@ -314,13 +315,14 @@ async fn set_state(
         state: Some(new_state),
         ..PatchLive::default()
     };
-    match lives_api::patch(&state, live.id, patch).await {
-        Ok(_) => {
-            state.board.changed(live.id);
-            Redirect::to(&format!("/lives/{}?notice=saved", live.id)).into_response()
-        }
-        Err(err) => refused(&ctx, err),
-    }
+    patch_then(
+        &state,
+        &ctx,
+        live.id,
+        patch,
+        &format!("/lives/{}?notice=saved", live.id),
+    )
+    .await
 }
 
 async fn set_current(
@@ -338,12 +340,31 @@ async fn set_current(
         current: Some(Some(keyword.to_string()).filter(|k| !k.is_empty())),
         ..PatchLive::default()
     };
-    match lives_api::patch(&state, live.id, patch).await {
+    patch_then(
+        &state,
+        &ctx,
+        live.id,
+        patch,
+        &format!("/lives/{}/board", live.id),
+    )
+    .await
+}
+
+/// Changes a live through the API's own checks, tells its board (a form's 303 is not the
+/// 2xx the board's request signal listens for), then goes to `next`.
+async fn patch_then(
+    state: &AppState,
+    ctx: &Ctx,
+    live_id: i64,
+    patch: PatchLive,
+    next: &str,
+) -> Response {
+    match lives_api::patch(state, live_id, patch).await {
         Ok(_) => {
-            state.board.changed(live.id);
-            Redirect::to(&format!("/lives/{}/board", live.id)).into_response()
+            state.board.changed(live_id);
+            Redirect::to(next).into_response()
         }
-        Err(err) => refused(&ctx, err),
+        Err(err) => refused(ctx, err),
     }
 }
 

@@ -81,9 +81,50 @@ impl Modify for BearerAuth {
     }
 }
 
+/// Every operation says who may call it, from the one role table (`roles`), and the
+/// answers the auth layer gives before any handler runs.
+struct RoleDocs;
+
+impl Modify for RoleDocs {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::ResponseBuilder;
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let operations = [
+                ("GET", item.get.as_mut()),
+                ("POST", item.post.as_mut()),
+                ("PUT", item.put.as_mut()),
+                ("PATCH", item.patch.as_mut()),
+                ("DELETE", item.delete.as_mut()),
+            ];
+            for (method, operation) in operations {
+                let Some(operation) = operation else { continue };
+                let roles: Vec<&str> = crate::roles::api_area(method, path)
+                    .roles()
+                    .iter()
+                    .map(|r| r.as_str())
+                    .collect();
+                let line = format!("Roles: {}.", roles.join(", "));
+                operation.description = Some(match operation.description.take() {
+                    Some(text) if !text.is_empty() => format!("{text}\n\n{line}"),
+                    _ => line,
+                });
+                let responses = &mut operation.responses.responses;
+                for (status, text) in [
+                    ("401", "no valid token or session (`unauthorized`)"),
+                    ("403", "the caller's role may not call this (`forbidden`), or a session call without `X-CSRF-Token` (`csrf`)"),
+                ] {
+                    responses
+                        .entry(status.to_string())
+                        .or_insert_with(|| ResponseBuilder::new().description(text).build().into());
+                }
+            }
+        }
+    }
+}
+
 /// The `/api/v1` routes and the OpenAPI document generated from them.
 fn api_v1() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, mut openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(tokens::router())
         .merge(catalog::router())
         .merge(stock::router())
@@ -95,7 +136,10 @@ fn api_v1() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(members::router())
         .merge(board::router())
         .merge(sandbox::router())
-        .split_for_parts()
+        .split_for_parts();
+    // After the routers have added their paths (a derive modifier runs before).
+    RoleDocs.modify(&mut openapi);
+    (router, openapi)
 }
 
 pub fn router(state: AppState) -> Router {
@@ -189,5 +233,37 @@ mod tests {
                 .is_some_and(|v| v.contains(&"active".into())),
             "{hold}"
         );
+    }
+}
+
+#[cfg(test)]
+mod openapi_roles {
+    #[test]
+    fn every_operation_names_its_roles_and_the_auth_answers() {
+        let doc = super::openapi_document();
+        let demo = doc.paths.paths["/demo"].post.as_ref().unwrap();
+        assert!(
+            demo.description
+                .as_deref()
+                .unwrap()
+                .ends_with("Roles: owner."),
+            "{:?}",
+            demo.description
+        );
+        let board = doc.paths.paths["/lives/{id}/board"].get.as_ref().unwrap();
+        let line = board.description.as_deref().unwrap();
+        for role in ["owner", "staff", "host"] {
+            assert!(line.contains(role), "{line}");
+        }
+        for item in doc.paths.paths.values() {
+            for op in [&item.get, &item.post, &item.put, &item.patch, &item.delete]
+                .into_iter()
+                .flatten()
+            {
+                assert!(op.responses.responses.contains_key("401"));
+                assert!(op.responses.responses.contains_key("403"));
+                assert!(op.description.as_deref().unwrap().contains("Roles: "));
+            }
+        }
     }
 }
