@@ -82,6 +82,7 @@
     setText("t-units", totals.reserved_units);
     setText("t-held", money(totals.revenue_held, totals.currency));
     setText("t-paid", money(totals.revenue_paid, totals.currency));
+    setText("t-receipts", totals.receipts_waiting);
     if (data.current) {
       setText("current", data.current);
     }
@@ -138,4 +139,44 @@
       button.click();
     }
   });
+})();
+
+// The sandbox page: the viewers' comments with their public replies, and the chosen
+// viewer's private messages, follow by themselves. Without the script, ↻ reloads them.
+(function () {
+  "use strict";
+  var messenger = document.getElementById("messenger");
+  if (!messenger || !window.fetch || !window.DOMParser) {
+    return;
+  }
+  var busy = false;
+  function swap(fresh, id) {
+    var next = fresh.getElementById(id);
+    var here = document.getElementById(id);
+    if (next && here && next.innerHTML !== here.innerHTML) {
+      here.innerHTML = next.innerHTML;
+    }
+  }
+  function refresh() {
+    if (busy || document.hidden) {
+      return;
+    }
+    busy = true;
+    fetch(window.location.href, { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then(function (answer) {
+        return answer.ok ? answer.text() : null;
+      })
+      .then(function (html) {
+        if (html) {
+          var fresh = new DOMParser().parseFromString(html, "text/html");
+          swap(fresh, "comments");
+          swap(fresh, "private-replies");
+        }
+      })
+      .catch(function () {})
+      .then(function () {
+        busy = false;
+      });
+  }
+  window.setInterval(refresh, 1500);
 })();

@@ -7,7 +7,7 @@ use rand::RngExt;
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 
-use crate::store::{Store, StoreResult, TokenRecord, TokenRole};
+use crate::store::{Store, StoreResult, TokenRecord, TokenRole, LAST_USED_EVERY_MS};
 
 const TOKEN_PREFIX: &str = "po_";
 
@@ -66,8 +66,25 @@ impl TokenVerifier {
                 }));
             }
         }
-        let found = store.find_token_by_hash(&hex::encode(digest)).await?;
-        Ok(found.map(|TokenRecord { name, role, .. }| Caller {
+        let now = chrono::Utc::now().timestamp_millis();
+        // Revoked and expired tokens are not found: the caller answers 401.
+        let Some(found) = store.find_live_token(&hex::encode(digest), now).await? else {
+            return Ok(None);
+        };
+        let TokenRecord {
+            id,
+            name,
+            role,
+            last_used_at_ms,
+            ..
+        } = found;
+        // At most one write a minute per token; a failed note never fails the request.
+        if last_used_at_ms.is_none_or(|at| at <= now - LAST_USED_EVERY_MS) {
+            if let Err(err) = store.touch_token(id, now).await {
+                tracing::warn!(token = id, error = %err, "could not note a token's last use");
+            }
+        }
+        Ok(Some(Caller {
             name,
             role,
             user_id: None,
@@ -77,6 +94,15 @@ impl TokenVerifier {
 
 fn constant_time_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Two stored hashes compared in time that does not depend on where they differ.
+pub fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 #[cfg(test)]

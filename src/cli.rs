@@ -1,5 +1,6 @@
 //! The command line: `serve` (default), `migrate`, `check-config`, `token create|revoke`,
-//! `user create`, `parse`, `loadgen`, `bench`, `demo`.
+//! `user create`, `parse`, `loadgen`, `bench`, `demo`, `secrets rotate|generate-key`,
+//! `backup`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -11,6 +12,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::auth::generate_token;
 use crate::config::{config_file_from_env, Config};
+use crate::secrets::{FileRotation, Keyring};
+use crate::settings::redact_url;
 use crate::startup::{cancel_on_signal, Application};
 use crate::store::{Store, TokenRole};
 
@@ -68,6 +71,28 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// The key that seals stored Page tokens.
+    Secrets {
+        #[command(subcommand)]
+        command: SecretsCommand,
+    },
+    /// Copy every SQLite file the service uses (and the key file) into DIR, consistent
+    /// while the service runs. On Postgres: exits 2 and says to use pg_dump.
+    Backup {
+        /// A folder that holds none of the files yet (made when missing).
+        dir: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum SecretsCommand {
+    /// Seal every stored token with the current key and report how many were rewritten.
+    /// With a key file: a new key is made first and the old one leaves the file at the
+    /// end. With `secrets.encryption_key`: the old key goes in `secrets.previous_keys`
+    /// for the run (see README).
+    Rotate,
+    /// Print a new random key for `secrets.encryption_key`.
+    GenerateKey,
 }
 
 #[derive(Subcommand, Debug)]
@@ -79,6 +104,10 @@ enum TokenCommand {
         /// `staff` unless said otherwise: an owner token may do everything.
         #[arg(long, value_enum, default_value = "staff")]
         role: RoleArg,
+        /// The token stops working this many days from now (1 to 3650); without it, it
+        /// works until revoked.
+        #[arg(long, value_parser = clap::value_parser!(i64).range(1..=3650))]
+        expires_in_days: Option<i64>,
     },
     /// Revoke a token at once (its id is in `GET /api/v1/tokens` and on the tokens page).
     Revoke {
@@ -250,6 +279,10 @@ pub fn main() -> ExitCode {
     let result = runtime.block_on(run(cli.command.unwrap_or(Command::Serve), config));
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(err) if err.downcast_ref::<Refused>().is_some() => {
+            eprintln!("plusone: {err:#}");
+            ExitCode::from(EXIT_CONFIG)
+        }
         Err(err) => {
             eprintln!("plusone: {err:#}");
             ExitCode::FAILURE
@@ -267,11 +300,20 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Token {
-            command: TokenCommand::Create { name, role },
+            command:
+                TokenCommand::Create {
+                    name,
+                    role,
+                    expires_in_days,
+                },
         } => {
             let store = open_store(&config).await?;
             let token = generate_token();
-            store.insert_token(&name, role.into(), &token.hash).await?;
+            let expires_at_ms = expires_in_days
+                .map(|days| chrono::Utc::now().timestamp_millis() + days * 86_400_000);
+            store
+                .insert_token_expiring(&name, role.into(), &token.hash, expires_at_ms)
+                .await?;
             println!("{}", token.secret.expose_secret());
             store.close().await;
             Ok(())
@@ -363,6 +405,17 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             store.close().await;
             Ok(())
         }
+        Command::Secrets {
+            command: SecretsCommand::Rotate,
+        } => rotate_secrets(&config).await,
+        Command::Secrets {
+            command: SecretsCommand::GenerateKey,
+        } => {
+            let key = crate::secrets::Keyring::generate_base64()?;
+            println!("{}", key.expose_secret());
+            Ok(())
+        }
+        Command::Backup { dir } => backup(&config, &dir).await,
         Command::CheckConfig | Command::Parse { .. } | Command::Loadgen(_) => {
             unreachable!("handled before the runtime starts")
         }
@@ -441,7 +494,131 @@ fn run_loadgen(args: LoadgenArgs) -> ExitCode {
 async fn open_store(config: &Config) -> anyhow::Result<Store> {
     let store = Store::connect(&config.database.url, config.database.max_connections).await?;
     store.migrate().await?;
-    Ok(store)
+    let keyring = Keyring::load(&config.secrets, &config.database.url)
+        .context("could not load the key for stored secrets")?;
+    Ok(store.with_keyring(std::sync::Arc::new(keyring)))
+}
+
+/// A command that cannot do what was asked with this configuration: exit 2.
+#[derive(Debug)]
+struct Refused(String);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Refused {}
+
+/// `plusone secrets rotate`.
+async fn rotate_secrets(config: &Config) -> anyhow::Result<()> {
+    let store = Store::connect(&config.database.url, config.database.max_connections).await?;
+    store.migrate().await?;
+    let url = &config.database.url;
+    let result = if config.secrets.encryption_key.is_some() {
+        // The operator holds the keys: the new one in `encryption_key`, the old ones in
+        // `previous_keys` until this has run.
+        let keyring = Keyring::load(&config.secrets, url)?;
+        let id = keyring.current_id().to_string();
+        let store = store.with_keyring(std::sync::Arc::new(keyring));
+        let done = store.rotate_page_tokens().await;
+        store.close().await;
+        let done = done?;
+        println!(
+            "rewrote {} stored token(s) under key {id} ({} already were); \
+             you may now remove secrets.previous_keys",
+            done.rewritten, done.already_current
+        );
+        Ok(())
+    } else {
+        let Some(path) = crate::secrets::key_file_path(&config.secrets, url) else {
+            store.close().await;
+            return Err(
+                Refused("an in-memory database has no stored tokens to rotate".into()).into(),
+            );
+        };
+        // Made here if this is the first use, so the rotation below has an old key.
+        Keyring::open_or_create_file(&path)?;
+        let (rotation, keyring) = FileRotation::begin(&path)?;
+        let id = keyring.current_id().to_string();
+        let store = store.with_keyring(std::sync::Arc::new(keyring));
+        let done = store.rotate_page_tokens().await;
+        store.close().await;
+        // On failure the file keeps both keys: every value still opens; run it again.
+        let done = done
+            .context("rotation stopped; the key file keeps the old and new keys, run it again")?;
+        rotation.finish()?;
+        println!(
+            "rewrote {} stored token(s) under key {id} ({} already were); \
+             the key file `{}` now holds only the new key",
+            done.rewritten,
+            done.already_current,
+            path.display()
+        );
+        Ok(())
+    };
+    result
+}
+
+/// `plusone backup DIR`.
+async fn backup(config: &Config, dir: &std::path::Path) -> anyhow::Result<()> {
+    let url = &config.database.url;
+    let key_file = if config.secrets.encryption_key.is_some() {
+        None
+    } else {
+        crate::secrets::key_file_path(&config.secrets, url)
+    };
+    if !url.starts_with("sqlite:") {
+        let key = match &key_file {
+            Some(path) => format!(" Copy the key file `{}` with it.", path.display()),
+            None => " Keep secrets.encryption_key with it.".into(),
+        };
+        return Err(Refused(format!(
+            "backup: the database is Postgres; back it up with `pg_dump --format=custom` \
+             and restore with `pg_restore` (see README, \"Backups\").{key}"
+        ))
+        .into());
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("could not make `{}`", dir.display()))?;
+    let store = open_store(config).await?;
+    let written = store.backup_sqlite_into(dir).await;
+    store.close().await;
+    for path in written? {
+        println!("wrote {}", path.display());
+    }
+    match key_file.filter(|path| path.exists()) {
+        Some(path) => {
+            let name = path.file_name().context("the key file has no name")?;
+            let target = dir.join(name);
+            copy_private(&path, &target)?;
+            println!("wrote {}", target.display());
+        }
+        None => {
+            println!("the key is secrets.encryption_key in your config: keep it with this backup")
+        }
+    }
+    Ok(())
+}
+
+/// Copies a file into a new one only its owner can read.
+fn copy_private(from: &std::path::Path, to: &std::path::Path) -> anyhow::Result<()> {
+    let bytes =
+        std::fs::read(from).with_context(|| format!("could not read `{}`", from.display()))?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    use std::io::Write;
+    let mut file = options
+        .open(to)
+        .with_context(|| format!("could not make `{}`", to.display()))?;
+    file.write_all(&bytes)?;
+    file.sync_all()?;
+    Ok(())
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
@@ -473,35 +650,4 @@ fn print_banner(app: &Application, database: &str) {
     println!("  API tokens: make them on the console's tokens page or with");
     println!("  `plusone token create --name NAME --role owner|staff|host`.");
     println!();
-}
-
-/// Hides a password in a database URL before it is printed.
-fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    match rest.split_once('@') {
-        Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _password)) => format!("{scheme}://{user}:****@{host}"),
-            None => url.to_string(),
-        },
-        None => url.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::redact_url;
-
-    #[test]
-    fn passwords_are_hidden_in_printed_urls() {
-        assert_eq!(
-            redact_url("postgres://app:hunter2@db:5432/x"),
-            "postgres://app:****@db:5432/x"
-        );
-        assert_eq!(
-            redact_url("sqlite://data/plusone.db"),
-            "sqlite://data/plusone.db"
-        );
-    }
 }

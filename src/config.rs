@@ -14,7 +14,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use crate::checkout::{CheckoutConfig, CheckoutLinks, PaymentsConfig};
-use crate::settings::{invalid, mask_secret};
+use crate::settings::{check_secret, invalid, mask_secret, mask_url_password};
 
 pub use crate::outbox::OutboxConfig;
 pub use crate::pipeline::PipelineConfig;
@@ -39,6 +39,27 @@ pub struct Config {
     pub checkout: CheckoutConfig,
     pub payments: PaymentsConfig,
     pub console: ConsoleConfig,
+    #[serde(default)]
+    pub privacy: PrivacyConfig,
+    /// Where the key that seals stored Page tokens comes from (see `secrets`).
+    #[serde(default)]
+    pub secrets: crate::secrets::SecretsConfig,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrivacyConfig {
+    /// Raw webhook payloads are dropped this many days after they arrived; the decoded
+    /// event stays.
+    pub raw_payload_retention_days: i64,
+}
+
+impl Default for PrivacyConfig {
+    fn default() -> Self {
+        PrivacyConfig {
+            raw_payload_retention_days: 90,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -64,17 +85,34 @@ pub struct HttpConfig {
     pub public_base_url: Option<String>,
     pub body_limit_bytes: usize,
     pub request_timeout_secs: u64,
+    /// Behind a reverse proxy: the header it puts the client's address in (such as
+    /// `x-forwarded-for`; the last address in it is the one the proxy saw). Unset: the
+    /// connection's own peer address. The per-address limits (sign-in, unknown checkout
+    /// links) key on this.
+    #[serde(default)]
+    pub client_address_header: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct DatabaseConfig {
+    #[serde(serialize_with = "mask_url_password")]
     pub url: String,
     pub max_connections: u32,
     /// On SQLite, acknowledge webhooks from a journal file of their own (`<file>.intake`)
     /// instead of the main file, whose one writer the sequencer holds.
     #[serde(default = "yes")]
     pub sqlite_intake_journal: bool,
+}
+
+impl std::fmt::Debug for DatabaseConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseConfig")
+            .field("url", &crate::settings::redact_url(&self.url))
+            .field("max_connections", &self.max_connections)
+            .field("sqlite_intake_journal", &self.sqlite_intake_journal)
+            .finish()
+    }
 }
 
 fn yes() -> bool {
@@ -143,6 +181,32 @@ pub struct TelegramConfig {
     /// The bot's token from @BotFather; replies to Telegram fail until it is set.
     #[serde(default, serialize_with = "mask_secret")]
     pub bot_token: Option<SecretString>,
+    /// How updates come in: `webhook` (Telegram calls `/webhooks/telegram`) or `polling`
+    /// (one replica asks `getUpdates`, for a machine with no public HTTPS address).
+    #[serde(default)]
+    pub mode: TelegramMode,
+    /// How long one `getUpdates` call waits for updates, in seconds (polling).
+    #[serde(default = "default_poll_timeout_secs")]
+    pub poll_timeout_secs: u64,
+    /// The staff chat (a group's id, e.g. `-1001234567890`): review items go there with
+    /// buttons for linked staff. Unset: no staff bot messages.
+    #[serde(default)]
+    pub staff_chat_id: Option<String>,
+    /// The staff chat hears when a SKU's available units fall to this many (0: never).
+    #[serde(default)]
+    pub low_stock_threshold: i64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TelegramMode {
+    #[default]
+    Webhook,
+    Polling,
+}
+
+fn default_poll_timeout_secs() -> u64 {
+    25
 }
 
 /// Where the optional file layer comes from: `--config`, else `PLUSONE_CONFIG`.
@@ -215,10 +279,47 @@ impl Config {
                 ));
             }
         }
+        check_secret("meta.app_secret", &self.meta.app_secret)?;
+        check_secret("meta.verify_token", &self.meta.verify_token)?;
+        check_secret("telegram.webhook_secret", &self.telegram.webhook_secret)?;
+        if self.telegram.mode == TelegramMode::Polling && self.telegram.bot_token.is_none() {
+            return Err(invalid(
+                "telegram.mode",
+                "polling needs telegram.bot_token to ask Telegram for updates",
+            ));
+        }
+        if !(1..=50).contains(&self.telegram.poll_timeout_secs) {
+            return Err(invalid(
+                "telegram.poll_timeout_secs",
+                "it must be 1 to 50 (Telegram's long poll waits at most 50 s)",
+            ));
+        }
+        if self.telegram.low_stock_threshold < 0 {
+            return Err(invalid(
+                "telegram.low_stock_threshold",
+                "it must be 0 (off) or more",
+            ));
+        }
+        if let Some(chat) = &self.telegram.staff_chat_id {
+            if chat.trim().parse::<i64>().is_err() {
+                return Err(invalid(
+                    "telegram.staff_chat_id",
+                    "it must be a Telegram chat id, a number such as \"-1001234567890\"",
+                ));
+            }
+        }
+        check_secret("payments.webhook_secret", &self.payments.webhook_secret)?;
+        crate::secrets::validate(&self.secrets).map_err(|(key, why)| invalid(&key, why))?;
         if self.ledger.sweep_interval_ms < 10 {
             return Err(invalid(
                 "ledger.sweep_interval_ms",
                 "it must be at least 10",
+            ));
+        }
+        if self.privacy.raw_payload_retention_days < 1 {
+            return Err(invalid(
+                "privacy.raw_payload_retention_days",
+                "it must be at least 1",
             ));
         }
         if self.ledger.sweep_batch < 1 {
@@ -362,6 +463,45 @@ mod tests {
         let config = Config::defaults();
         config.validate().unwrap();
         assert_eq!(config.public_base_url(), "http://127.0.0.1:8080");
+        assert_eq!(config.privacy.raw_payload_retention_days, 90);
+        assert_eq!(PrivacyConfig::default().raw_payload_retention_days, 90);
+    }
+
+    #[test]
+    fn checkout_choices_keep_the_rules_the_console_keeps() {
+        use crate::checkout::config::{PaymentKind, PaymentMethodConfig};
+        let fps = || PaymentMethodConfig {
+            kind: PaymentKind::Fps,
+            instructions: String::new(),
+        };
+        type Change = fn(&mut CheckoutConfig);
+        let cases: [(&str, Change); 5] = [
+            ("checkout.payment_methods`", |c| c.payment_methods.clear()),
+            ("checkout.payment_methods[2]`", |c| {
+                c.payment_methods.push(PaymentMethodConfig {
+                    kind: PaymentKind::Fps,
+                    instructions: String::new(),
+                })
+            }),
+            ("checkout.delivery`", |c| c.delivery = false),
+            ("checkout.pickup_stores[1]`", |c| {
+                c.pickup_stores = vec!["旺角店".into(), "旺角店".into()]
+            }),
+            ("checkout.pickup_stores[0]`", |c| {
+                c.pickup_stores = vec!["店".repeat(101)]
+            }),
+        ];
+        for (key, change) in cases {
+            let mut config = Config::defaults();
+            change(&mut config.checkout);
+            let err = config.validate().unwrap_err().to_string();
+            assert!(err.contains(key), "{key}: {err}");
+        }
+        let mut config = Config::defaults();
+        config.checkout.payment_methods = vec![fps()];
+        config.checkout.pickup_stores = vec!["旺角店".into()];
+        config.checkout.delivery = false;
+        config.validate().unwrap();
     }
 
     #[test]
@@ -373,6 +513,64 @@ mod tests {
         assert!(!text.contains("super-secret"), "{text}");
         assert!(text.contains("********"));
         assert!(!format!("{config:?}").contains("super-secret"));
+    }
+
+    #[test]
+    fn printed_config_hides_the_database_password() {
+        let mut config = Config::defaults();
+        config.database.url = "postgres://app:hunter2-db-password@db:5432/shop".into();
+        let text = config.to_masked_toml();
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(text.contains("postgres://app:****@db:5432/shop"), "{text}");
+        assert!(!format!("{config:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn every_shared_secret_is_length_checked_by_name() {
+        let keys = [
+            "meta.app_secret",
+            "meta.verify_token",
+            "telegram.webhook_secret",
+            "payments.webhook_secret",
+        ];
+        for key in keys {
+            for value in ["", "fifteen-chars!!"] {
+                let mut config = Config::defaults();
+                let secret = Some(SecretString::from(value));
+                match key {
+                    "meta.app_secret" => config.meta.app_secret = secret,
+                    "meta.verify_token" => config.meta.verify_token = secret,
+                    "telegram.webhook_secret" => config.telegram.webhook_secret = secret,
+                    _ => config.payments.webhook_secret = secret,
+                }
+                let err = config.validate().unwrap_err().to_string();
+                assert!(err.contains(key), "{key} = {value:?}: {err}");
+            }
+        }
+        // Bot tokens are the platform's own format and are not length-checked.
+        let mut config = Config::defaults();
+        config.telegram.bot_token = Some(SecretString::from("1:a"));
+        config.validate().unwrap();
+    }
+
+    #[test]
+    fn a_bad_encryption_key_is_named_and_a_good_one_is_masked() {
+        let mut config = Config::defaults();
+        config.secrets.encryption_key = Some(SecretString::from("not-base64!"));
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("secrets.encryption_key"), "{err}");
+        config.secrets.encryption_key = Some(SecretString::from("c2hvcnQ="));
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("32"), "{err}");
+        let key = crate::secrets::Keyring::generate_base64().unwrap();
+        config.secrets.encryption_key = Some(key.clone());
+        config.secrets.previous_keys = vec![key.clone(), SecretString::from("bad")];
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("secrets.previous_keys[1]"), "{err}");
+        config.secrets.previous_keys = vec![key.clone()];
+        config.validate().unwrap();
+        let shown = format!("{}{config:?}", config.to_masked_toml());
+        assert!(!shown.contains(key.expose_secret()), "{shown}");
     }
 
     #[test]

@@ -2,9 +2,11 @@
 //! that the shop's POS and web shop share. See the README for where each room lives.
 
 pub mod accounts;
+pub mod audit;
 pub mod auth;
 pub mod bench;
 pub mod board;
+pub mod catalogue_import;
 pub mod checkout;
 pub mod cli;
 pub mod config;
@@ -20,8 +22,10 @@ pub mod outbox;
 pub mod parse;
 pub mod parse_cli;
 pub mod pipeline;
+pub mod report;
 pub mod roles;
 pub mod sandbox;
+pub mod secrets;
 pub mod settings;
 pub mod startup;
 pub mod store;
@@ -29,5 +33,7 @@ pub mod sweeper;
 pub mod telemetry;
 pub mod vocab;
 
+#[cfg(test)]
+mod fuzz;
 #[cfg(test)]
 mod module_graph_tests;

@@ -6,6 +6,8 @@
 
 use std::fmt;
 
+pub mod proof;
+
 /// A phone number in `+<country><number>` form.
 ///
 /// The rule is deliberately simple:
@@ -93,6 +95,76 @@ impl fmt::Debug for Email {
     }
 }
 
+/// How points are earned and spent, one rule for checkout and the counter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PointsPolicy {
+    /// Points earned per whole currency unit paid (100 minor units).
+    pub per_unit: i64,
+    /// Minor units one point pays.
+    pub value: i64,
+    /// The highest share of an order, in percent (0 to 100), that points may pay.
+    pub max_share_percent: i64,
+}
+
+/// Why points cannot pay for this much.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum PointsRefusal {
+    /// More points than the member has.
+    OverBalance { balance: i64 },
+    /// Points would pay more than `max_share_percent` of the total; `max_points` is the
+    /// most this total allows.
+    OverShare {
+        max_points: i64,
+        max_share_percent: i64,
+    },
+    /// Points need a member.
+    NoMember,
+}
+
+impl PointsPolicy {
+    /// Points a paid total (minor units) earns.
+    pub fn earned(&self, total_minor: i64) -> i64 {
+        total_minor / 100 * self.per_unit
+    }
+
+    /// The most points that may pay for `total_minor`, whatever the balance.
+    pub fn max_points_for(&self, total_minor: i64) -> i64 {
+        if self.value <= 0 {
+            return 0;
+        }
+        let share = total_minor.saturating_mul(self.max_share_percent) / 100;
+        share / self.value
+    }
+
+    /// The most points a member with `balance` may spend on `total_minor`.
+    pub fn max_spend(&self, total_minor: i64, balance: i64) -> i64 {
+        self.max_points_for(total_minor).min(balance).max(0)
+    }
+
+    /// What spending `points` takes off `total_minor` (minor units), or why it may not.
+    pub fn discount(
+        &self,
+        points: i64,
+        total_minor: i64,
+        balance: i64,
+    ) -> Result<i64, PointsRefusal> {
+        if points > balance {
+            return Err(PointsRefusal::OverBalance {
+                balance: balance.max(0),
+            });
+        }
+        let max_points = self.max_points_for(total_minor);
+        if points > max_points {
+            return Err(PointsRefusal::OverShare {
+                max_points,
+                max_share_percent: self.max_share_percent,
+            });
+        }
+        Ok(points.saturating_mul(self.value))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,5 +224,36 @@ mod tests {
         let email = Email::parse("ann@example.com").unwrap();
         let shown = format!("{phone:?} {email:?}");
         assert!(!shown.contains("9123") && !shown.contains("ann"), "{shown}");
+    }
+
+    #[test]
+    fn points_pay_up_to_the_balance_and_the_share() {
+        let policy = super::PointsPolicy {
+            per_unit: 1,
+            value: 10,
+            max_share_percent: 50,
+        };
+        // HK$100.00: half is 5000 minor units, 500 points at 10 each.
+        assert_eq!(policy.max_points_for(10_000), 500);
+        assert_eq!(policy.discount(500, 10_000, 800), Ok(5_000));
+        assert_eq!(
+            policy.discount(501, 10_000, 800),
+            Err(super::PointsRefusal::OverShare {
+                max_points: 500,
+                max_share_percent: 50
+            })
+        );
+        assert_eq!(
+            policy.discount(300, 10_000, 200),
+            Err(super::PointsRefusal::OverBalance { balance: 200 })
+        );
+        assert_eq!(policy.max_spend(10_000, 200), 200);
+        assert_eq!(policy.max_spend(10_000, -5), 0);
+        assert_eq!(policy.earned(12_345), 123);
+        let off = super::PointsPolicy {
+            max_share_percent: 0,
+            ..policy
+        };
+        assert_eq!(off.max_points_for(10_000), 0);
     }
 }

@@ -87,8 +87,22 @@ pub struct Metrics {
     inbox_inserted: Counter,
     inbox_duplicates: Counter,
     recovered_by_backstop: Counter,
+    audit_failures: Counter,
     http_requests: Family<RequestLabels, Counter>,
     http_seconds: Family<RouteLabels, Histogram>,
+}
+
+/// The `method` label: the methods HTTP defines, anything else `OTHER`, so a client
+/// inventing methods cannot grow the series without bound.
+fn method_label(method: &str) -> &'static str {
+    const KNOWN: [&str; 9] = [
+        "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE",
+    ];
+    KNOWN
+        .iter()
+        .find(|m| **m == method)
+        .copied()
+        .unwrap_or("OTHER")
 }
 
 impl Default for Metrics {
@@ -125,6 +139,12 @@ impl Metrics {
             "inbox_duplicates",
             "Deliveries of events already stored (redeliveries, backstop overlap)",
             inbox_duplicates.clone(),
+        );
+        let audit_failures = Counter::default();
+        registry.register(
+            "audit_failures",
+            "Changes made but not written to the audit log (the database refused the entry)",
+            audit_failures.clone(),
         );
         let recovered_by_backstop = Counter::default();
         registry.register(
@@ -228,6 +248,7 @@ impl Metrics {
             inbox_inserted,
             inbox_duplicates,
             recovered_by_backstop,
+            audit_failures,
             http_requests,
             http_seconds,
         }
@@ -236,7 +257,7 @@ impl Metrics {
     pub fn observe_request(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
         self.http_requests
             .get_or_create(&RequestLabels {
-                method: method.to_string(),
+                method: method_label(method).to_string(),
                 route: route.to_string(),
                 status,
             })
@@ -255,6 +276,10 @@ impl Metrics {
 
     pub fn recovered(&self, count: u64) {
         self.recovered_by_backstop.inc_by(count);
+    }
+
+    pub fn audit_failed(&self) {
+        self.audit_failures.inc();
     }
 
     pub fn reply_sent(&self, kind: &str) {
@@ -346,5 +371,25 @@ impl Metrics {
             tracing::error!(error = ?err, "could not encode metrics");
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    #[test]
+    fn invented_methods_share_one_label() {
+        let metrics = super::Metrics::new();
+        for method in ["GET", "BREW", "X-ANYTHING-1", "X-ANYTHING-2"] {
+            metrics.observe_request(method, "unmatched", 405, Duration::from_millis(1));
+        }
+        let text = metrics.render();
+        assert!(text.contains(r#"method="GET""#), "{text}");
+        assert!(text.contains(r#"method="OTHER""#), "{text}");
+        assert!(
+            !text.contains("BREW") && !text.contains("X-ANYTHING"),
+            "{text}"
+        );
     }
 }

@@ -66,6 +66,8 @@ pub enum Area {
     Templates,
     Settings,
     Audit,
+    /// A member's personal data: the export and the erasure.
+    PersonalData,
     /// A route missing from the table: the owner's until it is listed.
     Unlisted,
 }
@@ -86,6 +88,7 @@ impl Area {
             | Area::Templates
             | Area::Settings
             | Area::Audit
+            | Area::PersonalData
             | Area::Unlisted => &[Owner],
         }
     }
@@ -128,6 +131,11 @@ const API: &[(&str, &str, Area)] = &[
     ("POST", "/orders/{id}/fulfil", Area::Orders),
     // Unpaid orders; a paid one also needs `Area::OrdersCancelPaid`, checked in the handler.
     ("POST", "/orders/{id}/cancel", Area::Orders),
+    // Each id as its single action: a paid order's cancel still needs the owner.
+    ("POST", "/orders/bulk", Area::Orders),
+    ("PATCH", "/orders/{id}/lines/{line_id}", Area::Orders),
+    ("GET", "/payments/issues", Area::Orders),
+    ("POST", "/payments/issues/{id}/resolve", Area::Orders),
     ("GET", "/members", Area::Members),
     ("GET", "/members/{id}", Area::Members),
     ("PATCH", "/members/{id}", Area::Members),
@@ -137,9 +145,16 @@ const API: &[(&str, &str, Area)] = &[
     ("POST", "/members/{id}/unrestrict", Area::Members),
     ("POST", "/members/merge", Area::Members),
     ("GET", "/members/{id}/merges", Area::Members),
+    ("GET", "/members/merge-suggestions", Area::Members),
+    ("GET", "/members/{id}/points", Area::Members),
+    ("POST", "/members/{id}/points", Area::Members),
+    ("GET", "/members/{id}/export", Area::PersonalData),
+    ("POST", "/members/{id}/erase", Area::PersonalData),
     ("GET", "/products", Area::Catalogue),
     ("POST", "/products", Area::Catalogue),
     ("PATCH", "/products/{id}", Area::Catalogue),
+    ("POST", "/products/import", Area::Catalogue),
+    ("GET", "/products.csv", Area::Catalogue),
     ("GET", "/stock", Area::Catalogue),
     ("GET", "/stock/{sku}", Area::Catalogue),
     ("POST", "/stock/{sku}/adjust", Area::Catalogue),
@@ -147,10 +162,27 @@ const API: &[(&str, &str, Area)] = &[
     ("GET", "/reservations/{id}", Area::Catalogue),
     ("POST", "/reservations/{id}/commit", Area::Catalogue),
     ("POST", "/reservations/{id}/release", Area::Catalogue),
+    // The counter sale (POS).
+    ("POST", "/sales", Area::Catalogue),
+    ("GET", "/sales/{id}", Area::Catalogue),
+    ("POST", "/sales/{id}/cancel", Area::Catalogue),
+    // Replies: view and retry (the re-drive after an outage).
+    ("GET", "/replies", Area::Replies),
+    ("POST", "/replies/{id}/retry", Area::Replies),
+    // Live reports: what a live came to, for after it.
+    ("GET", "/lives/{id}/report", Area::Replies),
+    ("GET", "/lives/{id}/report.csv", Area::Replies),
     ("GET", "/templates", Area::Templates),
     ("GET", "/templates/{lang}/{name}", Area::Templates),
     ("PUT", "/templates/{lang}/{name}", Area::Templates),
     ("POST", "/templates/preview", Area::Templates),
+    ("GET", "/audit", Area::Audit),
+    // The shop's own words change how every live reads comments: the owner's.
+    ("GET", "/synonyms", Area::Settings),
+    ("PUT", "/synonyms", Area::Settings),
+    // What checkout offers: payment methods, pickup stores, delivery.
+    ("GET", "/settings/checkout", Area::Settings),
+    ("PUT", "/settings/checkout", Area::Settings),
 ];
 
 /// Who may open a console page.
@@ -222,9 +254,91 @@ const PAGES: &[(&str, &str, Access)] = &[
         Access::SignedIn(Area::Review),
     ),
     ("GET", "/events/{id}", Access::SignedIn(Area::Review)),
+    ("GET", "/payments", Access::SignedIn(Area::Orders)),
+    ("GET", "/assets/orders.css", Access::Public),
+    ("GET", "/orders", Access::SignedIn(Area::Orders)),
+    ("POST", "/orders/bulk", Access::SignedIn(Area::Orders)),
+    ("GET", "/orders/packing", Access::SignedIn(Area::Orders)),
+    ("GET", "/orders/{id}", Access::SignedIn(Area::Orders)),
+    // A paid order's cancel also needs `Area::OrdersCancelPaid`, checked by the action.
+    (
+        "POST",
+        "/orders/{id}/action",
+        Access::SignedIn(Area::Orders),
+    ),
+    (
+        "POST",
+        "/orders/{id}/lines/{line_id}",
+        Access::SignedIn(Area::Orders),
+    ),
+    ("GET", "/members", Access::SignedIn(Area::Members)),
+    ("GET", "/members/{id}", Access::SignedIn(Area::Members)),
+    (
+        "POST",
+        "/members/{id}/flag",
+        Access::SignedIn(Area::Members),
+    ),
+    (
+        "GET",
+        "/members/{id}/merge",
+        Access::SignedIn(Area::Members),
+    ),
+    (
+        "POST",
+        "/members/{id}/merge",
+        Access::SignedIn(Area::Members),
+    ),
+    (
+        "POST",
+        "/payments/{id}/resolve",
+        Access::SignedIn(Area::Orders),
+    ),
+    ("GET", "/lives/{id}/report", Access::SignedIn(Area::Replies)),
+    ("GET", "/replies", Access::SignedIn(Area::Replies)),
+    ("POST", "/replies/retry", Access::SignedIn(Area::Replies)),
+    ("GET", "/settings", Access::SignedIn(Area::Settings)),
+    ("POST", "/settings/pages", Access::SignedIn(Area::Pages)),
+    (
+        "POST",
+        "/settings/checkout",
+        Access::SignedIn(Area::Settings),
+    ),
+    (
+        "GET",
+        "/settings/templates/{lang}/{name}",
+        Access::SignedIn(Area::Templates),
+    ),
+    (
+        "POST",
+        "/settings/templates/{lang}/{name}",
+        Access::SignedIn(Area::Templates),
+    ),
+    // The counter sale (POS).
+    ("GET", "/counter", Access::SignedIn(Area::Catalogue)),
+    ("POST", "/counter", Access::SignedIn(Area::Catalogue)),
+    ("GET", "/products", Access::SignedIn(Area::Catalogue)),
+    ("GET", "/products/{id}", Access::SignedIn(Area::Catalogue)),
+    ("POST", "/products/{id}", Access::SignedIn(Area::Catalogue)),
+    (
+        "POST",
+        "/products/{id}/stock",
+        Access::SignedIn(Area::Catalogue),
+    ),
+    ("GET", "/products/import", Access::SignedIn(Area::Catalogue)),
+    (
+        "POST",
+        "/products/import",
+        Access::SignedIn(Area::Catalogue),
+    ),
+    (
+        "POST",
+        "/products/import/confirm",
+        Access::SignedIn(Area::Catalogue),
+    ),
     ("POST", "/logout", Access::SignedIn(Area::Account)),
     ("GET", "/account/password", Access::SignedIn(Area::Account)),
     ("POST", "/account/password", Access::SignedIn(Area::Account)),
+    ("POST", "/account/telegram", Access::SignedIn(Area::Account)),
     ("GET", "/users", Access::SignedIn(Area::Users)),
     ("POST", "/users", Access::SignedIn(Area::Users)),
     ("POST", "/users/{id}/role", Access::SignedIn(Area::Users)),
@@ -232,6 +346,16 @@ const PAGES: &[(&str, &str, Access)] = &[
     ("POST", "/users/{id}/enable", Access::SignedIn(Area::Users)),
     ("GET", "/tokens", Access::SignedIn(Area::ApiTokens)),
     ("POST", "/tokens", Access::SignedIn(Area::ApiTokens)),
+    (
+        "GET",
+        "/settings/synonyms",
+        Access::SignedIn(Area::Settings),
+    ),
+    (
+        "POST",
+        "/settings/synonyms",
+        Access::SignedIn(Area::Settings),
+    ),
     (
         "POST",
         "/tokens/{id}/revoke",
@@ -305,6 +429,7 @@ mod tests {
             Area::Templates,
             Area::Settings,
             Area::Audit,
+            Area::PersonalData,
             Area::Unlisted,
         ] {
             assert!(!area.allows(Host) && !area.allows(Staff) && area.allows(Owner));

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use axum::routing::get;
 use axum::Router;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -39,6 +39,11 @@ impl Application {
         if !config.database.sqlite_intake_journal {
             store = store.without_intake_journal();
         }
+        let keyring = crate::secrets::Keyring::load(&config.secrets, &config.database.url)
+            .context(
+            "could not load the key for stored secrets (`secrets.encryption_key` or the key file)",
+        )?;
+        let store = store.with_keyring(Arc::new(keyring));
         store
             .migrate()
             .await
@@ -82,7 +87,19 @@ impl Application {
         let board = crate::board::BoardHub::for_store(store.clone(), Arc::clone(&metrics));
         board.spawn_poll(store.clone(), crate::board::POLL, background.clone());
         let console = Arc::new(crate::console::ConsoleServices::new(&config.console));
+        let telegram = crate::outbox::telegram::TelegramSender::new(
+            &config.telegram.api_base,
+            config.telegram.bot_token.clone(),
+            std::time::Duration::from_millis(config.outbox.request_timeout_ms),
+        );
+        let staff_bot = crate::outbox::telegram_staff::StaffBot::new(
+            telegram.clone(),
+            config.outbox.lang(),
+            config.telegram.staff_chat_id.clone(),
+        );
         let state = AppState {
+            telegram,
+            staff_bot,
             checkout,
             console,
             inbox,
@@ -184,6 +201,7 @@ impl Application {
         let sweeper = tokio::spawn(crate::sweeper::run(
             store.clone(),
             self.state.config.ledger.clone(),
+            self.state.config.privacy.clone(),
             self.background.clone(),
         ));
         let reminders = tokio::spawn(crate::outbox::reminders::run(
@@ -192,6 +210,47 @@ impl Application {
             Arc::clone(&self.state.metrics),
             self.background.clone(),
         ));
+        // Webhook mode on a public https address: tell Telegram where to deliver.
+        let telegram = &self.state.config.telegram;
+        let public = self.state.config.public_base_url();
+        if let (crate::config::TelegramMode::Webhook, Some(secret), true) = (
+            telegram.mode,
+            telegram.webhook_secret.clone(),
+            telegram.bot_token.is_some() && public.starts_with("https://"),
+        ) {
+            let sender = self.state.telegram.clone();
+            let url = format!("{}/webhooks/telegram", public.trim_end_matches('/'));
+            tokio::spawn(async move {
+                for attempt in 0..5u32 {
+                    match sender.set_webhook(&url, secret.expose_secret()).await {
+                        Ok(()) => {
+                            tracing::info!(%url, "Telegram delivers updates to this address");
+                            return;
+                        }
+                        Err(why) => {
+                            tracing::warn!(%why, attempt, "could not set the Telegram webhook");
+                            tokio::time::sleep(std::time::Duration::from_secs(2u64 << attempt))
+                                .await;
+                        }
+                    }
+                }
+            });
+        }
+        let poller = match (&telegram.mode, &telegram.bot_token) {
+            (crate::config::TelegramMode::Polling, Some(token)) => Some(tokio::spawn(
+                crate::pipeline::telegram_poll::TelegramPoller::new(
+                    store.clone(),
+                    &telegram.api_base,
+                    token,
+                    telegram.poll_timeout_secs,
+                    Arc::clone(&self.wake),
+                )
+                .context("telegram.api_base is not a URL")?
+                .with_staff_bot(self.state.staff_bot.clone())
+                .run(self.background.clone()),
+            )),
+            _ => None,
+        };
         let sequencer = tokio::spawn(
             crate::pipeline::Sequencer::new(
                 store.clone(),
@@ -200,6 +259,8 @@ impl Application {
             )
             .with_metrics(Arc::clone(&self.state.metrics))
             .with_board(self.state.board.clone())
+            .with_staff_chat(self.state.config.telegram.staff_chat_id.clone())
+            .with_low_stock(self.state.config.telegram.low_stock_threshold)
             .run(self.background.clone()),
         );
         let backstop = tokio::spawn(
@@ -251,7 +312,10 @@ impl Application {
             ("backstop", backstop),
             ("dispatcher", dispatcher),
             ("reminders", reminders),
-        ] {
+        ]
+        .into_iter()
+        .chain(poller.map(|p| ("telegram poller", p)))
+        {
             match tokio::time::timeout(SHUTDOWN_GRACE, task).await {
                 Ok(Ok(())) => {}
                 Ok(Err(err)) => {

@@ -118,6 +118,20 @@ macro_rules! text_enum {
 }
 
 text_enum! {
+    /// Why an online payment needs staff (`payment_issues.kind`).
+    pub enum PaymentIssueKind as "payment issue" {
+        /// The provider names a session no order opened.
+        Unmatched = "unmatched",
+        /// The paid amount or currency is not the order's.
+        AmountMismatch = "amount_mismatch",
+        /// The order had expired or been cancelled when the payment came.
+        AfterClose = "after_close",
+        /// Another session of an order that was already paid.
+        PaidTwice = "paid_twice",
+    }
+}
+
+text_enum! {
     /// The one outcome every inbox event ends with (`inbox.outcome`).
     pub enum OutcomeKind as "outcome" {
         Reserved = "reserved",
@@ -180,6 +194,30 @@ text_enum! {
         Expired = "expired",
         /// An order was paid.
         Paid = "paid",
+        /// Staff lowered or removed a line of an unpaid order.
+        OrderChanged = "order_changed",
+        /// An order was handed over or shipped.
+        Fulfilled = "fulfilled",
+        /// A one-time code a buyer asked for to prove this member is theirs too.
+        IdentityCode = "identity_code",
+        /// A Telegram buyer started the bot with nothing held: a welcome.
+        Started = "started",
+        /// A `/start` with a deep link made for another Telegram user.
+        StartRefused = "start_refused",
+        /// A comment sent to review, posted to the staff chat with decision buttons.
+        StaffReview = "staff_review",
+        /// A `/link` that bound a Telegram user to a console user.
+        StaffLinked = "staff_linked",
+        /// A `/link` with a wrong, used or expired code.
+        StaffLinkRefused = "staff_link_refused",
+        /// An alert to the staff chat: a SKU sold out in a live.
+        StaffSoldOut = "staff_sold_out",
+        /// Staff chat: a SKU's available units fell to `telegram.low_stock_threshold`.
+        StaffLowStock = "staff_low_stock",
+        /// Staff chat: a payment needs attention (a `payment_issues` row was opened).
+        StaffPayment = "staff_payment",
+        /// The answer to `/board` in the staff chat: the current live's numbers.
+        StaffBoard = "staff_board",
     }
 }
 
@@ -192,6 +230,44 @@ text_enum! {
         Failed = "failed",
         Dead = "dead",
         Skipped = "skipped",
+    }
+}
+
+text_enum! {
+    /// What a shop's own word names (`shop_synonyms.kind`): a colour or a size of the
+    /// catalogue, or a counter that makes the number before it a qty.
+    pub enum SynonymKind as "synonym kind" {
+        Colour = "colour",
+        Size = "size",
+        Counter = "counter",
+    }
+}
+
+text_enum! {
+    /// How a buyer pays at checkout (`orders.payment_method`, `shop_payment_methods.kind`,
+    /// `checkout.payment_methods[].kind`).
+    pub enum PaymentKind as "payment method" {
+        BankTransfer = "bank_transfer",
+        Fps = "fps",
+        Payme = "payme",
+        CashOnPickup = "cash_on_pickup",
+        /// The hosted checkout of `[payments]`.
+        Hosted = "hosted",
+    }
+}
+
+impl PaymentKind {
+    /// Methods the buyer pays outside plusone and staff confirm by hand.
+    pub fn is_manual(self) -> bool {
+        !matches!(self, PaymentKind::Hosted)
+    }
+
+    /// Whether a receipt upload makes sense.
+    pub fn takes_receipt(self) -> bool {
+        matches!(
+            self,
+            PaymentKind::BankTransfer | PaymentKind::Fps | PaymentKind::Payme
+        )
     }
 }
 
@@ -240,6 +316,9 @@ mod tests {
         agree(ReplyKind::ALL);
         agree(Topic::ALL);
         agree(OutboxStatus::ALL);
+        agree(PaymentIssueKind::ALL);
+        agree(SynonymKind::ALL);
+        agree(PaymentKind::ALL);
     }
 
     #[test]

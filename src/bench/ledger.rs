@@ -67,6 +67,7 @@ async fn measure(backend: &'static str, url: &str, options: &Options) -> anyhow:
                 on_hand: 1_000_000_000,
             }],
             sandbox: false,
+            aliases: Vec::new(),
         })
         .await?;
     let sku_id = product.skus[0].id;

@@ -153,7 +153,10 @@ mod tests {
             delivery: true,
             pickup_stores: vec!["旺角店".into()],
             points_per_unit: 1,
+            points_value: 1,
+            max_points_share: 50,
             receipt_max_bytes: 1 << 20,
+            max_receipts_per_order: 10,
             unknown_token_per_minute: 10,
             payment_methods: vec![
                 PaymentMethodConfig {

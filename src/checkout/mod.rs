@@ -86,8 +86,8 @@ pub async fn mark_paid_in(
     order_id: i64,
     now_ms: i64,
 ) -> StoreResult<Result<OrderPaid, OrderChange>> {
-    let per_unit = shop.points_per_unit;
-    let earned = |total| points_for(total, per_unit);
+    let points = shop.points();
+    let earned = |total| points.earned(total);
     Ok(mark_order_paid_in(tx, order_id, earned, now_ms)
         .await?
         .map(|paid| OrderPaid {
@@ -99,16 +99,74 @@ pub async fn mark_paid_in(
         }))
 }
 
-/// Points a paid total earns.
-pub fn points_for(total_minor: i64, points_per_unit: i64) -> i64 {
-    total_minor / 100 * points_per_unit
-}
-
 /// What the checkout pages share across requests.
 pub struct CheckoutServices {
     pub provider: Option<std::sync::Arc<dyn provider::PaymentProvider>>,
-    /// Lookups of tokens that match nothing; a guesser runs out of these quickly.
-    pub unknown_tokens: governor::DefaultDirectRateLimiter,
+    /// Lookups of tokens that match nothing, per client address; a guesser runs out
+    /// of these quickly, and is then refused before any lookup.
+    pub guessing: Guessing,
+}
+
+/// Unknown checkout links per client address. An address over its budget is refused
+/// until the budget has room again, without looking the token up.
+pub struct Guessing {
+    limiter: governor::DefaultKeyedRateLimiter<std::net::IpAddr>,
+    refused_until:
+        std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, std::time::Instant>>,
+}
+
+impl Guessing {
+    pub fn new(per_minute: std::num::NonZeroU32) -> Guessing {
+        Guessing {
+            limiter: governor::RateLimiter::keyed(governor::Quota::per_minute(per_minute)),
+            refused_until: Default::default(),
+        }
+    }
+
+    /// True while the address is refused: check before looking a token up.
+    pub fn refused(&self, address: std::net::IpAddr) -> bool {
+        let now = std::time::Instant::now();
+        let mut refused = self.refused_until.lock().expect("not poisoned");
+        match refused.get(&address) {
+            Some(until) if *until > now => true,
+            Some(_) => {
+                refused.remove(&address);
+                false
+            }
+            None => false,
+        }
+    }
+
+    /// Counts one unknown link for the address. False when that was over its budget;
+    /// the address is then refused until the budget has room.
+    pub fn charge(&self, address: std::net::IpAddr) -> bool {
+        use governor::clock::{Clock, DefaultClock};
+        match self.limiter.check_key(&address) {
+            Ok(()) => true,
+            Err(not_until) => {
+                let wait = not_until.wait_time_from(DefaultClock::default().now());
+                let mut refused = self.refused_until.lock().expect("not poisoned");
+                let now = std::time::Instant::now();
+                // Guessers from many addresses must not grow the map without bound.
+                if refused.len() > 100_000 {
+                    refused.retain(|_, until| *until > now);
+                    self.limiter.retain_recent();
+                }
+                refused.insert(address, now + wait);
+                false
+            }
+        }
+    }
+}
+
+/// The checkout settings in force: the config, with the owner's choices saved in the
+/// console (if any) in place of its payment methods, pickup stores and delivery switch.
+/// Read per request, so a change applies at once on every replica.
+pub async fn shop_config(store: &Store, config: &CheckoutConfig) -> StoreResult<CheckoutConfig> {
+    Ok(match store.shop_checkout().await? {
+        Some(saved) => config.with_choices(&saved.checkout),
+        None => config.clone(),
+    })
 }
 
 impl CheckoutServices {
@@ -122,7 +180,7 @@ impl CheckoutServices {
             .unwrap_or(std::num::NonZeroU32::MIN);
         CheckoutServices {
             provider: provider::from_config(payments, provider_timeout),
-            unknown_tokens: governor::RateLimiter::direct(governor::Quota::per_minute(per_minute)),
+            guessing: Guessing::new(per_minute),
         }
     }
 }

@@ -14,6 +14,11 @@ use super::lang::Texts;
 use crate::i18n::{format_money, Lang};
 use crate::store::{CartLine, OrderView};
 
+/// The pages' stylesheet and script, served as files: the pages' CSP allows no inline
+/// script.
+pub const CSS: &str = include_str!("../../assets/checkout.css");
+pub const JS: &str = include_str!("../../assets/checkout.js");
+
 fn environment() -> &'static Environment<'static> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();
     ENV.get_or_init(|| {
@@ -115,6 +120,11 @@ pub struct CartPage<'a> {
     pub lines: &'a [CartLine],
     pub choices: &'a [OptionChoice],
     pub points: Option<i64>,
+    /// The most points this cart's total takes from this member (0: the choice is not
+    /// offered).
+    pub points_max: i64,
+    /// Why the points chosen could not pay, said for people.
+    pub points_error: Option<String>,
     pub values: &'a HashMap<String, String>,
     pub errors: &'a FieldErrors,
     /// Lines whose chosen option ran out, by hold id.
@@ -193,6 +203,10 @@ pub fn cart(page: &CartPage<'_>, shop: &CheckoutConfig) -> String {
             expires_at_ms => expires,
             time_left => time_left(expires, page.now_ms),
             points => page.points,
+            points_max => page.points_max,
+            points_up_to => t.points_up_to.replace("{n}", &page.points_max.to_string()),
+            points_worth => format_money(page.points_max * shop.points_value, currency),
+            points_error => page.points_error,
             delivery => shop.delivery,
             stores => shop.pickup_stores,
             methods => methods,
@@ -200,6 +214,23 @@ pub fn cart(page: &CartPage<'_>, shop: &CheckoutConfig) -> String {
             errors => if errors.is_empty() { Value::from(()) } else { Value::from_serialize(&errors) },
         },
     )
+}
+
+fn proof_offers(t: &Texts, offers: &[crate::store::ProofOffer]) -> Vec<Value> {
+    offers
+        .iter()
+        .map(|o| {
+            let about = match o.field {
+                crate::store::ContactField::Phone => t.proof_phone,
+                crate::store::ContactField::Email => t.proof_email,
+            };
+            context! {
+                id => o.suggestion_id,
+                about => about,
+                waiting => o.waiting.is_some(),
+            }
+        })
+        .collect()
 }
 
 /// Everything the order page shows.
@@ -211,6 +242,20 @@ pub struct OrderPage<'a> {
     pub pay_url: Option<String>,
     pub receipt_action: String,
     pub receipt_error: Option<&'static str>,
+    pub proof: ProofPart,
+    /// "Follow my order on Telegram": the bot's deep link, when it has one.
+    pub follow_url: Option<String>,
+}
+
+/// The "is the other account yours too?" part of the order page: the buyer's open merge
+/// suggestions, and how their last step went.
+#[derive(Default)]
+pub struct ProofPart {
+    pub offers: Vec<crate::store::ProofOffer>,
+    /// A `proof_…` text key with `{n}` to fill, and whether it reports a success.
+    pub note: Option<(&'static str, Option<i64>, bool)>,
+    /// `/c/{token}/prove`: ask for a code; `…/prove/code`: type it.
+    pub action: String,
 }
 
 pub fn order(page: &OrderPage<'_>) -> String {
@@ -241,6 +286,8 @@ pub fn order(page: &OrderPage<'_>) -> String {
             status_label => text_by_key(t, &format!("status_{}", o.status)),
             lines => lines,
             total => format_money(o.total, &o.currency),
+            points_spent => o.points_spent,
+            points_discount => format_money(o.points_discount, &o.currency),
             receive => receive,
             points => page.points,
             method_label => kind.map_or(o.payment_method.clone(), |k| method_label(t, k).to_string()),
@@ -251,6 +298,13 @@ pub fn order(page: &OrderPage<'_>) -> String {
             receipts => o.receipts,
             receipt_action => page.receipt_action,
             receipt_error => page.receipt_error.map(|k| text_by_key(t, k)),
+            proofs => proof_offers(t, &page.proof.offers),
+            proof_note => page.proof.note.map(|(key, n, ok)| context! {
+                text => text_by_key(t, key).replace("{n}", &n.unwrap_or(0).to_string()),
+                ok => ok,
+            }),
+            proof_action => page.proof.action,
+            follow_url => page.follow_url,
         },
     )
 }

@@ -192,7 +192,7 @@ fn verify_signature(
     if !same_secret(expected_v1.as_bytes(), v1.as_bytes()) {
         return Err(WebhookError::BadSignature);
     }
-    if (now_secs - t).abs() > SIGNATURE_TOLERANCE_SECS {
+    if now_secs.abs_diff(t) > SIGNATURE_TOLERANCE_SECS.unsigned_abs() {
         return Err(WebhookError::Stale);
     }
     Ok(())

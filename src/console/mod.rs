@@ -2,11 +2,21 @@
 //! under `templates/console/`), with our own small stylesheet and script compiled in.
 //! Handlers live in `src/http/console.rs`; who may open which page is `crate::roles`.
 
+pub mod catalogue_lang;
+pub mod counter_lang;
+pub mod errors_lang;
 pub mod lang;
 pub mod lives;
 pub mod lives_lang;
+pub mod members_lang;
+pub mod orders_lang;
 pub mod page;
+pub mod payments_lang;
+pub mod replies_lang;
+pub mod report_lang;
 pub mod review_lang;
+pub mod settings_lang;
+pub mod synonyms_lang;
 
 use crate::accounts::LoginLimiter;
 use crate::config::ConsoleConfig;
@@ -50,5 +60,21 @@ pub const REVIEW_TEMPLATES: [(&str, &str); 3] = [
     (
         "event.html",
         include_str!("../../templates/console/event.html"),
+    ),
+];
+
+/// The products, product and CSV import pages' templates.
+pub const CATALOGUE_TEMPLATES: [(&str, &str); 3] = [
+    (
+        "products.html",
+        include_str!("../../templates/console/products.html"),
+    ),
+    (
+        "products_item.html",
+        include_str!("../../templates/console/products_item.html"),
+    ),
+    (
+        "products_import.html",
+        include_str!("../../templates/console/products_import.html"),
     ),
 ];

@@ -47,10 +47,43 @@ fn environment() -> &'static Environment<'static> {
                 "tokens.html",
                 include_str!("../../templates/console/tokens.html"),
             ),
+            (
+                "payments.html",
+                include_str!("../../templates/console/payments.html"),
+            ),
+            (
+                "synonyms.html",
+                include_str!("../../templates/console/synonyms.html"),
+            ),
+            (
+                "report.html",
+                include_str!("../../templates/console/report.html"),
+            ),
+            (
+                "replies.html",
+                include_str!("../../templates/console/replies.html"),
+            ),
+            (
+                "settings.html",
+                include_str!("../../templates/console/settings.html"),
+            ),
+            (
+                "settings_template.html",
+                include_str!("../../templates/console/settings_template.html"),
+            ),
+            (
+                "counter.html",
+                include_str!("../../templates/console/counter.html"),
+            ),
         ]
         .into_iter()
         .chain(super::REVIEW_TEMPLATES)
+        .chain(super::CATALOGUE_TEMPLATES)
         {
+            env.add_template(name, source)
+                .expect("console templates are valid");
+        }
+        for (name, source) in crate::http::console_templates() {
             env.add_template(name, source)
                 .expect("console templates are valid");
         }
@@ -64,10 +97,11 @@ fn environment() -> &'static Environment<'static> {
 
 /// The console's pages in the navigation, in order, with their text keys. Each shows
 /// only to the roles the table lets open it.
-const NAV: [(&str, &str); 4] = [
+const NAV: [(&str, &str); 5] = [
     ("/", "nav_lives"),
     ("/users", "nav_users"),
     ("/tokens", "nav_tokens"),
+    ("/settings/synonyms", "nav_synonyms"),
     ("/account/password", "nav_password"),
 ];
 

@@ -3,7 +3,7 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::IntoResponse;
@@ -12,6 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::error::{ApiError, ErrorBody};
+use super::extract::Path;
 use super::AppState;
 use crate::store::Board;
 
@@ -19,6 +20,15 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(get_board))
         .routes(routes!(stream_board))
+}
+
+/// One event of the board's stream, as a client's EventSource reads it.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // Only described: the stream writes `Event`s.
+struct BoardEvent {
+    /// The board's JSON: a `Board`, the same as `GET /lives/{id}/board` answers.
+    #[schema(content_media_type = "application/json")]
+    data: String,
 }
 
 fn no_live(id: i64) -> ApiError {
@@ -46,7 +56,7 @@ async fn get_board(
 /// computation per change.
 #[utoipa::path(get, path = "/lives/{id}/board/stream", tag = "board", params(("id" = i64, Path)),
     responses(
-        (status = 200, content_type = "text/event-stream", body = Board,
+        (status = 200, content_type = "text/event-stream", body = BoardEvent,
          description = "`data:` lines, each a whole board"),
         (status = 404, body = ErrorBody)))]
 async fn stream_board(

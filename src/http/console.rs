@@ -6,10 +6,10 @@
 //! allow (an HTML 403), and checks the CSRF token of every form POST before a handler
 //! runs. Handlers then only do their page's work.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::IpAddr;
 
 use axum::body::{to_bytes, Body};
-use axum::extract::{ConnectInfo, MatchedPath, Path, Query, Request, State};
+use axum::extract::{MatchedPath, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -38,6 +38,31 @@ mod lives;
 #[path = "console_review.rs"]
 mod review;
 
+#[path = "console_payments.rs"]
+mod payments;
+
+#[path = "console_report.rs"]
+mod report;
+#[path = "console_synonyms.rs"]
+mod synonyms;
+
+#[path = "console_replies.rs"]
+mod replies;
+
+#[path = "console_settings.rs"]
+mod settings;
+
+#[path = "console_catalogue.rs"]
+mod catalogue;
+#[path = "console_counter.rs"]
+mod counter;
+
+#[path = "console_orders.rs"]
+pub(crate) mod orders;
+
+#[path = "console_members.rs"]
+pub(crate) mod members;
+
 /// Forms are a few fields; anything larger is not one of ours.
 const FORM_LIMIT: usize = 64 * 1024;
 
@@ -50,6 +75,7 @@ pub fn router(state: AppState) -> Router<AppState> {
             "/account/password",
             get(password_page).post(change_password),
         )
+        .route("/account/telegram", post(telegram_link_code))
         .route("/users", get(users_page).post(add_user))
         .route("/users/{id}/role", post(set_role))
         .route("/users/{id}/disable", post(disable_user))
@@ -60,6 +86,20 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/assets/console.js", get(js))
         .merge(lives::router())
         .merge(review::router())
+        .merge(payments::router())
+        .merge(synonyms::router())
+        .merge(report::router())
+        .merge(replies::router())
+        .merge(settings::router())
+        .merge(counter::router())
+        .merge(catalogue::router())
+        .merge(orders::router())
+        .merge(members::router())
+        // Inside the guard, so it knows the signed-in user.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::audit::record,
+        ))
         .layer(middleware::from_fn_with_state(state, guard))
 }
 
@@ -78,6 +118,13 @@ struct Ctx {
 impl Ctx {
     fn t(&self) -> &'static Texts {
         Texts::get(self.lang)
+    }
+
+    /// The signed-in user's name, for what they decide or change.
+    fn username(&self) -> &str {
+        self.signed_in
+            .as_ref()
+            .map_or("", |s| s.user.username.as_str())
     }
 
     fn frame(&self) -> Frame<'_> {
@@ -165,10 +212,7 @@ async fn guard(State(state): State<AppState>, request: Request, next: Next) -> R
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_string())
         .unwrap_or_default();
-    let address = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+    let address = super::client_address(&state.config, &parts.headers, &parts.extensions);
     let access = page_access(parts.method.as_str(), &route);
     let ctx = Ctx {
         lang,
@@ -208,13 +252,24 @@ async fn guard(State(state): State<AppState>, request: Request, next: Next) -> R
             }
         }
         let body = if parts.method == Method::POST {
-            let Ok(bytes) = to_bytes(body, FORM_LIMIT).await else {
+            let multipart = is_multipart(&parts.headers);
+            // A file upload (the catalogue's CSV) may be as large as an API body.
+            let limit = if multipart {
+                state.config.http.body_limit_bytes
+            } else {
+                FORM_LIMIT
+            };
+            let Ok(bytes) = to_bytes(body, limit).await else {
                 break 'answer StatusCode::PAYLOAD_TOO_LARGE.into_response();
             };
-            let presented = form_urlencoded::parse(&bytes)
-                .find(|(k, _)| k == "csrf")
-                .map(|(_, v)| v.into_owned())
-                .unwrap_or_default();
+            let presented = if multipart {
+                multipart_csrf(&parts.headers, bytes.clone()).await
+            } else {
+                form_urlencoded::parse(&bytes)
+                    .find(|(k, _)| k == "csrf")
+                    .map(|(_, v)| v.into_owned())
+                    .unwrap_or_default()
+            };
             let by_session = ctx
                 .signed_in
                 .as_ref()
@@ -258,22 +313,38 @@ async fn guard(State(state): State<AppState>, request: Request, next: Next) -> R
             &session::form_cookie(&state.config, ctx.form_token.clone()),
         );
     }
-    for (name, value) in [
-        (
-            header::CONTENT_SECURITY_POLICY,
-            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-             frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
-        ),
-        (header::X_FRAME_OPTIONS, "DENY"),
-        (header::REFERRER_POLICY, "no-referrer"),
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-    ] {
-        headers.insert(name, HeaderValue::from_static(value));
-    }
+    // CSP, framing, referrer and nosniff: `page_headers`, for every page.
     if !headers.contains_key(header::CACHE_CONTROL) {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     response
+}
+
+fn is_multipart(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"))
+}
+
+/// The `csrf` field of a multipart form (put it first: the fields before it are read).
+async fn multipart_csrf(headers: &HeaderMap, bytes: axum::body::Bytes) -> String {
+    use axum::extract::{FromRequest, Multipart};
+    let mut request = Request::new(Body::from(bytes));
+    if let Some(value) = headers.get(header::CONTENT_TYPE) {
+        request
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, value.clone());
+    }
+    let Ok(mut form) = Multipart::from_request(request, &()).await else {
+        return String::new();
+    };
+    while let Ok(Some(field)) = form.next_field().await {
+        if field.name() == Some("csrf") {
+            return field.text().await.unwrap_or_default();
+        }
+    }
+    String::new()
 }
 
 fn append_cookie(headers: &mut HeaderMap, cookie: &str) {
@@ -576,8 +647,48 @@ fn password_form(
     )
 }
 
-async fn password_page(Extension(ctx): Extension<Ctx>) -> Response {
-    password_form(&ctx, StatusCode::OK, None, None)
+async fn password_page(State(state): State<AppState>, Extension(ctx): Extension<Ctx>) -> Response {
+    telegram_section(&state, &ctx, None).await
+}
+
+/// The password page with its Telegram section: whether Telegram is linked, and a new
+/// link code when one was just made (shown this once; the store keeps its hash).
+async fn telegram_section(state: &AppState, ctx: &Ctx, code: Option<String>) -> Response {
+    let Some(me) = ctx.signed_in.as_ref() else {
+        return Redirect::to("/login").into_response();
+    };
+    let linked = match state.store.telegram_linked_since(me.user.id).await {
+        Ok(linked) => linked.is_some(),
+        Err(err) => return failed(err),
+    };
+    render(
+        ctx,
+        StatusCode::OK,
+        "password.html",
+        context! { tg_linked => linked, tg_code => code },
+    )
+}
+
+/// `POST /account/telegram`: a one-time code for `/link <code>`, valid 10 minutes; the
+/// user's older unused codes stop working.
+async fn telegram_link_code(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+) -> Response {
+    use crate::outbox::telegram_staff::{link_code_hash, new_link_code, LINK_CODE_TTL_MS};
+    let Some(me) = ctx.signed_in.as_ref() else {
+        return Redirect::to("/login").into_response();
+    };
+    let code = new_link_code();
+    let expires = chrono::Utc::now().timestamp_millis() + LINK_CODE_TTL_MS;
+    if let Err(err) = state
+        .store
+        .insert_telegram_link_code(me.user.id, &link_code_hash(&code), expires)
+        .await
+    {
+        return failed(err);
+    }
+    telegram_section(&state, &ctx, Some(code)).await
 }
 
 #[derive(Deserialize)]
@@ -655,7 +766,7 @@ async fn change_password(
 
 #[derive(Deserialize)]
 struct NoticeQuery {
-    notice: Option<String>,
+    pub(super) notice: Option<String>,
 }
 
 /// Only our own texts are shown from `?notice=`, never what a link says.

@@ -17,6 +17,7 @@ use super::super::lives::{self as lives_api, CreateLive, LineupInput, PatchLive}
 use super::super::sandbox as sandbox_api;
 use super::super::AppState;
 use super::{asset, failed, render, Ctx};
+use crate::console::errors_lang;
 use crate::console::lives::{chart_points, link_parts, BOARD_JS, CSS};
 use crate::console::lives_lang::LivesTexts;
 use crate::i18n::format_money;
@@ -63,13 +64,29 @@ fn field<'a>(fields: &'a Fields, name: &str) -> &'a str {
         .map_or("", |(_, v)| v.as_str())
 }
 
-/// A refused change as a page: the API's sentence with its status; store failures as
-/// the API answers them.
+/// A refused change as a page: the refusal in the page's language (the API's English
+/// sentence where the console has none) with its status; store failures as the API
+/// answers them.
 fn refused(ctx: &Ctx, err: ApiError) -> Response {
     match err {
         ApiError::Client {
-            status, message, ..
-        } => ctx.message(status, lt(ctx).not_saved, &message),
+            status,
+            code,
+            message,
+            details,
+        } => {
+            let detail = |key: &str| {
+                details
+                    .as_ref()
+                    .and_then(|d| d.get(key))
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("")
+                    .to_string()
+            };
+            let said = errors_lang::sentence(ctx.lang, code, &detail("field"), &detail("value"))
+                .unwrap_or(message);
+            ctx.message(status, lt(ctx).not_saved, &said)
+        }
         other => failed(other),
     }
 }
@@ -78,6 +95,7 @@ fn state_label(t: &LivesTexts, state: LiveState) -> &'static str {
     match state {
         LiveState::Scheduled => t.scheduled,
         LiveState::Live => t.live,
+        LiveState::Paused => t.paused,
         LiveState::Ended => t.ended,
     }
 }
@@ -156,7 +174,8 @@ async fn create_live(
     let Ok(minutes) = (if minutes.is_empty() { "30" } else { minutes }).parse::<i64>() else {
         return refused(
             &ctx,
-            ApiError::unprocessable("invalid_live", "the hold time is a number of minutes"),
+            ApiError::unprocessable("invalid_live", "the hold time is a number of minutes")
+                .with_detail("field", "hold_ttl_seconds"),
         );
     };
     let limit = field(&fields, "limit_per_member").trim();
@@ -168,7 +187,8 @@ async fn create_live(
             Err(_) => {
                 return refused(
                     &ctx,
-                    ApiError::unprocessable("invalid_live", "the limit per buyer is a number"),
+                    ApiError::unprocessable("invalid_live", "the limit per buyer is a number")
+                        .with_detail("field", "limit_per_member"),
                 )
             }
         }
@@ -225,11 +245,16 @@ async fn live_page(
         .map(|e| (e.keyword.clone(), e.code.clone()))
         .collect();
     rows.extend(std::iter::repeat_n((String::new(), String::new()), 3));
-    let states: Vec<minijinja::Value> = [LiveState::Scheduled, LiveState::Live, LiveState::Ended]
-        .into_iter()
-        .filter(|s| *s != live.state)
-        .map(|s| context! { value => s.as_str(), label => state_label(t, s) })
-        .collect();
+    let states: Vec<minijinja::Value> = [
+        LiveState::Scheduled,
+        LiveState::Live,
+        LiveState::Paused,
+        LiveState::Ended,
+    ]
+    .into_iter()
+    .filter(|s| *s != live.state)
+    .map(|s| context! { value => s.as_str(), label => state_label(t, s) })
+    .collect();
     render(
         &ctx,
         StatusCode::OK,
@@ -303,11 +328,16 @@ async fn set_state(
     let new_state = match field(&fields, "state") {
         "scheduled" => LiveState::Scheduled,
         "live" => LiveState::Live,
+        "paused" => LiveState::Paused,
         "ended" => LiveState::Ended,
         _ => {
             return refused(
                 &ctx,
-                ApiError::unprocessable("invalid_state", "the state is scheduled, live or ended"),
+                ApiError::unprocessable(
+                    "invalid_state",
+                    "the state is scheduled, live, paused or ended",
+                )
+                .with_detail("field", "state"),
             )
         }
     };
@@ -451,6 +481,8 @@ async fn board_page(
             units_held => totals.reserved_units,
             revenue_held => money(totals.revenue_held, currency),
             revenue_paid => money(totals.revenue_paid, currency),
+            receipts_waiting => totals.receipts_waiting,
+            ot => crate::console::orders_lang::OrderTexts::get(ctx.lang),
             chart => chart_points(&counts),
             chart_last => counts.last().copied().unwrap_or(0),
             ticker => ticker,

@@ -16,10 +16,10 @@ use serde::{Deserialize, Serialize};
 
 use super::{failed, render, Ctx};
 use crate::console::page::local_time;
-use crate::console::review_lang::ReviewTexts;
+use crate::console::review_lang::{reason_text, ReviewTexts};
 use crate::http::AppState;
 use crate::parse::Line;
-use crate::pipeline::review::{self, ReviewError};
+use crate::pipeline::review::{self, LineProblem, ReviewError};
 use crate::pipeline::{OutcomeKind, OUTCOMES};
 use crate::store::EventView;
 
@@ -128,6 +128,8 @@ fn event_facts(ctx: &Ctx, event: &EventView, history: Option<&Value>) -> Value {
         outcome => event.outcome.map(|o| o.as_str()),
         outcome_label => ctx.r().outcome(event.outcome),
         reason => event.reason,
+        reason_text => event.reason.as_deref().and_then(|r| reason_text(ctx.lang, r)),
+        decided_by => event.decided_by,
         keywords => keywords,
         first => first,
         guess => Value::from_serialize(&lines),
@@ -209,14 +211,14 @@ async fn poll(State(state): State<AppState>) -> Response {
 
 /// The lines of an accept form: `keyword`, `variant` and `qty` fields, repeated per line
 /// in that order.
-fn form_lines(body: &[u8]) -> Result<Vec<Line>, String> {
+fn form_lines(body: &[u8]) -> Result<Vec<Line>, LineProblem> {
     let mut lines: Vec<Line> = Vec::new();
     for (key, value) in form_urlencoded::parse(body) {
         let value = value.trim();
         match key.as_ref() {
             "keyword" => {
                 if value.is_empty() {
-                    return Err("keyword".into());
+                    return Err(LineProblem::NoLines);
                 }
                 lines.push(Line {
                     keyword: value.to_string(),
@@ -237,14 +239,18 @@ fn form_lines(body: &[u8]) -> Result<Vec<Line>, String> {
                 let qty = value.parse::<u32>().ok().filter(|q| (1..=999).contains(q));
                 match (lines.last_mut(), qty) {
                     (Some(line), Some(qty)) => line.qty = Some(qty),
-                    _ => return Err(format!("qty {value}")),
+                    (line, None) => {
+                        let keyword = line.map(|l| l.keyword.clone()).unwrap_or_default();
+                        return Err(LineProblem::Qty(keyword));
+                    }
+                    (None, Some(_)) => return Err(LineProblem::NoLines),
                 }
             }
             _ => {}
         }
     }
     if lines.is_empty() {
-        return Err("keyword".into());
+        return Err(LineProblem::NoLines);
     }
     Ok(lines)
 }
@@ -274,7 +280,10 @@ async fn decided(
             };
             match now {
                 Some(event) => {
-                    let error = format!("{}{}", r.already_decided, r.outcome(event.outcome));
+                    let mut error = format!("{}{}", r.already_decided, r.outcome(event.outcome));
+                    if let Some(by) = &event.decided_by {
+                        error.push_str(&format!(" ({}{by})", r.decided_by));
+                    }
                     queue_view(state, ctx, StatusCode::CONFLICT, None, Some(error)).await
                 }
                 None => {
@@ -284,7 +293,7 @@ async fn decided(
             }
         }
         Err(ReviewError::BadLine(why)) => {
-            let error = Some(format!("{}{why}", r.not_accepted));
+            let error = Some(format!("{}{}", r.not_accepted, r.problem(&why)));
             queue_view(state, ctx, StatusCode::UNPROCESSABLE_ENTITY, None, error).await
         }
         Err(ReviewError::Store(err)) => failed(err),
@@ -308,11 +317,14 @@ async fn accept(
     let lines = match form_lines(&body) {
         Ok(lines) => lines,
         Err(why) => {
-            let error = Some(format!("{}{why}", ctx.r().not_accepted));
+            let r = ctx.r();
+            let error = Some(format!("{}{}", r.not_accepted, r.problem(&why)));
             return queue_view(&state, &ctx, StatusCode::UNPROCESSABLE_ENTITY, None, error).await;
         }
     };
-    let done = review::accept(&state.store, id, &lines).await.map(|_| ());
+    let done = review::accept(&state.store, id, &lines, ctx.username())
+        .await
+        .map(|_| ());
     decided(&state, &ctx, id, done, "accepted").await
 }
 
@@ -325,7 +337,7 @@ async fn answer(
     let Ok(id) = id.parse::<i64>() else {
         return not_found(&ctx);
     };
-    let done = review::answer(&state.store, id, &form_keywords(&body)).await;
+    let done = review::answer(&state.store, id, &form_keywords(&body), ctx.username()).await;
     decided(&state, &ctx, id, done, "answered").await
 }
 
@@ -337,7 +349,7 @@ async fn dismiss(
     let Ok(id) = id.parse::<i64>() else {
         return not_found(&ctx);
     };
-    let done = review::dismiss(&state.store, id).await;
+    let done = review::dismiss(&state.store, id, ctx.username()).await;
     decided(&state, &ctx, id, done, "dismissed").await
 }
 

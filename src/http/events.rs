@@ -2,16 +2,18 @@
 //! the queue of what the parser would not guess.
 
 use crate::pipeline::{OutcomeKind, OUTCOMES};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::Json;
+use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::error::{ApiError, ErrorBody};
+use super::extract::{Path, Query};
 use super::{ApiJson, AppState};
+use crate::auth::Caller;
 use crate::parse::Line;
 use crate::pipeline::review::{self, ReviewError};
 use crate::store::EventView;
@@ -26,6 +28,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Deserialize, IntoParams)]
 struct Page {
     /// Only events with this outcome.
+    #[param(value_type = Option<OutcomeKind>)]
     outcome: Option<String>,
     /// At most this many (default 100, at most 1000).
     limit: Option<i64>,
@@ -110,14 +113,17 @@ enum ReviewAction {
     responses((status = 200, body = EventView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn review_event(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(event_id): Path<i64>,
     ApiJson(action): ApiJson<ReviewAction>,
 ) -> Result<Json<EventView>, ApiError> {
     let done = match action {
-        ReviewAction::Accept { items } => review::accept(&state.store, event_id, &items)
-            .await
-            .map(|_| ()),
-        ReviewAction::Dismiss => review::dismiss(&state.store, event_id).await,
+        ReviewAction::Accept { items } => {
+            review::accept(&state.store, event_id, &items, &caller.name)
+                .await
+                .map(|_| ())
+        }
+        ReviewAction::Dismiss => review::dismiss(&state.store, event_id, &caller.name).await,
     };
     match done {
         Ok(()) => {}
@@ -126,11 +132,11 @@ async fn review_event(
                 "no event {id} is waiting for review"
             )))
         }
-        Err(ReviewError::BadLine(message)) => {
+        Err(ReviewError::BadLine(problem)) => {
             return Err(ApiError::client(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid_items",
-                message,
+                problem.to_string(),
             ))
         }
         Err(ReviewError::Store(err)) => return Err(err.into()),

@@ -1,6 +1,6 @@
 //! `/api/v1/pages` and `/api/v1/lives`: where comments come from and what they can buy.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use secrecy::SecretString;
@@ -10,6 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::error::{ApiError, ErrorBody};
+use super::extract::Path;
 use super::{ApiJson, AppState};
 use crate::store::{Binding, LineupEntry, Live, LivePatch, LiveState, NewLive, PageView};
 
@@ -29,7 +30,8 @@ fn check_platform(platform: &str) -> Result<(), ApiError> {
         Err(ApiError::unprocessable(
             "invalid_platform",
             format!("`platform` must be one of {}", PLATFORMS.join(", ")),
-        ))
+        )
+        .with_detail("field", "platform"))
     }
 }
 
@@ -116,7 +118,8 @@ async fn check_lineup(
             return Err(ApiError::unprocessable(
                 "invalid_lineup",
                 "a lineup keyword cannot be blank",
-            ));
+            )
+            .with_detail("field", "keyword"));
         }
         if entries
             .iter()
@@ -125,13 +128,17 @@ async fn check_lineup(
             return Err(ApiError::unprocessable(
                 "invalid_lineup",
                 format!("keyword `{keyword}` appears twice in the lineup"),
-            ));
+            )
+            .with_detail("field", "duplicate")
+            .with_detail("value", keyword));
         }
         if state.store.product_by_code(&input.code).await?.is_none() {
             return Err(ApiError::unprocessable(
                 "unknown_product",
                 format!("no product has code `{}`", input.code),
-            ));
+            )
+            .with_detail("field", "code")
+            .with_detail("value", input.code));
         }
         entries.push(LineupEntry {
             keyword,
@@ -146,7 +153,9 @@ fn check_current(current: Option<&str>, lineup: &[LineupEntry]) -> Result<(), Ap
         Some(c) if !lineup.iter().any(|e| e.keyword == c) => Err(ApiError::unprocessable(
             "invalid_current",
             format!("`current` must be a lineup keyword; `{c}` is not"),
-        )),
+        )
+        .with_detail("field", "current")
+        .with_detail("value", c)),
         _ => Ok(()),
     }
 }
@@ -167,22 +176,24 @@ async fn create_live(
 /// Checks and stores a new live; the API and the console's form both come here.
 pub(super) async fn create(state: &AppState, mut input: CreateLive) -> Result<Live, ApiError> {
     if input.title.trim().is_empty() {
-        return Err(ApiError::unprocessable(
-            "invalid_live",
-            "`title` is required",
-        ));
+        return Err(
+            ApiError::unprocessable("invalid_live", "`title` is required")
+                .with_detail("field", "title"),
+        );
     }
     if !(60..=7 * 24 * 3600).contains(&input.hold_ttl_seconds) {
         return Err(ApiError::unprocessable(
             "invalid_live",
             "`hold_ttl_seconds` must be 60 to 604800",
-        ));
+        )
+        .with_detail("field", "hold_ttl_seconds"));
     }
     if input.limit_per_member.is_some_and(|l| l < 1) {
         return Err(ApiError::unprocessable(
             "invalid_live",
             "`limit_per_member` must be at least 1",
-        ));
+        )
+        .with_detail("field", "limit_per_member"));
     }
     let sandbox = super::sandbox::prepare_bindings(&mut input.bindings)?;
     for binding in input.bindings.iter().filter(|_| !sandbox) {
@@ -191,7 +202,8 @@ pub(super) async fn create(state: &AppState, mut input: CreateLive) -> Result<Li
             return Err(ApiError::unprocessable(
                 "invalid_binding",
                 "`page_id` and `object_id` are required",
-            ));
+            )
+            .with_detail("field", "object_id"));
         }
     }
     let lineup = check_lineup(state, input.lineup).await?;

@@ -3,7 +3,7 @@
 //! Request bodies here carry phones and addresses; nothing in this module logs them
 //! (request spans carry only the route template, and the store types redact `Debug`).
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -11,12 +11,13 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::error::{ApiError, ErrorBody};
+use super::extract::{Path, Query};
 use super::{ApiJson, AppState};
 use crate::auth::Caller;
 use crate::members::{Email, Phone};
 use crate::store::{
-    Member, MemberChange, MemberFilter, MemberFlag, MemberPatch, MergeError, MergeReason,
-    MergeRecord,
+    Adjusted, Member, MemberChange, MemberFilter, MemberFlag, MemberPatch, MergeError, MergeReason,
+    MergeRecord, MergeSuggestion, PointMovement,
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -29,6 +30,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(unrestrict_member))
         .routes(routes!(merge_members))
         .routes(routes!(member_merges))
+        .routes(routes!(merge_suggestions))
+        .routes(routes!(point_history, adjust_points))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -337,6 +340,11 @@ async fn merge_members(
         )
         .with_detail("member_id", member_id)
         .with_detail("merged_into", into)),
+        Err(MergeError::SandboxWithReal { sandbox }) => Err(ApiError::conflict(
+            "sandbox_member",
+            format!("member {sandbox} is a sandbox viewer; it never merges with a real member"),
+        )
+        .with_detail("member_id", sandbox)),
         Err(MergeError::Store(err)) => Err(err.into()),
     }
 }
@@ -352,4 +360,132 @@ async fn member_merges(
         return Err(no_member(id));
     }
     Ok(Json(state.store.member_merges(id).await?))
+}
+
+#[derive(Deserialize, IntoParams)]
+struct SuggestionQuery {
+    /// At most this many (default 50, at most 500).
+    limit: Option<i64>,
+    /// `next_after` of the previous page.
+    after: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct SuggestionPage {
+    items: Vec<MergeSuggestion>,
+    /// Null on the last page.
+    next_after: Option<i64>,
+}
+
+/// Members that may be one person: a buyer typed, at checkout, a phone or email another
+/// member already has. Checkout merges nothing; staff may merge with `POST
+/// /members/merge` (`survivor_id` = `holder_id`, `merged_id` = `member_id`) once they
+/// have checked it is one person: the holder may itself be someone who typed another's
+/// contact first. A suggestion leaves this list once either member is merged. Oldest
+/// first.
+#[utoipa::path(get, path = "/members/merge-suggestions", tag = "members",
+    params(SuggestionQuery), responses((status = 200, body = SuggestionPage)))]
+async fn merge_suggestions(
+    State(state): State<AppState>,
+    Query(query): Query<SuggestionQuery>,
+) -> Result<Json<SuggestionPage>, ApiError> {
+    let limit = query.limit.unwrap_or(50).clamp(1, 500);
+    let items = state
+        .store
+        .merge_suggestions(query.after.unwrap_or(0), limit)
+        .await?;
+    let next_after = (items.len() as i64 == limit)
+        .then(|| items.last().map(|s| s.id))
+        .flatten();
+    Ok(Json(SuggestionPage { items, next_after }))
+}
+
+#[derive(Deserialize, IntoParams)]
+struct PointsQuery {
+    /// At most this many movements, newest first (default 100, at most 1000).
+    limit: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct PointsPage {
+    /// The member's points: the sum of all their movements.
+    balance: i64,
+    /// Newest first; each carries the balance right after it.
+    items: Vec<PointMovement>,
+}
+
+/// A member's points: the balance and the movements behind it (earned, spent, returned,
+/// adjusted), newest first. A merged member's history moved to the member it joined.
+#[utoipa::path(get, path = "/members/{id}/points", tag = "members",
+    params(("id" = i64, Path), PointsQuery),
+    responses((status = 200, body = PointsPage), (status = 404, body = ErrorBody)))]
+async fn point_history(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Query(query): Query<PointsQuery>,
+) -> Result<Json<PointsPage>, ApiError> {
+    let limit = query.limit.unwrap_or(100).clamp(1, 1000);
+    let (balance, items) = state
+        .store
+        .point_history(id, limit)
+        .await?
+        .ok_or_else(|| no_member(id))?;
+    Ok(Json(PointsPage { balance, items }))
+}
+
+#[derive(Deserialize, ToSchema)]
+struct PointsAdjustment {
+    /// Points to add (positive) or take (negative); not 0.
+    points: i64,
+    /// Why, for the history: 1 to 200 characters.
+    reason: String,
+}
+
+/// Staff add or take points, with a reason. Taking more than the balance is refused
+/// (422 `points_over_balance`); only a cancellation may leave a balance below 0.
+#[utoipa::path(post, path = "/members/{id}/points", tag = "members", params(("id" = i64, Path)),
+    request_body = PointsAdjustment,
+    responses((status = 201, body = PointMovement), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody, description = "`member_merged`: adjust the member it joined"),
+              (status = 422, body = ErrorBody)))]
+async fn adjust_points(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<i64>,
+    ApiJson(input): ApiJson<PointsAdjustment>,
+) -> Result<(axum::http::StatusCode, Json<PointMovement>), ApiError> {
+    if input.points == 0 || input.points.unsigned_abs() > 1_000_000_000 {
+        return Err(invalid(
+            "points",
+            "invalid_points",
+            "`points` must be non-zero and at most 1000000000 either way",
+        ));
+    }
+    let reason = input.reason.trim();
+    if reason.is_empty() || reason.chars().count() > 200 {
+        return Err(invalid(
+            "reason",
+            "invalid_reason",
+            "`reason` must be 1 to 200 characters",
+        ));
+    }
+    match state
+        .store
+        .adjust_points(id, input.points, reason, &caller.name)
+        .await?
+    {
+        Adjusted::Done(movement) => Ok((axum::http::StatusCode::CREATED, Json(movement))),
+        Adjusted::NotFound => Err(no_member(id)),
+        Adjusted::Short { balance } => Err(invalid(
+            "points",
+            "points_over_balance",
+            format!("the member has only {balance} points"),
+        )
+        .with_detail("balance", balance)),
+        Adjusted::Merged(into) => Err(ApiError::conflict(
+            "member_merged",
+            format!("member {id} was merged into {into}; adjust that member"),
+        )
+        .with_detail("merged_into", into)),
+    }
 }

@@ -1,26 +1,40 @@
 //! The HTTP surface: one router per room, merged here.
 
+mod audit;
 pub mod auth;
 mod board;
 mod catalog;
+mod catalog_csv;
 mod checkout;
 mod console;
 pub mod error;
+mod error_docs;
 mod events;
+mod extract;
 mod health;
 mod json;
 mod lives;
 mod members;
 mod observe;
 mod orders;
+mod page_headers;
 mod parse;
+mod payments;
+mod privacy;
+mod replies;
+mod report;
+
+mod sales;
 mod sandbox;
 pub mod session;
+mod shop_checkout;
 mod stock;
+mod synonyms;
 mod templates;
 mod tokens;
 mod webhooks;
 
+pub use catalog::MAX_PRICE;
 pub use json::ApiJson;
 
 use std::sync::Arc;
@@ -50,6 +64,11 @@ pub struct AppState {
     pub checkout: Arc<crate::checkout::CheckoutServices>,
     pub board: crate::board::BoardHub,
     pub console: Arc<crate::console::ConsoleServices>,
+    /// The Bot API, for deep links that start the bot (its name is read once).
+    pub telegram: crate::outbox::telegram::TelegramSender,
+    /// The staff bot: `/link` and review buttons, acted on before an update is
+    /// acknowledged.
+    pub staff_bot: crate::outbox::telegram_staff::StaffBot,
 }
 
 #[derive(OpenApi)]
@@ -127,18 +146,28 @@ fn api_v1() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let (router, mut openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(tokens::router())
         .merge(catalog::router())
+        .merge(catalog_csv::router())
         .merge(stock::router())
         .merge(parse::router())
         .merge(lives::router())
         .merge(events::router())
         .merge(templates::router())
+        .merge(synonyms::router())
+        .merge(shop_checkout::router())
         .merge(orders::router())
         .merge(members::router())
         .merge(board::router())
         .merge(sandbox::router())
+        .merge(audit::router())
+        .merge(payments::router())
+        .merge(replies::router())
+        .merge(report::router())
+        .merge(privacy::router())
+        .merge(sales::router())
         .split_for_parts();
     // After the routers have added their paths (a derive modifier runs before).
     RoleDocs.modify(&mut openapi);
+    error_docs::add(&mut openapi);
     (router, openapi)
 }
 
@@ -154,6 +183,14 @@ pub fn router(state: AppState) -> Router {
             }),
         )
         .fallback(not_found)
+        // After every route: a route's other methods answer 405 in the error shape.
+        .method_not_allowed_fallback(method_not_allowed)
+        // Inside the token check, so it knows the caller.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::audit::record,
+        ))
+        .layer(middleware::from_fn(error::retry_lost_race))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_token,
@@ -163,18 +200,21 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(health::router())
         .merge(webhooks::router())
+        .merge(privacy::public_router())
         .nest("/api/v1", api)
         .merge(console::router(state.clone()))
         .layer(RequestBodyLimitLayer::new(
             state.config.http.body_limit_bytes,
         ))
         // Added after the body limit: receipt uploads have their own, larger one.
-        .merge(checkout::router(state.config.checkout.receipt_max_bytes))
+        .merge(checkout::router(state.clone()))
         .fallback(not_found)
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             timeout,
         ))
+        .layer(middleware::from_fn(error::shape_layer_errors))
+        .layer(middleware::from_fn(page_headers::page_headers))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             crate::board::signal_writes,
@@ -186,8 +226,40 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// The client's address for per-address limits: the configured proxy header's last
+/// address when `http.client_address_header` is set (and parses), else the peer.
+pub(crate) fn client_address(
+    config: &crate::config::Config,
+    headers: &axum::http::HeaderMap,
+    extensions: &axum::http::Extensions,
+) -> std::net::IpAddr {
+    let from_proxy = config
+        .http
+        .client_address_header
+        .as_deref()
+        .and_then(|name| headers.get_all(name).iter().next_back())
+        .and_then(|value| value.to_str().ok())
+        .and_then(|list| list.rsplit(',').next())
+        .and_then(|last| last.trim().parse::<std::net::IpAddr>().ok());
+    from_proxy.unwrap_or_else(|| {
+        extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), |c| {
+                c.0.ip()
+            })
+    })
+}
+
 async fn not_found() -> error::ApiError {
     error::ApiError::not_found("no such route")
+}
+
+async fn method_not_allowed(method: axum::http::Method) -> error::ApiError {
+    error::ApiError::client(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("this route does not take {method}"),
+    )
 }
 
 /// The OpenAPI document, for tools that want it without a running server.
@@ -266,4 +338,12 @@ mod openapi_roles {
             }
         }
     }
+}
+
+/// The templates of the console pages whose handlers live here (orders, members), for
+/// the console's one template environment.
+pub(crate) fn console_templates() -> impl Iterator<Item = (&'static str, &'static str)> {
+    console::orders::TEMPLATES
+        .into_iter()
+        .chain(console::members::TEMPLATES)
 }

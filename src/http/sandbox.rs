@@ -1,7 +1,7 @@
 //! `/api/v1/lives/{id}/sandbox/…`, `/api/v1/sandbox/reset` and `/api/v1/demo`: a live that
 //! runs without a Meta account, for trying plusone and rehearsing a sale.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -10,6 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::error::{ApiError, ErrorBody};
+use super::extract::{Path, Query};
 use super::{ApiJson, AppState};
 use crate::sandbox::storm::{storm, viewer_name, StormItem};
 use crate::sandbox::{comment_row, Viewer};
@@ -71,7 +72,9 @@ pub(super) async fn check_lineup_products(
                 format!("`{code}` is a sandbox product; only a sandbox live sells it"),
             )
         }
-        .with_detail("product", code.clone()));
+        .with_detail("product", code.clone())
+        .with_detail("field", "code")
+        .with_detail("value", code.clone()));
     }
     Ok(())
 }
@@ -164,13 +167,15 @@ fn check_viewer(id: &str, name: Option<&str>) -> Result<(), ApiError> {
         return Err(ApiError::unprocessable(
             "invalid_viewer",
             "`viewer_id` must be 1 to 64 letters, digits, `-`, `_`, `.` or `:`",
-        ));
+        )
+        .with_detail("field", "viewer_id"));
     }
     if name.is_some_and(|n| n.trim().is_empty() || n.chars().count() > 100) {
         return Err(ApiError::unprocessable(
             "invalid_viewer",
             "`viewer_name` must be 1 to 100 characters",
-        ));
+        )
+        .with_detail("field", "viewer_name"));
     }
     Ok(())
 }
@@ -216,10 +221,10 @@ pub(super) async fn send_comment(
     check_viewer(viewer_id, viewer_name)?;
     let text = text.trim();
     if text.is_empty() || text.chars().count() > 2_000 {
-        return Err(ApiError::unprocessable(
-            "invalid_text",
-            "`text` must be 1 to 2000 characters",
-        ));
+        return Err(
+            ApiError::unprocessable("invalid_text", "`text` must be 1 to 2000 characters")
+                .with_detail("field", "text"),
+        );
     }
     let live = sandbox_live(state, id).await?;
     open(&live)?;

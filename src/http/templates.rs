@@ -2,7 +2,7 @@
 //! sample facts. There is one shop per deployment, so templates are keyed by
 //! (name, language).
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -10,6 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::error::{ApiError, ErrorBody};
+use super::extract::{Path, Query};
 use super::{ApiJson, AppState};
 use crate::i18n::Lang;
 use crate::outbox::templates::{self, TemplateError, Templates};
@@ -36,6 +37,7 @@ struct TemplateView {
 #[derive(Deserialize, IntoParams)]
 struct LangQuery {
     /// zh-HK, zh-TW or en; all languages when absent.
+    #[param(pattern = "^(zh-HK|zh-TW|en)$")]
     lang: Option<String>,
 }
 
@@ -48,6 +50,7 @@ struct TemplateBody {
 struct PreviewRequest {
     name: String,
     /// The shop's language (`outbox.language`) when absent.
+    #[schema(pattern = "^(zh-HK|zh-TW|en)$")]
     lang: Option<String>,
     /// A text to try instead of the stored one; it is not saved.
     body: Option<String>,
@@ -111,8 +114,9 @@ async fn list_templates(
 
 /// One reply text.
 #[utoipa::path(get, path = "/templates/{lang}/{name}", tag = "templates",
-    params(("lang" = String, Path), ("name" = String, Path)),
-    responses((status = 200, body = TemplateView), (status = 404, body = ErrorBody)))]
+    params(("lang" = String, Path, pattern = "^(zh-HK|zh-TW|en)$"), ("name" = String, Path)),
+    responses((status = 200, body = TemplateView), (status = 404, body = ErrorBody),
+              (status = 422, body = ErrorBody)))]
 async fn get_template(
     State(state): State<AppState>,
     Path((lang, name)): Path<(String, String)>,
@@ -131,7 +135,7 @@ async fn get_template(
 /// Replaces a reply text. It may use only its template's variables (422
 /// `unknown_variable` names the first other one); replies use it from the next batch.
 #[utoipa::path(put, path = "/templates/{lang}/{name}", tag = "templates",
-    params(("lang" = String, Path), ("name" = String, Path)), request_body = TemplateBody,
+    params(("lang" = String, Path, pattern = "^(zh-HK|zh-TW|en)$"), ("name" = String, Path)), request_body = TemplateBody,
     responses((status = 200, body = TemplateView), (status = 404, body = ErrorBody),
               (status = 422, body = ErrorBody)))]
 async fn put_template(

@@ -1,9 +1,10 @@
 //! `/api/v1/me` and `/api/v1/tokens`.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 
+use super::extract::Path;
 use super::json::ApiJson;
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
@@ -51,6 +52,11 @@ pub struct CreateToken {
     pub name: String,
     #[serde(default = "default_role")]
     pub role: TokenRole,
+    /// The token stops working this many days from now (1 to 3650); absent or null: it
+    /// works until revoked.
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 3650)]
+    pub expires_in_days: Option<i64>,
 }
 
 fn default_role() -> TokenRole {
@@ -65,7 +71,8 @@ pub struct CreatedToken {
     pub token: String,
 }
 
-/// Makes a new API token (`role` defaults to `staff`). Owners only.
+/// Makes a new API token (`role` defaults to `staff`; `expires_in_days` is optional; an
+/// expired token gets 401). Owners only.
 #[utoipa::path(post, path = "/tokens", tag = "auth", request_body = CreateToken,
     responses((status = 201, body = CreatedToken), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -81,10 +88,21 @@ async fn create_token(
             "`name` must be 1 to 100 characters",
         ));
     }
+    let expires_at_ms = match input.expires_in_days {
+        None => None,
+        Some(days @ 1..=3650) => Some(chrono::Utc::now().timestamp_millis() + days * 86_400_000),
+        Some(_) => {
+            return Err(ApiError::client(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_expiry",
+                "`expires_in_days` must be 1 to 3650",
+            ))
+        }
+    };
     let token = generate_token();
     let record = state
         .store
-        .insert_token(name, input.role, &token.hash)
+        .insert_token_expiring(name, input.role, &token.hash, expires_at_ms)
         .await?;
     Ok((
         StatusCode::CREATED,

@@ -113,6 +113,30 @@ async fn deliver_telegram(
             raw: serde_json::Value::String(String::from_utf8_lossy(&body).into_owned()),
         },
     };
+    // A buyer's /start is acted on before the update is acknowledged (Telegram sends it
+    // again on a 503; acting again writes nothing new).
+    if let Inbound::Event(event) = &item {
+        let now = chrono::Utc::now().timestamp_millis();
+        if let Err(err) =
+            crate::outbox::telegram_start::handle_start(&state.store, event, now).await
+        {
+            tracing::warn!(error = %err, "a /start was not recorded; Telegram will retry");
+            return Err(ApiError::client(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the update could not be stored; retry later",
+            ));
+        }
+        // So are staff's /link and review buttons (acting again changes nothing).
+        if let Err(err) = state.staff_bot.handle(&state.store, event, now).await {
+            tracing::warn!(error = %err, "a staff bot update failed; Telegram will retry");
+            return Err(ApiError::client(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the update could not be stored; retry later",
+            ));
+        }
+    }
     store_and_ack(&state, vec![item]).await
 }
 

@@ -24,6 +24,7 @@ mod graph;
 mod handshake;
 mod meta;
 pub(crate) mod signature;
+mod signed_request;
 mod telegram;
 
 pub use event::{EventKind, IgnoreReason, Inbound, InboundEvent, Platform, Verb};
@@ -33,4 +34,5 @@ pub use meta::{normalise_meta, MetaBatch};
 pub use signature::{
     sign_meta_body, verify_meta_signature, verify_telegram_secret, SignatureError,
 };
-pub use telegram::normalise_telegram;
+pub use signed_request::{parse_signed_request, sign_request, DeletionRequest, SignedRequestError};
+pub use telegram::{decode_update, normalise_telegram};

@@ -1,15 +1,22 @@
-//! Telegram Bot API `Update`s into [`InboundEvent`]s.
+//! Telegram Bot API `Update`s into [`InboundEvent`]s, read with teloxide's update types.
 //!
 //! A group or supergroup is read as a comment thread (a public reply there is
 //! seen by everyone), a private chat as a DM.
 
 use serde_json::Value;
+use teloxide::types::{ChatKind, Message, PublicChatKind, Update, UpdateKind, User};
 
 use super::event::{EventKind, IgnoreReason, Inbound, InboundEvent, Platform, Verb};
-use super::fields;
 
-/// Normalises one webhook update. Never fails: an update that is not an
-/// object with an `update_id` comes back as [`Inbound::Unrecognized`].
+/// teloxide's reading of one update, from its JSON text (teloxide's types decode from
+/// text, not from an already parsed `Value`). None: not an update at all.
+pub fn decode_update(text: &str) -> Option<Update> {
+    serde_json::from_str(text).ok()
+}
+
+/// Normalises one update, as a webhook or `getUpdates` gives it. Never fails: an update
+/// that is not an object with an `update_id`, or whose message teloxide cannot read,
+/// comes back as [`Inbound::Unrecognized`].
 pub fn normalise_telegram(update: &Value) -> Inbound {
     let unrecognized = || Inbound::Unrecognized {
         raw: update.clone(),
@@ -17,56 +24,75 @@ pub fn normalise_telegram(update: &Value) -> Inbound {
     let Some(update_id) = update.get("update_id").and_then(Value::as_i64) else {
         return unrecognized();
     };
-    let (verb, message) = match (update.get("message"), update.get("edited_message")) {
-        (Some(message), _) => (Verb::Add, message),
-        (None, Some(message)) => (Verb::Edited, message),
-        (None, None) => return unsupported_update(update_id, update),
-    };
-    let (Some(message_id), Some(chat_id)) = (
-        fields::id(message.get("message_id")),
-        fields::id(message.pointer("/chat/id")),
-    ) else {
+    let Some(parsed) = decode_update(&update.to_string()) else {
         return unrecognized();
     };
-    let chat_type = fields::text(message.pointer("/chat/type"));
-    let kind = match chat_type.as_deref() {
-        Some("private") => EventKind::Message,
-        Some("group" | "supergroup") => EventKind::Comment,
+    let (verb, message) = match &parsed.kind {
+        UpdateKind::Message(message) => (Verb::Add, message),
+        UpdateKind::EditedMessage(message) => (Verb::Edited, message),
+        // A message teloxide could not read is not a message we can answer.
+        _ if update.get("message").is_some() || update.get("edited_message").is_some() => {
+            return unrecognized()
+        }
+        _ => return unsupported_update(update_id, update),
+    };
+    event_of(verb, message, update).into()
+}
+
+fn chat_type(message: &Message) -> &'static str {
+    match &message.chat.kind {
+        ChatKind::Private(_) => "private",
+        ChatKind::Public(public) => match public.kind {
+            PublicChatKind::Group => "group",
+            PublicChatKind::Supergroup(_) => "supergroup",
+            PublicChatKind::Channel(_) => "channel",
+        },
+    }
+}
+
+fn event_of(verb: Verb, message: &Message, raw: &Value) -> InboundEvent {
+    let message_id = message.id.0.to_string();
+    let chat_id = message.chat.id.0.to_string();
+    let chat_type = chat_type(message);
+    let kind = match chat_type {
+        "private" => EventKind::Message,
+        "group" | "supergroup" => EventKind::Comment,
         _ => EventKind::Other,
     };
+    let edited = message.edit_date().copied();
     // message_id is unique only within its chat.
-    let external_id = match verb {
-        Verb::Edited => {
-            let edit_date = fields::raw_scalar(message.get("edit_date"));
-            format!("{chat_id}:{message_id}:edited:{edit_date}")
-        }
+    let external_id = match (verb, edited) {
+        (Verb::Edited, Some(at)) => format!("{chat_id}:{message_id}:edited:{}", at.timestamp()),
+        (Verb::Edited, None) => format!("{chat_id}:{message_id}:edited:"),
         _ => format!("{chat_id}:{message_id}"),
     };
-
-    let mut event = InboundEvent::new(Platform::Telegram, kind, verb, external_id, update.clone());
+    let mut event = InboundEvent::new(Platform::Telegram, kind, verb, external_id, raw.clone());
     event.message_id = Some(message_id);
     event.object_id = Some(chat_id);
-    event.object_kind = chat_type;
-    event.parent_id = fields::id(message.pointer("/reply_to_message/message_id"));
-    event.author_id = fields::id(message.pointer("/from/id"));
-    event.author_name = display_name(message.get("from"));
+    event.object_kind = Some(chat_type.to_string());
+    event.parent_id = message.reply_to_message().map(|m| m.id.0.to_string());
+    event.author_id = message.from.as_ref().map(|u| u.id.0.to_string());
+    event.author_name = message.from.as_ref().and_then(display_name);
     // A photo posted with "A01+1" under it carries its words as the caption.
-    event.text = fields::text(message.get("text")).or_else(|| fields::text(message.get("caption")));
+    event.text = message
+        .text()
+        .or_else(|| message.caption())
+        .map(str::to_string);
     event.created_at = match verb {
-        Verb::Edited => fields::time(message.get("edit_date")),
+        Verb::Edited => edited,
         _ => None,
     }
-    .or_else(|| fields::time(message.get("date")));
+    .or(Some(message.date));
     event.ignore = if kind == EventKind::Other {
         Some(IgnoreReason::UnsupportedField)
-    } else if message.pointer("/from/is_bot").and_then(Value::as_bool) == Some(true) {
+    } else if message.from.as_ref().is_some_and(|u| u.is_bot) {
         Some(IgnoreReason::FromBot)
     } else if event.text.is_none() {
         Some(IgnoreReason::NoText)
     } else {
         None
     };
-    event.into()
+    event
 }
 
 /// Callback queries, member changes, channel posts, polls: stored and ignored.
@@ -82,13 +108,16 @@ fn unsupported_update(update_id: i64, update: &Value) -> Inbound {
     event.into()
 }
 
-fn display_name(from: Option<&Value>) -> Option<String> {
-    let from = from?;
-    let first = from.get("first_name").and_then(Value::as_str).unwrap_or("");
-    let last = from.get("last_name").and_then(Value::as_str).unwrap_or("");
-    let name = format!("{first} {last}").trim().to_owned();
+fn display_name(from: &User) -> Option<String> {
+    let name = format!(
+        "{} {}",
+        from.first_name,
+        from.last_name.as_deref().unwrap_or("")
+    )
+    .trim()
+    .to_owned();
     if name.is_empty() {
-        fields::text(from.get("username"))
+        from.username.clone()
     } else {
         Some(name)
     }
@@ -167,6 +196,10 @@ mod tests {
         let mut update = parse(fixture!("telegram/private_message.json"));
         if let Some(message) = update["message"].as_object_mut() {
             message.remove("text");
+            message.insert(
+                "photo".into(),
+                json!([{"file_id": "p", "file_unique_id": "q", "width": 90, "height": 90}]),
+            );
             message.insert("caption".into(), json!("A01+1"));
         }
         assert_eq!(event_of(&update).text.as_deref(), Some("A01+1"));

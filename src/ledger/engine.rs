@@ -188,10 +188,38 @@ pub enum Intent {
         to_sku: SkuId,
         limit_per_member: Option<i64>,
     },
-    /// Sold units come back on the shelf (a paid order cancelled).
+    /// Sold units come back on the shelf (a paid order or a counter sale cancelled).
     Return {
         units: Vec<(SkuId, i64)>,
         reference: String,
+        /// `checkout` for orders, `pos` for counter sales.
+        channel: String,
+    },
+    /// A counter sale: units leave the shelf at once, all or none, from what no hold has
+    /// promised (live buyers' held units are never taken).
+    Sell {
+        units: Vec<(SkuId, i64)>,
+        channel: Channel,
+        reference: String,
+    },
+    /// Staff lower an unpaid order's line: its hold gives back units down to `to_qty`
+    /// (0 releases it) and the waitlist is served. It never grows a hold.
+    Shrink {
+        hold_id: HoldId,
+        to_qty: i64,
+        reference: String,
+    },
+}
+
+/// Why a hold could not be shrunk; nothing changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShrinkRefused {
+    Missing,
+    /// The hold was committed, released or expired before.
+    NotActive(HoldStatus),
+    /// `to_qty` is above what the hold has (`qty`), or below zero.
+    NotLower {
+        qty: i64,
     },
 }
 
@@ -250,6 +278,10 @@ pub enum Outcome {
     Returned {
         units: i64,
     },
+    /// `Err` names the first SKU short of units and why; nothing was sold.
+    Sold(Result<(), (SkuId, Rejection)>),
+    /// The units given back.
+    Shrunk(Result<i64, ShrinkRefused>),
 }
 
 /// A row of the movement log.
@@ -432,19 +464,39 @@ impl Work {
                 }
                 Outcome::Moved(moved)
             }
-            Intent::Return { units, reference } => {
+            Intent::Sell {
+                units,
+                channel,
+                reference,
+            } => Outcome::Sold(self.sell(units, *channel, reference)),
+            Intent::Return {
+                units,
+                reference,
+                channel,
+            } => {
                 let mut total = 0;
                 for &(sku, qty) in units {
                     if qty <= 0 || !self.s.levels.contains_key(&sku) {
                         continue;
                     }
                     self.level(sku, qty, 0);
-                    self.movement(sku, "return", qty, 0, "checkout", reference, None);
+                    self.movement(sku, "return", qty, 0, channel, reference, None);
                     total += qty;
                 }
                 let skus: Vec<SkuId> = units.iter().map(|u| u.0).collect();
                 self.serve(&skus)?;
                 Outcome::Returned { units: total }
+            }
+            Intent::Shrink {
+                hold_id,
+                to_qty,
+                reference,
+            } => {
+                let shrunk = self.shrink(*hold_id, *to_qty, reference);
+                if matches!(shrunk, Ok(units) if units > 0) {
+                    self.serve_holds(&[*hold_id])?;
+                }
+                Outcome::Shrunk(shrunk)
             }
         })
     }
@@ -745,6 +797,21 @@ impl Work {
         }
     }
 
+    fn shrink(&mut self, id: HoldId, to_qty: i64, reference: &str) -> Result<i64, ShrinkRefused> {
+        let hold = self.s.holds.get(&id).ok_or(ShrinkRefused::Missing)?;
+        if hold.status != HoldStatus::Active {
+            return Err(ShrinkRefused::NotActive(hold.status));
+        }
+        if to_qty < 0 || to_qty > hold.qty {
+            return Err(ShrinkRefused::NotLower { qty: hold.qty });
+        }
+        let take = hold.qty - to_qty;
+        if take == 0 {
+            return Ok(0);
+        }
+        Ok(self.end_hold(id, Some(take), HoldStatus::Released, reference))
+    }
+
     fn commit(&mut self, ids: &[HoldId], reference: &str) -> Result<(), HoldId> {
         let mut seen = BTreeSet::new();
         for id in ids {
@@ -765,6 +832,40 @@ impl Work {
             self.touched_holds.insert(*id);
             self.level(sku, -qty, -qty);
             self.movement(sku, "sale", -qty, -qty, &channel, reference, None);
+        }
+        Ok(())
+    }
+
+    /// All or none: every SKU must have its units (summed over lines) free of holds.
+    fn sell(
+        &mut self,
+        units: &[(SkuId, i64)],
+        channel: Channel,
+        reference: &str,
+    ) -> Result<(), (SkuId, Rejection)> {
+        let mut wanted: BTreeMap<SkuId, i64> = BTreeMap::new();
+        for &(sku, qty) in units {
+            if qty <= 0 {
+                return Err((sku, Rejection::BadQty));
+            }
+            *wanted.entry(sku).or_default() += qty;
+        }
+        for (&sku, &qty) in &wanted {
+            let Some(level) = self.s.levels.get(&sku) else {
+                return Err((sku, Rejection::UnknownSku));
+            };
+            if level.available() < qty {
+                return Err((
+                    sku,
+                    Rejection::InsufficientStock {
+                        available: level.available().max(0),
+                    },
+                ));
+            }
+        }
+        for &(sku, qty) in units {
+            self.level(sku, -qty, 0);
+            self.movement(sku, "sale", -qty, 0, channel.as_str(), reference, None);
         }
         Ok(())
     }

@@ -46,6 +46,11 @@ enum Step {
         sku: SkuId,
         qty: i64,
     },
+    /// A counter sale of two lines.
+    Sell {
+        first: (SkuId, i64),
+        second: (SkuId, i64),
+    },
     /// Not an intent: the checkout puts a hold in an order.
     Order {
         pick: usize,
@@ -64,6 +69,7 @@ fn step() -> impl Strategy<Value = Step> {
         1 => (any::<usize>(), sku.clone()).prop_map(|(pick, to)| Step::Move { pick, to }),
         1 => (sku.clone(), 1i64..3).prop_map(|(sku, qty)| Step::Return { sku, qty }),
         1 => any::<usize>().prop_map(|pick| Step::Order { pick }),
+        1 => ((sku.clone(), 1i64..4), (sku.clone(), 1i64..3)).prop_map(|(first, second)| Step::Sell { first, second }),
     ]
 }
 
@@ -158,6 +164,12 @@ impl Model {
             }
             Step::Return { sku, qty } => Intent::Return {
                 units: vec![(sku, qty)],
+                reference: String::new(),
+                channel: "checkout".into(),
+            },
+            Step::Sell { first, second } => Intent::Sell {
+                units: vec![first, second],
+                channel: Channel::Pos,
                 reference: String::new(),
             },
             Step::Order { pick } => {

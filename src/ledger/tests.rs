@@ -394,3 +394,95 @@ fn hold_status_serves_the_text_it_is_stored_as() {
         );
     }
 }
+
+#[test]
+fn a_counter_sale_takes_only_units_no_hold_has_promised() {
+    let sell = |qty: i64| Intent::Sell {
+        units: vec![(1, qty - 1), (1, 1)],
+        channel: Channel::Pos,
+        reference: "CS-000001".into(),
+    };
+    // 10 on hand, 8 held for live buyers: 3 (over two lines of one SKU) is refused.
+    let mut s = state(10);
+    s.levels.insert(
+        1,
+        Level {
+            on_hand: 10,
+            reserved: 8,
+        },
+    );
+    let delta = apply(&s, &[sell(3)]).unwrap();
+    assert_eq!(
+        delta.outcomes,
+        [Outcome::Sold(Err((
+            1,
+            Rejection::InsufficientStock { available: 2 }
+        )))]
+    );
+    assert!(delta.levels.is_empty() && delta.movements.is_empty());
+
+    // 2 leave the shelf as `sale` movements on channel `pos`; the holds keep theirs.
+    let delta = apply(&s, &[sell(2)]).unwrap();
+    assert_eq!(delta.outcomes, [Outcome::Sold(Ok(()))]);
+    assert_eq!(delta.levels[&1], (-2, 0));
+    assert!(delta
+        .movements
+        .iter()
+        .all(|m| m.kind == "sale" && m.channel == "pos" && m.reserved_delta == 0));
+    assert_eq!(
+        delta.movements.iter().map(|m| m.on_hand_delta).sum::<i64>(),
+        -2
+    );
+
+    // An unknown SKU and a bad qty sell nothing.
+    let unknown = Intent::Sell {
+        units: vec![(1, 1), (9, 1)],
+        channel: Channel::Pos,
+        reference: String::new(),
+    };
+    let delta = apply(&s, &[unknown]).unwrap();
+    assert_eq!(
+        delta.outcomes,
+        [Outcome::Sold(Err((9, Rejection::UnknownSku)))]
+    );
+    assert!(delta.movements.is_empty());
+}
+
+#[test]
+fn a_shrink_lowers_an_ordered_hold_gives_units_back_and_never_raises() {
+    let mut s = state(5);
+    s.levels.get_mut(&1).unwrap().reserved = 3;
+    let mut ordered = hold(10, 1, 7, 3);
+    ordered.in_order = true;
+    s.holds.insert(10, ordered);
+    let shrink = |to_qty| Intent::Shrink {
+        hold_id: 10,
+        to_qty,
+        reference: "PO-000001".into(),
+    };
+    let delta = apply(&s, &[shrink(1)]).unwrap();
+    assert_eq!(delta.outcomes[0], Outcome::Shrunk(Ok(2)));
+    assert_eq!(delta.levels[&1], (0, -2));
+    assert_eq!(delta.changed_holds[0].qty, 1);
+    assert_eq!(delta.changed_holds[0].status, HoldStatus::Active);
+    assert_eq!(delta.movements[0].reference, "PO-000001");
+
+    let delta = apply(&s, &[shrink(0)]).unwrap();
+    assert_eq!(delta.outcomes[0], Outcome::Shrunk(Ok(3)));
+    assert_eq!(delta.changed_holds[0].status, HoldStatus::Released);
+
+    for refused in [4, -1] {
+        let delta = apply(&s, &[shrink(refused)]).unwrap();
+        assert_eq!(
+            delta.outcomes[0],
+            Outcome::Shrunk(Err(ShrinkRefused::NotLower { qty: 3 }))
+        );
+        assert!(delta.levels.is_empty() && delta.changed_holds.is_empty());
+    }
+    s.holds.get_mut(&10).unwrap().status = HoldStatus::Committed;
+    let delta = apply(&s, &[shrink(1)]).unwrap();
+    assert_eq!(
+        delta.outcomes[0],
+        Outcome::Shrunk(Err(ShrinkRefused::NotActive(HoldStatus::Committed)))
+    );
+}

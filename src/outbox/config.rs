@@ -11,9 +11,16 @@ pub struct OutboxConfig {
     pub batch_size: i64,
     pub tick_ms: u64,
     pub lease_ms: i64,
+    /// Attempts before a reply goes to the dead letters, whatever the window says (the
+    /// default is high enough for the window to decide).
     pub max_attempts: i64,
     pub retry_base_ms: i64,
     pub retry_max_ms: i64,
+    /// How long a failing reply is retried, from its creation or its last re-drive,
+    /// before it goes to the dead letters. Meta redelivers webhooks for 36 hours; a
+    /// reply should outlast an outage of a day.
+    #[serde(default = "default_retry_for_hours")]
+    pub retry_for_hours: i64,
     pub request_timeout_ms: u64,
     pub language: String,
     /// Tell a buyer whose comment went to review that the shop will confirm shortly.
@@ -28,10 +35,22 @@ pub struct OutboxConfig {
 }
 
 impl OutboxConfig {
+    /// When a failing reply stops being retried.
+    pub fn retry_limits(&self) -> crate::store::RetryLimits {
+        crate::store::RetryLimits {
+            max_attempts: self.max_attempts,
+            window_ms: self.retry_for_hours.saturating_mul(3_600_000),
+        }
+    }
+
     /// The language replies are written in (validated at start).
     pub fn lang(&self) -> Lang {
         Lang::parse(&self.language).unwrap_or(Lang::ZhHk)
     }
+}
+
+fn default_retry_for_hours() -> i64 {
+    24
 }
 
 fn default_expiring_notice_minutes() -> i64 {
@@ -71,6 +90,12 @@ pub fn validate(outbox: &OutboxConfig) -> Result<(), ConfigError> {
             "it must be at least 1 and at most outbox.retry_max_ms",
         ));
     }
+    if !(24..=720).contains(&outbox.retry_for_hours) {
+        return Err(invalid(
+            "outbox.retry_for_hours",
+            "it must be 24 to 720 (replies outlast a day-long outage)",
+        ));
+    }
     if Lang::parse(&outbox.language).is_none() {
         return Err(invalid(
             "outbox.language",
@@ -90,4 +115,41 @@ pub fn validate(outbox: &OutboxConfig) -> Result<(), ConfigError> {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outbox() -> OutboxConfig {
+        crate::config::Config::defaults().outbox
+    }
+
+    #[test]
+    fn the_defaults_retry_for_a_day_at_least() {
+        let config = outbox();
+        validate(&config).unwrap();
+        assert!(config.retry_for_hours >= 24);
+        let limits = config.retry_limits();
+        assert_eq!(limits.window_ms, config.retry_for_hours * 3_600_000);
+        // Even with every wait at its shortest, the attempts outlast the window.
+        let mut spent = 0i64;
+        for attempt in 1..limits.max_attempts {
+            spent += crate::outbox::dispatcher::backoff_ms(
+                attempt,
+                config.retry_base_ms,
+                config.retry_max_ms,
+                0,
+            );
+        }
+        assert!(spent >= limits.window_ms, "{spent} ms < the window");
+    }
+
+    #[test]
+    fn a_window_shorter_than_a_day_is_refused_by_name() {
+        let mut config = outbox();
+        config.retry_for_hours = 2;
+        let err = validate(&config).unwrap_err().to_string();
+        assert!(err.contains("outbox.retry_for_hours"), "{err}");
+    }
 }

@@ -12,12 +12,13 @@ use std::time::Duration;
 use futures_util::future::join_all;
 use tokio_util::sync::CancellationToken;
 
+use super::budgets::SharedBudgets;
 use super::checkout_link::checkout_url;
 use super::errors::SendError;
 use super::facts::ReplyBody;
 use super::limits::PageLimits;
 use super::senders::{GraphSender, Outgoing, ReplyKind};
-use super::telegram::{TelegramSender, TelegramTarget};
+use super::telegram::{TelegramSender, TelegramTarget, UrlButton};
 use super::templates::{render, CartLine, Context, ProductFacts, Templates};
 use super::OutboxConfig;
 use crate::checkout::CheckoutLinks;
@@ -56,6 +57,7 @@ impl BatchReport {
 }
 
 /// What became of one row.
+#[derive(Clone, Copy)]
 enum Step {
     Sent,
     Retried,
@@ -85,6 +87,9 @@ pub struct Dispatcher {
     sender: GraphSender,
     telegram: TelegramSender,
     limits: Arc<PageLimits>,
+    /// On Postgres, Meta's budgets live in the database, shared by every replica; on
+    /// SQLite (one replica) `limits` holds them.
+    shared: Option<Arc<SharedBudgets>>,
     config: OutboxConfig,
     links: Arc<CheckoutLinks>,
     lang: Lang,
@@ -96,6 +101,8 @@ pub struct Dispatcher {
 impl Dispatcher {
     pub fn new(store: Store, config: DispatchConfig, metrics: Arc<Metrics>) -> Dispatcher {
         let timeout = Duration::from_millis(config.outbox.request_timeout_ms);
+        let shared = (store.kind() == crate::store::BackendKind::Postgres)
+            .then(|| Arc::new(SharedBudgets::new(store.clone())));
         Dispatcher {
             store,
             sender: GraphSender::new(&config.graph_api_base, timeout),
@@ -105,6 +112,7 @@ impl Dispatcher {
                 timeout,
             ),
             limits: Arc::new(PageLimits::new()),
+            shared,
             lang: config.outbox.lang(),
             config: config.outbox,
             links: Arc::new(config.links),
@@ -159,7 +167,29 @@ impl Dispatcher {
         }
         let mut report = BatchReport::default();
         let templates = self.templates().await?;
-        let steps = join_all(claimed.iter().map(|c| self.dispatch_one(c, &templates))).await;
+        // Telegram group replies due together go out as one message per group, each buyer
+        // named in it, so a group's 20 messages a minute answer hundreds of buyers.
+        let groups = telegram_groups(&claimed);
+        let grouped: std::collections::HashSet<usize> =
+            groups.values().flatten().copied().collect();
+        let (grouped, templates) = (&grouped, &templates);
+        let mut steps: Vec<Option<StoreResult<Step>>> =
+            join_all(claimed.iter().enumerate().map(|(i, c)| async move {
+                if grouped.contains(&i) {
+                    None
+                } else {
+                    Some(self.dispatch_one(c, templates).await)
+                }
+            }))
+            .await;
+        for (chat, members) in &groups {
+            let claims: Vec<&ClaimedReply> = members.iter().map(|&i| &claimed[i]).collect();
+            let group_steps = self.dispatch_group(chat, &claims, templates).await?;
+            for (&i, step) in members.iter().zip(group_steps) {
+                steps[i] = Some(Ok(step));
+            }
+        }
+        let steps = steps.into_iter().map(|s| s.unwrap_or(Ok(Step::LostLease)));
         // Rows waiting on a budget, by when it has room (to the next 100 ms).
         let mut over_budget: BTreeMap<i64, Vec<&ClaimedReply>> = BTreeMap::new();
         for (claim, step) in claimed.iter().zip(steps) {
@@ -193,6 +223,15 @@ impl Dispatcher {
     #[tracing::instrument(skip_all, fields(outbox_id = claim.id, kind = claim.kind.as_str(), attempt = claim.attempts))]
     async fn dispatch_one(&self, claim: &ClaimedReply, templates: &Templates) -> StoreResult<Step> {
         let result = self.send(claim, templates).await;
+        self.record(claim, result).await
+    }
+
+    /// Writes what a send came to on the row (under its lease).
+    async fn record(
+        &self,
+        claim: &ClaimedReply,
+        result: Result<Option<String>, SendError>,
+    ) -> StoreResult<Step> {
         let now = now_ms();
         let store = &self.store;
         let recorded = |done: bool, step: Step| if done { step } else { Step::LostLease };
@@ -247,7 +286,7 @@ impl Dispatcher {
                         next,
                         &err.to_string(),
                         lost,
-                        self.config.max_attempts,
+                        self.config.retry_limits(),
                         now,
                     )
                     .await?;
@@ -394,16 +433,31 @@ impl Dispatcher {
                 "\"we will confirm shortly\" is off (outbox.review_notice)".into(),
             ));
         }
+        if matches!(
+            body.topic(),
+            Some(
+                Topic::StaffReview
+                    | Topic::StaffLinked
+                    | Topic::StaffLinkRefused
+                    | Topic::StaffSoldOut
+                    | Topic::StaffLowStock
+                    | Topic::StaffPayment
+                    | Topic::StaffBoard
+            )
+        ) {
+            return self.send_staff(claim, &body).await;
+        }
         // Over the Page's budget (or paused by Meta): wait before doing any work for the
         // row. Reading its cart or issuing a checkout link now would be thrown away, and in
         // a storm most rows are here.
         // Telegram has per-chat budgets (below); the sandbox calls nobody.
-        if !matches!(claim.platform.as_deref(), Some("telegram" | "sandbox")) {
+        let telegram = claim.platform.as_deref() == Some("telegram") || kind == ReplyKind::Telegram;
+        if !telegram && claim.platform.as_deref() != Some("sandbox") {
             if let Some(page_id) = body.page_id.as_deref() {
                 if let Some(until) = self.paused_until(page_id) {
                     return Err(SendError::Deferred { until_ms: until });
                 }
-                if let Err(wait) = self.limits.check(page_id, kind) {
+                if let Err(wait) = self.spend_budget(page_id, kind).await {
                     return Err(SendError::Deferred {
                         until_ms: now_ms() + wait.as_millis() as i64 + 1,
                     });
@@ -426,8 +480,10 @@ impl Dispatcher {
             now,
         )
         .ok_or_else(|| final_error("no template says anything for this outcome".into()))?;
-        if claim.platform.as_deref() == Some("telegram") {
-            return self.send_telegram(claim, kind, &text).await;
+        if telegram {
+            return self
+                .send_telegram_reply(claim, kind, text, &ctx, templates)
+                .await;
         }
         if claim.platform.as_deref() == Some(crate::store::SANDBOX) {
             let live = body.live_id;
@@ -464,6 +520,255 @@ impl Dispatcher {
         self.sender.send(&out, &token).await
     }
 
+    /// A Telegram reply, as the buyer can receive it. Private messages reach only a buyer
+    /// who started the bot (a `/start` of theirs is recorded; a failed message proves
+    /// nothing): for the others the private reply is skipped, and the group reply carries
+    /// a deep link that starts the bot and brings the checkout link at once.
+    async fn send_telegram_reply(
+        &self,
+        claim: &ClaimedReply,
+        kind: ReplyKind,
+        mut text: String,
+        ctx: &Context,
+        templates: &Templates,
+    ) -> Result<Option<String>, SendError> {
+        let unreadable = |err: crate::store::StoreError| SendError::Transient {
+            reason: format!("could not read whether the buyer started the bot: {err}"),
+            lost_response: false,
+        };
+        let author = claim.author_id.as_deref();
+        let started = match (kind, author) {
+            (ReplyKind::PublicReply | ReplyKind::PrivateReply, Some(author)) => self
+                .store
+                .telegram_started(author)
+                .await
+                .map_err(unreadable)?,
+            _ => true,
+        };
+        // The checkout link also rides under a private message as a URL button.
+        let mut button = ctx
+            .checkout_url
+            .as_ref()
+            .filter(|_| kind != ReplyKind::PublicReply)
+            .map(|url| UrlButton {
+                label: templates.text("checkout_button").to_string(),
+                url: url.clone(),
+            });
+        match (kind, started, author) {
+            (ReplyKind::PrivateReply, false, _) => {
+                return Err(SendError::Skipped(
+                    "the buyer has not started the bot; the group reply carries their deep link"
+                        .into(),
+                ))
+            }
+            (ReplyKind::PublicReply, false, Some(author)) => {
+                if let Some(link) = self.deep_link_for(author).await? {
+                    text.push('\n');
+                    text.push_str(&super::templates::fill(
+                        templates.text("start_link"),
+                        &[("link", link.clone())],
+                    ));
+                    button = Some(UrlButton {
+                        label: templates.text("start_button").to_string(),
+                        url: link,
+                    });
+                }
+            }
+            _ => {}
+        }
+        self.send_telegram(claim, kind, &text, button.as_ref())
+            .await
+    }
+
+    /// The `t.me` link that starts the bot for `author` (their code, bound to them), or
+    /// None while the bot's name cannot be read.
+    async fn deep_link_for(&self, author: &str) -> Result<Option<String>, SendError> {
+        let fresh = format!("{:016x}", rand::random::<u64>());
+        let code = self
+            .store
+            .start_code_for(author, &fresh)
+            .await
+            .map_err(|err| SendError::Transient {
+                reason: format!("could not keep the buyer's start code: {err}"),
+                lost_response: false,
+            })?;
+        Ok(self.telegram.start_link(&code).await)
+    }
+
+    /// Several Telegram group replies due at once, as one message naming each buyer: one
+    /// spend of the group's budget (and one wait on a paused chat) for all of them. Those
+    /// beyond one message's room wait for the group's next turn.
+    async fn dispatch_group(
+        &self,
+        chat: &str,
+        claims: &[&ClaimedReply],
+        templates: &Templates,
+    ) -> StoreResult<Vec<Step>> {
+        let now = now_ms();
+        let until = match self.paused_until(chat) {
+            Some(until) => Some(until),
+            None => self
+                .limits
+                .check_telegram(chat, true)
+                .err()
+                .map(|wait| now + wait.as_millis() as i64 + 1),
+        };
+        if let Some(until) = until {
+            self.metrics.reply_throttled("budget");
+            return Ok(vec![Step::OverBudget(until); claims.len()]);
+        }
+        let mut steps = vec![Step::OverBudget(now + GROUP_TURN_MS); claims.len()];
+        let mut lines: Vec<String> = Vec::new();
+        let mut named = Vec::new();
+        let mut length = 0;
+        for (i, claim) in claims.iter().enumerate().take(MENTIONS_PER_MESSAGE) {
+            match self.group_line(claim, templates).await {
+                // Telegram takes 4096 characters of text; the markup is not counted, so
+                // this keeps well within it.
+                Ok(line) if length + line.chars().count() + 1 > MESSAGE_CHARS => break,
+                Ok(line) => {
+                    length += line.chars().count() + 1;
+                    lines.push(line);
+                    named.push(i);
+                }
+                Err(err) => steps[i] = self.record(claim, Err(err)).await?,
+            }
+        }
+        if named.is_empty() {
+            return Ok(steps);
+        }
+        let result = self
+            .telegram
+            .send_html(&TelegramTarget::chat(chat), &lines.join("\n"))
+            .await;
+        for i in named {
+            steps[i] = self.record(claims[i], result.clone()).await?;
+        }
+        Ok(steps)
+    }
+
+    /// One buyer's line of a group message: a mention, their reply, and the deep link
+    /// when they have not started the bot. HTML, escaped.
+    async fn group_line(
+        &self,
+        claim: &ClaimedReply,
+        templates: &Templates,
+    ) -> Result<String, SendError> {
+        let body = ReplyBody::from_stored(&claim.body)
+            .map_err(|err| final_error(format!("unreadable body: {err}")))?;
+        let text = render(
+            ReplyKind::PublicReply,
+            claim.inbox_id.unwrap_or(claim.id),
+            &body,
+            templates,
+            &Context::default(),
+            now_ms(),
+        )
+        .ok_or_else(|| final_error("no template says anything for this outcome".into()))?;
+        let author = claim
+            .author_id
+            .as_deref()
+            .ok_or_else(|| final_error("the message has no author".into()))?;
+        let name = claim.author_name.as_deref().unwrap_or(author);
+        let mut line = format!(
+            "<a href=\"tg://user?id={}\">{}</a> {}",
+            html_escape(author),
+            html_escape(name),
+            html_escape(&text)
+        );
+        let started =
+            self.store
+                .telegram_started(author)
+                .await
+                .map_err(|err| SendError::Transient {
+                    reason: format!("could not read whether the buyer started the bot: {err}"),
+                    lost_response: false,
+                })?;
+        if !started {
+            if let Some(link) = self.deep_link_for(author).await? {
+                line.push(' ');
+                line.push_str(&html_escape(&super::templates::fill(
+                    templates.text("start_link"),
+                    &[("link", link)],
+                )));
+            }
+        }
+        Ok(line)
+    }
+
+    /// The staff bot's messages: a review item in the staff chat (read from the comment
+    /// as it is now: one decided meanwhile is not posted), or the answer to a `/link`.
+    async fn send_staff(
+        &self,
+        claim: &ClaimedReply,
+        body: &ReplyBody,
+    ) -> Result<Option<String>, SendError> {
+        use super::telegram_staff::{review_message, StaffTexts};
+        let unreadable = |err: crate::store::StoreError| SendError::Transient {
+            reason: format!("could not read the review item: {err}"),
+            lost_response: false,
+        };
+        let t = StaffTexts::get(self.lang);
+        let (text, rows) = match body.topic() {
+            Some(Topic::StaffLinked) => (t.linked.to_string(), Vec::new()),
+            Some(Topic::StaffLinkRefused) => (t.link_refused.to_string(), Vec::new()),
+            Some(Topic::StaffSoldOut) => (
+                super::telegram_staff::sold_out_text(self.lang, body),
+                Vec::new(),
+            ),
+            Some(Topic::StaffLowStock) => (
+                super::telegram_staff::low_stock_text(self.lang, body),
+                Vec::new(),
+            ),
+            Some(Topic::StaffPayment) => (
+                super::telegram_staff::payment_text(self.lang, body),
+                Vec::new(),
+            ),
+            Some(Topic::StaffBoard) => (
+                body.text
+                    .clone()
+                    .ok_or_else(|| final_error("a staff message without its text".into()))?,
+                Vec::new(),
+            ),
+            _ => {
+                let id = claim
+                    .inbox_id
+                    .ok_or_else(|| final_error("a review item names no comment".into()))?;
+                let event = self
+                    .store
+                    .event(id)
+                    .await
+                    .map_err(unreadable)?
+                    .ok_or_else(|| final_error("the review item's comment is gone".into()))?;
+                if event.outcome != Some(crate::pipeline::OutcomeKind::NeedsReview) {
+                    return Err(SendError::Skipped(
+                        "the comment was decided before its review item was sent".into(),
+                    ));
+                }
+                let current = match event.live_id {
+                    Some(live) => self
+                        .store
+                        .live(live)
+                        .await
+                        .map_err(unreadable)?
+                        .and_then(|l| l.current),
+                    None => None,
+                };
+                review_message(self.lang, &event, current.as_deref())
+            }
+        };
+        let to = TelegramTarget::chat(&claim.target);
+        if let Some(until) = self.paused_until(&to.chat_id) {
+            return Err(SendError::Deferred { until_ms: until });
+        }
+        if let Err(wait) = self.limits.check_telegram(&to.chat_id, to.is_group()) {
+            return Err(SendError::Deferred {
+                until_ms: now_ms() + wait.as_millis() as i64 + 1,
+            });
+        }
+        self.telegram.send_with_buttons(&to, &text, &rows).await
+    }
+
     /// A Telegram group reply quotes the buyer's message; a private reply goes to the
     /// buyer's chat with the bot (a user's id is that chat's id), which works once they
     /// have started the bot and is refused for good (403) otherwise.
@@ -472,29 +777,23 @@ impl Dispatcher {
         claim: &ClaimedReply,
         kind: ReplyKind,
         text: &str,
+        button: Option<&UrlButton>,
     ) -> Result<Option<String>, SendError> {
-        let to = match kind {
-            ReplyKind::PublicReply => TelegramTarget::reply_to(&claim.target)
-                .ok_or_else(|| final_error("not a Telegram message id".into()))?,
-            ReplyKind::PrivateReply => TelegramTarget::chat(
-                claim
-                    .author_id
-                    .as_deref()
-                    .ok_or_else(|| final_error("the message has no author".into()))?,
-            ),
-            ReplyKind::SendApi | ReplyKind::Telegram | ReplyKind::NoChannel => {
-                TelegramTarget::chat(&claim.target)
-            }
-        };
+        let to = telegram_target(claim).ok_or_else(|| {
+            final_error(match kind {
+                ReplyKind::PublicReply => "not a Telegram message id".into(),
+                _ => "the message has no author".into(),
+            })
+        })?;
         if let Some(until) = self.paused_until(&to.chat_id) {
             return Err(SendError::Deferred { until_ms: until });
         }
-        if let Err(wait) = self.limits.check(&to.chat_id, ReplyKind::Telegram) {
+        if let Err(wait) = self.limits.check_telegram(&to.chat_id, to.is_group()) {
             return Err(SendError::Deferred {
                 until_ms: now_ms() + wait.as_millis() as i64 + 1,
             });
         }
-        self.telegram.send(&to, text).await
+        self.telegram.send(&to, text, button).await
     }
 
     /// Exponential backoff from `retry_base_ms`, capped, with jitter in its upper half so
@@ -508,10 +807,31 @@ impl Dispatcher {
         )
     }
 
+    /// Spends one call of a Page's Meta budget, or says how long until one is free. A
+    /// database that cannot be asked counts as a short wait: no call without a budget.
+    async fn spend_budget(&self, page_id: &str, kind: ReplyKind) -> Result<(), Duration> {
+        let Some(shared) = &self.shared else {
+            return self.limits.check(page_id, kind);
+        };
+        let now_us = chrono::Utc::now().timestamp_micros();
+        match shared.check(page_id, kind, now_us).await {
+            Ok(spent) => spent,
+            Err(err) => {
+                tracing::warn!(error = ?err, "could not read a Page's shared budget");
+                Err(Duration::from_secs(1))
+            }
+        }
+    }
+
+    /// Remembers a throttle: per Page for Meta, per chat for Telegram (a 429 pauses that
+    /// chat).
     fn pause(&self, claim: &ClaimedReply, until: i64) {
-        let page = ReplyBody::from_stored(&claim.body)
-            .ok()
-            .and_then(|b| b.page_id);
+        let page = match telegram_target(claim) {
+            Some(to) => Some(to.chat_id),
+            None => ReplyBody::from_stored(&claim.body)
+                .ok()
+                .and_then(|b| b.page_id),
+        };
         if let Some(page) = page {
             let mut paused = self.paused.lock().expect("pause map is not poisoned");
             let entry = paused.entry(page).or_insert(until);
@@ -559,6 +879,51 @@ pub fn backoff_ms(attempts: i64, base: i64, max: i64, random: u64) -> i64 {
 
 fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
+}
+
+/// One Telegram message holds at most this many buyers' replies…
+const MENTIONS_PER_MESSAGE: usize = 50;
+/// …and this many characters of them, markup included.
+const MESSAGE_CHARS: usize = 4_000;
+/// When a group's next message may go, for replies that did not fit in this one.
+const GROUP_TURN_MS: i64 = 3_300;
+
+/// Where a Telegram reply goes: a group reply quotes the buyer's message, a private reply
+/// goes to the buyer's chat with the bot (a user's id is that chat's id), a message of
+/// our own to the chat it names. None for a row that is not Telegram's.
+fn telegram_target(claim: &ClaimedReply) -> Option<TelegramTarget> {
+    if claim.platform.as_deref() != Some("telegram") && claim.kind != ReplyKind::Telegram {
+        return None;
+    }
+    match claim.kind {
+        ReplyKind::PublicReply => TelegramTarget::reply_to(&claim.target),
+        ReplyKind::PrivateReply => claim.author_id.as_deref().map(TelegramTarget::chat),
+        ReplyKind::SendApi | ReplyKind::Telegram | ReplyKind::NoChannel => {
+            Some(TelegramTarget::chat(&claim.target))
+        }
+    }
+}
+
+/// Telegram group replies of the batch by group, where a group has more than one.
+fn telegram_groups(claimed: &[ClaimedReply]) -> BTreeMap<String, Vec<usize>> {
+    let mut groups: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (i, claim) in claimed.iter().enumerate() {
+        if claim.kind != ReplyKind::PublicReply {
+            continue;
+        }
+        if let Some(to) = telegram_target(claim).filter(TelegramTarget::is_group) {
+            groups.entry(to.chat_id).or_default().push(i);
+        }
+    }
+    groups.retain(|_, members| members.len() > 1);
+    groups
+}
+
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 #[cfg(test)]

@@ -36,7 +36,7 @@ pub fn final_reason(code: Option<i64>, subcode: Option<i64>) -> &'static str {
     }
 }
 
-#[derive(Debug, Error)]
+#[derive(Debug, Clone, Error)]
 pub enum SendError {
     /// The page is over a rate limit; try again after `retry_after` when Meta says.
     #[error("throttled by the platform (code {code}): {message}")]

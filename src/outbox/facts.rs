@@ -30,6 +30,10 @@ pub struct ReplyBody {
     pub page_id: Option<String>,
     #[serde(default, deserialize_with = "null_as_default")]
     pub facts: ReplyFacts,
+    /// A staff bot message written whole when it was planned (a sold-out alert, the
+    /// answer to `/board`); buyers' replies are rendered from templates instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
 }
 
 impl ReplyBody {
@@ -99,6 +103,15 @@ pub struct ReplyFacts {
     pub total: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
+    /// A fulfilled order's tracking number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracking: Option<String>,
+    /// The store a fulfilled pickup order waits at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pickup_store: Option<String>,
+    /// A one-time code that proves this member to a buyer who asked for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
 }
 
 /// One line of an order or notice.

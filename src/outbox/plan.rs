@@ -13,10 +13,11 @@
 
 use std::collections::HashSet;
 
-use super::facts::{NewReply, ReplyBody, ReplyFacts};
+use super::facts::{FactItem, NewReply, ReplyBody, ReplyFacts};
 use crate::store::{
     carts_with_checkout_in, insert_planned_in, latest_event_in, open_window_in, open_windows_in,
-    unused_comment_in, PlannedReply, StoreResult, Tx,
+    started_telegram_user_in, unused_comment_in, ChangedOrder, FulfilledOrder, PlannedReply,
+    StoreResult, Tx,
 };
 use crate::vocab::{OutboxStatus, ReplyKind, Topic};
 
@@ -147,6 +148,8 @@ pub struct Notice {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Channel {
     SendApi,
+    /// A Telegram buyer who started the bot: their private chat.
+    Telegram,
     PrivateReply,
     /// No channel was open; the row is recorded as skipped.
     None,
@@ -191,6 +194,17 @@ pub async fn enqueue_notice_in(
                     ..base
                 },
                 Channel::SendApi,
+            )
+        } else if let Some(user) = started_telegram_user_in(tx, notice.member_id).await? {
+            // Telegram has no window: a buyer who started the bot can always be written to.
+            (
+                PlannedReply {
+                    inbox_id: user.inbox_id,
+                    kind: ReplyKind::Telegram,
+                    target: user.user_id,
+                    ..base
+                },
+                Channel::Telegram,
             )
         } else if let Some(comment) =
             unused_comment_in(tx, notice.member_id, notice.live_id, now - PRIVATE_REPLY_MS).await?
@@ -256,6 +270,75 @@ pub async fn enqueue_order_paid_in(
                 ..ReplyFacts::default()
             },
             dedupe_key: format!("paid:{order_ref}"),
+            priority: CONFIRMATION,
+        },
+        now,
+        now,
+    )
+    .await
+}
+
+/// For the orders room: call inside the transaction that changed an unpaid order's
+/// lines, so the buyer hears of it with the change (once per change).
+pub async fn enqueue_order_changed_in(
+    tx: &mut Tx,
+    changed: &ChangedOrder,
+    now: i64,
+) -> StoreResult<Option<Channel>> {
+    let items = changed
+        .lines
+        .iter()
+        .map(|(name, options, qty)| FactItem {
+            keyword: name.clone(),
+            variant: options.clone(),
+            qty: *qty,
+            held: *qty,
+            ..FactItem::default()
+        })
+        .collect();
+    enqueue_notice_in(
+        tx,
+        &Notice {
+            topic: Topic::OrderChanged,
+            live_id: changed.live_id,
+            member_id: changed.member_id,
+            facts: ReplyFacts {
+                items,
+                order: Some(changed.number.clone()),
+                total: Some(changed.total),
+                currency: Some(changed.currency.clone()),
+                ..ReplyFacts::default()
+            },
+            dedupe_key: format!("order_changed:{}:{}", changed.number, changed.history_id),
+            priority: CONFIRMATION,
+        },
+        now,
+        now,
+    )
+    .await
+}
+
+/// For the orders room: call inside the transaction that fulfils an order, so the buyer
+/// hears of it, with the tracking number or pickup store, once per order.
+pub async fn enqueue_order_fulfilled_in(
+    tx: &mut Tx,
+    fulfilled: &FulfilledOrder,
+    now: i64,
+) -> StoreResult<Option<Channel>> {
+    let given = |s: &str| Some(s.to_string()).filter(|s| !s.is_empty());
+    enqueue_notice_in(
+        tx,
+        &Notice {
+            topic: Topic::Fulfilled,
+            live_id: fulfilled.live_id,
+            member_id: fulfilled.member_id,
+            facts: ReplyFacts {
+                order: Some(fulfilled.number.clone()),
+                tracking: given(&fulfilled.tracking_number),
+                pickup_store: given(&fulfilled.pickup_store),
+                ..ReplyFacts::default()
+            },
+            dedupe_key: format!("fulfilled:{}", fulfilled.number),
             priority: CONFIRMATION,
         },
         now,

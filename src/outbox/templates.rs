@@ -58,6 +58,14 @@ pub const SPECS: &[(&str, &[&str])] = &[
     ("expiring", &["expiry", "total", "checkout_url"]),
     ("expired", &["lines"]),
     ("paid", &["total", "order"]),
+    ("order_changed", &["order", "lines", "total"]),
+    ("fulfilled", &["order", "tracking", "pickup_store"]),
+    ("identity_code", &["code"]),
+    ("checkout_button", &[]),
+    ("start_link", &["link"]),
+    ("start_button", &[]),
+    ("start_welcome", &[]),
+    ("start_refused", &[]),
 ];
 
 /// The variables a template may use, or None for a name no template has.
@@ -335,6 +343,37 @@ pub fn render(
                 ("order", facts.order.clone().unwrap_or_default()),
             ],
         ),
+        Topic::OrderChanged => t.fill(
+            "order_changed",
+            &[
+                ("order", facts.order.clone().unwrap_or_default()),
+                ("lines", fact_lines(t, items)),
+                (
+                    "total",
+                    format_money(
+                        facts.total.unwrap_or(0),
+                        facts.currency.as_deref().unwrap_or(""),
+                    ),
+                ),
+            ],
+        ),
+        Topic::Fulfilled => t.fill(
+            "fulfilled",
+            &[
+                ("order", facts.order.clone().unwrap_or_default()),
+                ("tracking", facts.tracking.clone().unwrap_or_default()),
+                (
+                    "pickup_store",
+                    facts.pickup_store.clone().unwrap_or_default(),
+                ),
+            ],
+        ),
+        Topic::Started => t.fill("start_welcome", &[]),
+        Topic::StartRefused => t.fill("start_refused", &[]),
+        Topic::IdentityCode => t.fill(
+            "identity_code",
+            &[("code", facts.code.clone().unwrap_or_default())],
+        ),
         Topic::Waitlisted => t.fill("waitlisted", &[("lines", fact_lines(t, items))]),
         Topic::Rejected => rejection(t, items),
         Topic::NeedsReview => t.fill("needs_review", &[]),
@@ -354,7 +393,15 @@ pub fn render(
         ),
         Topic::Cancelled if units == 0 => t.fill("nothing_to_cancel", &[]),
         Topic::Cancelled => t.fill("cancelled", &[("units", units.to_string())]),
-        Topic::Ignored => return None,
+        // The staff bot's messages are not the shop's templates (outbox::telegram_staff).
+        Topic::Ignored
+        | Topic::StaffReview
+        | Topic::StaffLinked
+        | Topic::StaffLinkRefused
+        | Topic::StaffSoldOut
+        | Topic::StaffLowStock
+        | Topic::StaffPayment
+        | Topic::StaffBoard => return None,
     })
 }
 
@@ -530,6 +577,7 @@ pub fn sample(name: &str, now_ms: i64) -> (ReplyKind, ReplyBody, Context) {
             Topic::QuestionAnswered
         }
         "cancelled" | "nothing_to_cancel" | "removed" | "kept_in_order" => Topic::Cancelled,
+        "start_welcome" => Topic::Started,
         other => other.parse().unwrap_or(Topic::Waitlisted),
     };
     let kind = if name.starts_with("public_") {
@@ -553,6 +601,9 @@ pub fn sample(name: &str, now_ms: i64) -> (ReplyKind, ReplyBody, Context) {
             total: Some(32_550),
             currency: Some("HKD".into()),
             order: Some("PO-1024".into()),
+            tracking: Some("SF1234567890".into()),
+            pickup_store: Some("Mong Kok".into()),
+            code: Some("482913".into()),
             ..ReplyFacts::default()
         },
         ..ReplyBody::default()
@@ -591,6 +642,15 @@ pub fn sample(name: &str, now_ms: i64) -> (ReplyKind, ReplyBody, Context) {
 /// that are parts of others (a line, a stock phrase) are shown inside their whole.
 pub fn preview(name: &str, t: &Templates, now_ms: i64) -> Result<String, TemplateError> {
     check(name, t.text(name))?;
+    // Telegram's button labels and the deep-link line are not messages of their own.
+    match name {
+        "checkout_button" | "start_button" => return Ok(t.text(name).to_string()),
+        "start_link" => {
+            let link = "https://t.me/shop_bot?start=4kX9";
+            return Ok(fill(t.text(name), &[("link", link.to_string())]));
+        }
+        _ => {}
+    }
     let (kind, body, ctx) = sample(name, now_ms);
     Ok(render(kind, 1, &body, t, &ctx, now_ms).unwrap_or_default())
 }
@@ -838,7 +898,7 @@ mod tests {
             let t = Templates::defaults(lang);
             for (name, _) in SPECS {
                 let text = preview(name, &t, 1_700_000_000_000).unwrap();
-                assert!(!text.is_empty(), "{} {name}", lang.tag());
+                assert!(!text.is_empty(), "{} {name}: nothing rendered", lang.tag());
                 assert!(
                     variables_in(&text).is_empty(),
                     "{} {name}: {text}",
@@ -879,6 +939,8 @@ mod tests {
                 lines: &lines,
                 choices: &[],
                 points: None,
+                points_max: 0,
+                points_error: None,
                 values: &HashMap::new(),
                 errors: &BTreeMap::new(),
                 option_errors: &BTreeMap::new(),

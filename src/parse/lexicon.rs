@@ -33,6 +33,14 @@ pub enum Lex {
     PhoneLabel,
     /// `加` / `加多`: a plus sign when a number follows.
     PlusWord,
+    /// `減`: a minus sign when a number follows.
+    MinusWord,
+    /// `全部`, `所有`, `all`: with a cancel word and no product, "cancel everything".
+    All,
+    /// `各`, `each`: the qty after it is for each option or product listed before it.
+    Each,
+    /// `佢`, `他`: someone else; an order word may be theirs, not the buyer's.
+    OtherPerson,
     Option(OptionKind),
 }
 
@@ -50,6 +58,8 @@ const CJK: &[(&str, Lex)] = &[
     ("下標", Lex::Order),
     ("加", Lex::PlusWord),
     ("加多", Lex::PlusWord),
+    ("減", Lex::MinusWord),
+    ("減多", Lex::MinusWord),
     // Cancels. `唔要` must outrank `要`: longest match does it.
     ("取消", Lex::Cancel),
     ("唔要", Lex::Cancel),
@@ -61,6 +71,20 @@ const CJK: &[(&str, Lex)] = &[
     ("撤銷", Lex::Cancel),
     ("唔使", Lex::Cancel),
     ("不用", Lex::Cancel),
+    // Giving up a product is cancelling it.
+    ("放棄", Lex::Cancel),
+    ("棄單", Lex::Cancel),
+    ("全部", Lex::All),
+    ("所有", Lex::All),
+    ("晒", Lex::All),
+    ("各", Lex::Each),
+    ("其他", Lex::Filler),
+    ("佢", Lex::OtherPerson),
+    ("佢哋", Lex::OtherPerson),
+    ("他", Lex::OtherPerson),
+    ("她", Lex::OtherPerson),
+    ("他們", Lex::OtherPerson),
+    ("她們", Lex::OtherPerson),
     // Edits go to a person: which line, which qty, is rarely clear.
     ("改", Lex::Edit),
     ("換", Lex::Edit),
@@ -137,7 +161,6 @@ const CJK: &[(&str, Lex)] = &[
     ("謝晒", Lex::Filler),
     ("多謝晒", Lex::Filler),
     ("感謝", Lex::Filler),
-    ("全部", Lex::Filler),
     ("謝謝", Lex::Filler),
     ("多謝", Lex::Filler),
     ("麻煩", Lex::Filler),
@@ -148,7 +171,9 @@ const CJK: &[(&str, Lex)] = &[
     ("同", Lex::Filler),
     ("和", Lex::Filler),
     ("及", Lex::Filler),
-    ("各", Lex::Filler),
+    ("跟", Lex::Filler),
+    ("感恩", Lex::Filler),
+    ("就好", Lex::Filler),
     ("俾", Lex::Filler),
     ("畀", Lex::Filler),
     ("給", Lex::Filler),
@@ -164,51 +189,6 @@ const CJK: &[(&str, Lex)] = &[
     ("電話", Lex::PhoneLabel),
     ("手機", Lex::PhoneLabel),
     ("聯絡", Lex::PhoneLabel),
-    // Colours.
-    ("黑", Lex::Option(OptionKind::Colour)),
-    ("白", Lex::Option(OptionKind::Colour)),
-    ("紅", Lex::Option(OptionKind::Colour)),
-    ("藍", Lex::Option(OptionKind::Colour)),
-    ("綠", Lex::Option(OptionKind::Colour)),
-    ("黃", Lex::Option(OptionKind::Colour)),
-    ("粉", Lex::Option(OptionKind::Colour)),
-    ("灰", Lex::Option(OptionKind::Colour)),
-    ("橙", Lex::Option(OptionKind::Colour)),
-    ("紫", Lex::Option(OptionKind::Colour)),
-    ("啡", Lex::Option(OptionKind::Colour)),
-    ("金", Lex::Option(OptionKind::Colour)),
-    ("銀", Lex::Option(OptionKind::Colour)),
-    ("米", Lex::Option(OptionKind::Colour)),
-    ("杏", Lex::Option(OptionKind::Colour)),
-    ("青", Lex::Option(OptionKind::Colour)),
-    ("棕", Lex::Option(OptionKind::Colour)),
-    ("咖啡", Lex::Option(OptionKind::Colour)),
-    ("卡其", Lex::Option(OptionKind::Colour)),
-    ("深藍", Lex::Option(OptionKind::Colour)),
-    ("淺藍", Lex::Option(OptionKind::Colour)),
-    ("天藍", Lex::Option(OptionKind::Colour)),
-    ("寶藍", Lex::Option(OptionKind::Colour)),
-    ("海軍藍", Lex::Option(OptionKind::Colour)),
-    ("粉紅", Lex::Option(OptionKind::Colour)),
-    ("粉藍", Lex::Option(OptionKind::Colour)),
-    ("粉綠", Lex::Option(OptionKind::Colour)),
-    ("酒紅", Lex::Option(OptionKind::Colour)),
-    ("軍綠", Lex::Option(OptionKind::Colour)),
-    ("墨綠", Lex::Option(OptionKind::Colour)),
-    ("淺綠", Lex::Option(OptionKind::Colour)),
-    ("米白", Lex::Option(OptionKind::Colour)),
-    ("奶白", Lex::Option(OptionKind::Colour)),
-    ("淺灰", Lex::Option(OptionKind::Colour)),
-    ("深灰", Lex::Option(OptionKind::Colour)),
-    ("玫瑰金", Lex::Option(OptionKind::Colour)),
-    ("透明", Lex::Option(OptionKind::Colour)),
-    // Sizes said in Chinese only count with 碼.
-    ("細碼", Lex::Option(OptionKind::Size)),
-    ("中碼", Lex::Option(OptionKind::Size)),
-    ("大碼", Lex::Option(OptionKind::Size)),
-    ("均碼", Lex::Option(OptionKind::Size)),
-    ("加大碼", Lex::Option(OptionKind::Size)),
-    ("特大碼", Lex::Option(OptionKind::Size)),
 ];
 
 const WORDS: &[(&str, Lex)] = &[
@@ -219,6 +199,10 @@ const WORDS: &[(&str, Lex)] = &[
     ("buy", Lex::Order),
     ("take", Lex::Order),
     ("need", Lex::Order),
+    ("claim", Lex::Order),
+    ("claimed", Lex::Order),
+    ("mine", Lex::Order),
+    ("orders", Lex::Order),
     ("cancel", Lex::Cancel),
     ("cancelled", Lex::Cancel),
     ("canceled", Lex::Cancel),
@@ -227,6 +211,8 @@ const WORDS: &[(&str, Lex)] = &[
     ("delete", Lex::Cancel),
     ("del", Lex::Cancel),
     ("remove", Lex::Cancel),
+    ("pass", Lex::Cancel),
+    ("skip", Lex::Cancel),
     ("change", Lex::Edit),
     ("edit", Lex::Edit),
     ("modify", Lex::Edit),
@@ -269,7 +255,10 @@ const WORDS: &[(&str, Lex)] = &[
     ("nt", Lex::Filler),
     ("ntd", Lex::Filler),
     ("more", Lex::Filler),
-    ("all", Lex::Filler),
+    ("my", Lex::Filler),
+    ("all", Lex::All),
+    ("everything", Lex::All),
+    ("each", Lex::Each),
     ("tel", Lex::PhoneLabel),
     ("phone", Lex::PhoneLabel),
     ("mobile", Lex::PhoneLabel),
@@ -278,126 +267,147 @@ const WORDS: &[(&str, Lex)] = &[
     ("wa", Lex::PhoneLabel),
     ("ph", Lex::PhoneLabel),
     ("contact", Lex::PhoneLabel),
-    ("xs", Lex::Option(OptionKind::Size)),
-    ("s", Lex::Option(OptionKind::Size)),
-    ("m", Lex::Option(OptionKind::Size)),
-    ("l", Lex::Option(OptionKind::Size)),
-    ("xl", Lex::Option(OptionKind::Size)),
-    ("xxl", Lex::Option(OptionKind::Size)),
-    ("xxxl", Lex::Option(OptionKind::Size)),
-    ("2xl", Lex::Option(OptionKind::Size)),
-    ("3xl", Lex::Option(OptionKind::Size)),
-    ("4xl", Lex::Option(OptionKind::Size)),
-    ("5xl", Lex::Option(OptionKind::Size)),
-    ("f", Lex::Option(OptionKind::Size)),
-    ("free", Lex::Option(OptionKind::Size)),
-    ("black", Lex::Option(OptionKind::Colour)),
-    ("white", Lex::Option(OptionKind::Colour)),
-    ("red", Lex::Option(OptionKind::Colour)),
-    ("blue", Lex::Option(OptionKind::Colour)),
-    ("green", Lex::Option(OptionKind::Colour)),
-    ("yellow", Lex::Option(OptionKind::Colour)),
-    ("pink", Lex::Option(OptionKind::Colour)),
-    ("grey", Lex::Option(OptionKind::Colour)),
-    ("gray", Lex::Option(OptionKind::Colour)),
-    ("orange", Lex::Option(OptionKind::Colour)),
-    ("purple", Lex::Option(OptionKind::Colour)),
-    ("brown", Lex::Option(OptionKind::Colour)),
-    ("beige", Lex::Option(OptionKind::Colour)),
-    ("navy", Lex::Option(OptionKind::Colour)),
-    ("khaki", Lex::Option(OptionKind::Colour)),
-    ("gold", Lex::Option(OptionKind::Colour)),
-    ("silver", Lex::Option(OptionKind::Colour)),
-    ("cream", Lex::Option(OptionKind::Colour)),
 ];
 
-/// The same colour in English and in Chinese, so `black` finds `黑` and
-/// `黑` finds `Black`: a translation, not a guess.
-pub fn colour_alias(key: &str) -> Option<&'static str> {
-    const PAIRS: &[(&str, &str)] = &[
-        ("black", "黑"),
-        ("white", "白"),
-        ("red", "紅"),
-        ("blue", "藍"),
-        ("green", "綠"),
-        ("yellow", "黃"),
-        ("pink", "粉"),
-        ("grey", "灰"),
-        ("gray", "灰"),
-        ("orange", "橙"),
-        ("purple", "紫"),
-        ("brown", "啡"),
-        ("gold", "金"),
-        ("silver", "銀"),
-        ("khaki", "卡其"),
-    ];
-    PAIRS.iter().find_map(|&(en, zh)| {
-        if key == en {
-            Some(zh)
-        } else if key == zh {
-            Some(en)
-        } else {
-            None
-        }
-    })
+/// The option table (`options.txt`): groups of spellings that mean one colour or size.
+const OPTIONS: &str = include_str!("options.txt");
+
+/// `(spelling, kind, group)` for every spelling of the option table.
+fn option_entries() -> impl Iterator<Item = (&'static str, OptionKind, u16)> {
+    OPTIONS
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .enumerate()
+        .flat_map(|(group, line)| {
+            let (kind, words) = line.split_once(':').unwrap_or(("", line));
+            let kind = match kind.trim() {
+                "colour" => OptionKind::Colour,
+                "size" => OptionKind::Size,
+                _ => OptionKind::Other,
+            };
+            words
+                .split(',')
+                .map(str::trim)
+                .filter(|w| !w.is_empty())
+                .map(move |w| (w, kind, group as u16))
+        })
 }
 
-/// Counters that make a preceding number a quantity (`2件`, `兩個`).
-pub fn is_cjk_counter(c: char) -> bool {
-    matches!(
-        c,
-        '件' | '個'
-            | '對'
-            | '條'
-            | '隻'
-            | '只'
-            | '套'
-            | '包'
-            | '份'
-            | '支'
-            | '枝'
-            | '盒'
-            | '樽'
-            | '罐'
-            | '瓶'
-            | '張'
-            | '本'
-            | '把'
-            | '雙'
-            | '組'
-            | '粒'
-            | '片'
-            | '排'
-            | '箱'
-            | '袋'
-            | '副'
-            | '款'
-            | '頂'
-            | '卷'
-            | '盞'
-            | '塊'
-    )
+/// The group of an option spelling (compared without `色`/`碼`/`號`): two spellings
+/// with one group are one option (`black` and `黑`, `細` and `s`), a translation,
+/// not a guess.
+pub fn option_group(key: &str) -> Option<u16> {
+    lexicon().option_groups.get(key).map(|&(group, _)| group)
+}
+
+/// The kind of a group of the option table, and its first spelling (`black`, `s`), by
+/// which a person knows it.
+pub fn option_group_of(key: &str) -> Option<(u16, OptionKind, &'static str)> {
+    let l = lexicon();
+    let &(group, kind) = l.option_groups.get(key)?;
+    Some((group, kind, l.group_names.get(group as usize).copied()?))
+}
+
+/// What a counter counts. The kind only documents the table; every counter makes
+/// the number before it a qty, times `per` units.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CounterKind {
+    /// Single things: `件`, `個`, `隻`.
+    Piece,
+    /// Things that come in twos but are sold as one: `對`, `雙`, `副`.
+    Pair,
+    /// Boxes, packs and sets: `套`, `盒`, `包`.
+    Pack,
+    /// Long things: `條`, `支`.
+    Long,
+    /// Bottles and cans: `樽`, `瓶`, `罐`.
+    Bottle,
+    /// Flat things: `張`, `片`, `本`.
+    Flat,
+    /// Twelve: `打`.
+    Dozen,
+}
+
+/// `(counter, kind, units per counter)`.
+const CJK_COUNTERS: &[(char, CounterKind, u64)] = &[
+    ('件', CounterKind::Piece, 1),
+    ('個', CounterKind::Piece, 1),
+    ('隻', CounterKind::Piece, 1),
+    ('只', CounterKind::Piece, 1),
+    ('份', CounterKind::Piece, 1),
+    ('款', CounterKind::Piece, 1),
+    ('粒', CounterKind::Piece, 1),
+    ('顆', CounterKind::Piece, 1),
+    ('塊', CounterKind::Piece, 1),
+    ('頂', CounterKind::Piece, 1),
+    ('盞', CounterKind::Piece, 1),
+    ('對', CounterKind::Pair, 1),
+    ('雙', CounterKind::Pair, 1),
+    ('副', CounterKind::Pair, 1),
+    ('套', CounterKind::Pack, 1),
+    ('組', CounterKind::Pack, 1),
+    ('包', CounterKind::Pack, 1),
+    ('盒', CounterKind::Pack, 1),
+    ('箱', CounterKind::Pack, 1),
+    ('袋', CounterKind::Pack, 1),
+    ('排', CounterKind::Pack, 1),
+    ('卷', CounterKind::Pack, 1),
+    ('條', CounterKind::Long, 1),
+    ('支', CounterKind::Long, 1),
+    ('枝', CounterKind::Long, 1),
+    ('把', CounterKind::Long, 1),
+    ('樽', CounterKind::Bottle, 1),
+    ('瓶', CounterKind::Bottle, 1),
+    ('罐', CounterKind::Bottle, 1),
+    ('張', CounterKind::Flat, 1),
+    ('片', CounterKind::Flat, 1),
+    ('本', CounterKind::Flat, 1),
+    ('打', CounterKind::Dozen, 12),
+];
+
+/// `(counter, kind, units per counter)`, in normalised (lower-case) form.
+const WORD_COUNTERS: &[(&str, CounterKind, u64)] = &[
+    ("pc", CounterKind::Piece, 1),
+    ("pcs", CounterKind::Piece, 1),
+    ("piece", CounterKind::Piece, 1),
+    ("pieces", CounterKind::Piece, 1),
+    ("unit", CounterKind::Piece, 1),
+    ("units", CounterKind::Piece, 1),
+    ("pair", CounterKind::Pair, 1),
+    ("pairs", CounterKind::Pair, 1),
+    ("set", CounterKind::Pack, 1),
+    ("sets", CounterKind::Pack, 1),
+    ("pack", CounterKind::Pack, 1),
+    ("packs", CounterKind::Pack, 1),
+    ("box", CounterKind::Pack, 1),
+    ("boxes", CounterKind::Pack, 1),
+    ("bottle", CounterKind::Bottle, 1),
+    ("bottles", CounterKind::Bottle, 1),
+    ("dozen", CounterKind::Dozen, 12),
+    ("dozens", CounterKind::Dozen, 12),
+    ("doz", CounterKind::Dozen, 12),
+];
+
+/// Units per counter when `c` is a counter that makes a preceding number a qty
+/// (`2件`, `兩個`, `一打`).
+pub fn cjk_counter(c: char) -> Option<u64> {
+    CJK_COUNTERS
+        .iter()
+        .find(|(k, _, _)| *k == c)
+        .map(|&(_, _, per)| per)
+}
+
+/// Units per counter for an English counter word (`pcs`, `dozen`).
+pub fn word_counter(w: &str) -> Option<u64> {
+    WORD_COUNTERS
+        .iter()
+        .find(|(k, _, _)| *k == w)
+        .map(|&(_, _, per)| per)
 }
 
 pub fn is_word_counter(w: &str) -> bool {
-    matches!(
-        w,
-        "pc" | "pcs"
-            | "piece"
-            | "pieces"
-            | "set"
-            | "sets"
-            | "pair"
-            | "pairs"
-            | "unit"
-            | "units"
-            | "pack"
-            | "packs"
-            | "box"
-            | "boxes"
-            | "bottle"
-            | "bottles"
-    )
+    word_counter(w).is_some()
 }
 
 /// Units that make a preceding number a price, not a qty.
@@ -414,13 +424,16 @@ pub fn is_word_money(w: &str) -> bool {
 
 /// Suffixes that only say "this is a colour / size": `黑色`, `M碼`.
 pub fn option_suffix(c: char) -> bool {
-    matches!(c, '色' | '碼')
+    matches!(c, '色' | '碼' | '號')
 }
 
 pub struct Lexicon {
     /// Keyed by first character; each list longest first.
     cjk: HashMap<char, Vec<(&'static str, Lex)>>,
     words: HashMap<&'static str, Lex>,
+    option_groups: HashMap<&'static str, (u16, OptionKind)>,
+    /// By group: its first spelling.
+    group_names: Vec<&'static str>,
 }
 
 impl Lexicon {
@@ -437,6 +450,16 @@ impl Lexicon {
     pub fn word(&self, w: &str) -> Option<Lex> {
         self.words.get(w).copied()
     }
+
+    /// What the lexicon makes of the whole of `w` (an ASCII word, or a Chinese entry
+    /// exactly as long as `w`).
+    pub fn whole(&self, w: &str) -> Option<Lex> {
+        if w.is_ascii() {
+            return self.word(w);
+        }
+        self.longest_cjk(w)
+            .and_then(|(len, lex)| (len == w.len()).then_some(lex))
+    }
 }
 
 pub fn lexicon() -> &'static Lexicon {
@@ -448,12 +471,34 @@ pub fn lexicon() -> &'static Lexicon {
                 cjk.entry(c).or_default().push((e, l));
             }
         }
+        let mut words: HashMap<&'static str, Lex> = WORDS.iter().copied().collect();
+        let mut option_groups = HashMap::new();
+        let mut group_names = Vec::new();
+        for (e, kind, group) in option_entries() {
+            option_groups.entry(e).or_insert((group, kind));
+            if group_names.len() <= group as usize {
+                group_names.resize(group as usize + 1, e);
+            }
+            let lex = Lex::Option(kind);
+            if e.is_ascii() {
+                if !e.contains(' ') {
+                    words.entry(e).or_insert(lex);
+                }
+            } else if let Some(c) = e.chars().next() {
+                let list = cjk.entry(c).or_default();
+                if !list.iter().any(|(x, _)| *x == e) {
+                    list.push((e, lex));
+                }
+            }
+        }
         for v in cjk.values_mut() {
             v.sort_by_key(|(e, _)| std::cmp::Reverse(e.len()));
         }
         Lexicon {
             cjk,
-            words: WORDS.iter().copied().collect(),
+            words,
+            option_groups,
+            group_names,
         }
     })
 }
@@ -468,6 +513,53 @@ mod tests {
         for (e, _) in CJK.iter().chain(WORDS) {
             assert_eq!(&normalise(e), e);
         }
+        for (e, _, _) in option_entries() {
+            assert_eq!(normalise(e), e);
+            // Compared without a suffix, so the table must not carry one.
+            assert_eq!(crate::parse::catalog::option_key(e), e, "{e}");
+        }
+    }
+
+    #[test]
+    fn option_table_is_read_as_data() {
+        let l = lexicon();
+        assert_eq!(option_group("black"), option_group("黑"));
+        assert_eq!(option_group("navy"), option_group("海軍藍"));
+        assert_eq!(option_group("s"), option_group("細"));
+        assert_eq!(option_group("l"), option_group("大"));
+        assert_ne!(option_group("s"), option_group("m"));
+        assert_ne!(option_group("粉"), option_group("粉藍"));
+        assert!(option_group("淺藍").is_some());
+        assert_eq!(option_group("將軍澳"), None);
+        assert_eq!(l.word("transparent"), Some(Lex::Option(OptionKind::Colour)));
+        assert_eq!(l.word("small"), Some(Lex::Option(OptionKind::Size)));
+        assert_eq!(
+            l.longest_cjk("細碼"),
+            Some((3, Lex::Option(OptionKind::Size)))
+        );
+        assert_eq!(
+            l.longest_cjk("海軍藍色"),
+            Some((9, Lex::Option(OptionKind::Colour)))
+        );
+        // Every spelling stands in one group only.
+        let mut seen = std::collections::HashSet::new();
+        for (e, _, _) in option_entries() {
+            assert!(seen.insert(e), "{e} is in two groups");
+        }
+    }
+
+    #[test]
+    fn counters_by_meaning() {
+        assert_eq!(cjk_counter('件'), Some(1));
+        assert_eq!(cjk_counter('對'), Some(1));
+        assert_eq!(cjk_counter('打'), Some(12));
+        assert_eq!(cjk_counter('人'), None);
+        assert_eq!(word_counter("dozen"), Some(12));
+        assert_eq!(word_counter("pcs"), Some(1));
+        assert_eq!(word_counter("people"), None);
+        for (c, kind, per) in CJK_COUNTERS {
+            assert_eq!(*per == 12, *kind == CounterKind::Dozen, "{c}");
+        }
     }
 
     #[test]
@@ -480,6 +572,9 @@ mod tests {
             l.longest_cjk("粉紅色"),
             Some((6, Lex::Option(OptionKind::Colour)))
         );
+        assert_eq!(l.longest_cjk("唔要晒"), Some((6, Lex::Cancel)));
+        assert_eq!(l.longest_cjk("晒"), Some((3, Lex::All)));
+        assert_eq!(l.longest_cjk("減1"), Some((3, Lex::MinusWord)));
         assert_eq!(l.longest_cjk("將軍澳"), None);
     }
 }

@@ -10,6 +10,7 @@ mod lexicon;
 mod normalise;
 mod numerals;
 mod scan;
+pub mod synonyms;
 mod types;
 
 #[cfg(test)]
@@ -19,6 +20,7 @@ mod prop_tests;
 
 pub use catalog::{Catalog, ProductId};
 pub use normalise::normalise;
+pub use synonyms::{RowProblem, Synonym, SynonymKind, SynonymProblem};
 pub use types::{CatalogFile, Intent, Limits, Line, ParseInput, Parsed, Product, ReviewReason};
 
 /// Parses one comment.

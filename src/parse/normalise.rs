@@ -19,7 +19,10 @@ pub fn normalise_into(text: &str, out: &mut String) {
         return;
     }
     for c in text.nfkc() {
-        if let Some(m) = fold(c) {
+        if c == '🔟' {
+            // The keycap ten: two digits, not one character.
+            out.push_str("10");
+        } else if let Some(m) = fold(c) {
             out.push(m);
         }
     }
@@ -46,8 +49,9 @@ fn fold(c: char) -> Option<char> {
         return Some(fold_ascii(c));
     }
     let m = match c {
+        // The keycap mark after a digit (`2️⃣`) leaves the digit.
         '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{FE0E}'
-        | '\u{FE0F}' => return None,
+        | '\u{FE0F}' | '\u{20E3}' => return None,
         '\u{00A0}' | '\u{3000}' => ' ',
         '\u{2028}' | '\u{2029}' | '\u{0085}' => '\n',
         '➕' => '+',
@@ -100,6 +104,22 @@ fn fold(c: char) -> Option<char> {
         '询' => '詢',
         '问' => '問',
         '请' => '請',
+        '减' => '減',
+        '给' => '給',
+        '这' => '這',
+        '弃' => '棄',
+        '细' => '細',
+        '现' => '現',
+        '顶' => '頂',
+        '块' => '塊',
+        '颗' => '顆',
+        '盖' => '蓋',
+        '环' => '環',
+        '壳' => '殼',
+        '军' => '軍',
+        '浅' => '淺',
+        '宝' => '寶',
+        '杂' => '雜',
         _ => c,
     };
     Some(m)
@@ -128,6 +148,17 @@ mod tests {
     #[test]
     fn joiners_and_selectors_are_dropped() {
         assert_eq!(normalise("🙋\u{200D}♀\u{FE0F}+1"), "🙋♀+1");
+    }
+
+    #[test]
+    fn keycap_digits_are_digits() {
+        assert_eq!(normalise("A01 +2️⃣"), "a01 +2");
+        assert_eq!(normalise("➕1️⃣"), "+1");
+        assert_eq!(normalise("+🔟"), "+10");
+        assert_eq!(normalise("✖️2"), "×2");
+        assert_eq!(normalise("K08＝2"), "k08=2");
+        assert_eq!(normalise("K08：3"), "k08:3");
+        assert_eq!(normalise("减1 给我"), "減1 給我");
     }
 
     #[test]

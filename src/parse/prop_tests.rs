@@ -205,3 +205,136 @@ proptest! {
         check(&text, &cat, cur, &Limits::default());
     }
 }
+
+/// The issue 16 catalogue: codes, a number, a Chinese word and an English word as keywords.
+fn issue16_catalog() -> Catalog {
+    let json = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/corpus/catalog-issue16.json"
+    ));
+    let file: CatalogFile = serde_json::from_str(json).expect("catalog json");
+    Catalog::from(file)
+}
+
+/// Chat: no keyword, no number, no order or cancel word.
+const CHAT: &[&str] = &[
+    "好靚",
+    "主播",
+    "哈哈哈",
+    "😍",
+    "❤️",
+    "hello",
+    "今日",
+    "早晨",
+    "好正",
+    "thx",
+    "靚靚",
+    "等緊",
+    "呀",
+    "好味",
+    "wow",
+    "lol",
+    "🔥🔥",
+    "好鍾意",
+    "nice",
+    "大家好",
+    "嘩",
+];
+
+/// What makes a comment order-like (issue 16): a keyword, as typed in any case,
+/// width or with a space inside; a signed or counted qty; an order or cancel word.
+const ORDER_LIKE: &[&str] = &[
+    "K08",
+    "k08",
+    "Ｋ０８",
+    "K 08",
+    "T3",
+    "t30",
+    "B12",
+    "HAT",
+    "hat",
+    "牛角包",
+    "55",
+    "P7",
+    "+1",
+    "＋2",
+    "➕1",
+    "+2️⃣",
+    "加1",
+    "加一件",
+    "減1",
+    "-1",
+    "x2",
+    "×3",
+    "2件",
+    "兩個",
+    "一打",
+    "半打",
+    "3 pcs",
+    "a dozen",
+    "K08=2",
+    "T3: 1",
+    "要",
+    "我要",
+    "sold",
+    "mine",
+    "claim",
+    "下單",
+    "喊單",
+    "取消",
+    "唔要",
+    "cancel",
+    "pass",
+    "skip",
+    "放棄",
+    "全部取消",
+    "cancel all",
+];
+
+/// Chat pieces with one or more order-like pieces among them, each piece apart
+/// from its neighbours (a space or a line break), as buyers type them.
+fn chat_with_order() -> impl Strategy<Value = (String, String)> {
+    (
+        prop::collection::vec(prop::sample::select(CHAT), 0..4),
+        prop::collection::vec(prop::sample::select(ORDER_LIKE), 1..3),
+        prop::collection::vec(prop::sample::select(CHAT), 0..4),
+        prop::sample::select(&[" ", "  ", "\n", " , "][..]),
+    )
+        .prop_map(|(before, marks, after, sep)| {
+            let pieces: Vec<&str> = before.iter().chain(&marks).chain(&after).copied().collect();
+            (pieces.join(sep), marks.join(" "))
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+
+    /// Never silent: a comment with a keyword or an order-like mark among chat
+    /// ends as an order, a cancel, a question or a review, never as `none`.
+    #[test]
+    fn order_like_text_is_never_none(
+        (text, marks) in chat_with_order(),
+        cur in prop::option::of(prop::sample::select(&["K08", "T3", "牛角包"][..])),
+    ) {
+        let cat = issue16_catalog();
+        let got = check(&text, &cat, cur, &Limits::default());
+        prop_assert!(
+            got.needs_review || got.intent != super::Intent::None,
+            "silent drop of {:?} (order-like: {:?}), current {:?}: {:?}",
+            text, marks, cur, got
+        );
+    }
+
+    /// And the other way round: chat alone stays `none`, so the rule above is not
+    /// met by sending everything to review.
+    #[test]
+    fn chat_alone_is_none(
+        pieces in prop::collection::vec(prop::sample::select(CHAT), 1..6),
+        cur in prop::option::of(prop::sample::select(&["K08", "T3"][..])),
+    ) {
+        let cat = issue16_catalog();
+        let text = pieces.join(" ");
+        let got = check(&text, &cat, cur, &Limits::default());
+        prop_assert_eq!(got, Parsed::none(), "{:?}", text);
+    }
+}

@@ -4,8 +4,8 @@
 
 use super::catalog::{Catalog, ProductId};
 use super::lexicon::{
-    is_cjk_counter, is_cjk_money, is_word_counter, is_word_money, lexicon, option_suffix, Lex,
-    Lexicon, OptionKind,
+    cjk_counter, is_cjk_money, is_word_counter, is_word_money, lexicon, option_suffix,
+    word_counter, Lex, Lexicon, OptionKind,
 };
 use super::numerals::{is_numeral, scan_ascii, scan_chinese, Amount};
 
@@ -35,6 +35,10 @@ pub enum Signal {
     AskPrice,
     AskHave,
     AskWeak,
+    /// `全部`, `all`: with a cancel and no product, "cancel everything".
+    All,
+    /// `佢`, `他`: talk about someone else.
+    OtherPerson,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,6 +55,8 @@ pub enum Tok {
     /// A number with no sign, times or counter: qty, price, or nothing?
     Bare(Amount),
     Signal(Signal),
+    /// `各`, `each`: the qty after it counts for each option or product before it.
+    Each,
     /// Text the parser does not know. `word` marks real words (chit-chat),
     /// as opposed to digits, mentions and the like; `cjk` lets neighbours
     /// see that they are glued inside a longer word (`紅磡`, `明白`).
@@ -117,6 +123,7 @@ impl<'a> Scanner<'a> {
                     b'+' => self.signed(i, 1, QtyForm::Plus),
                     b'-' => self.signed(i, 1, QtyForm::Minus),
                     b'*' => self.signed(i, 1, QtyForm::Times),
+                    b'=' | b':' => self.equals(i),
                     b'?' => {
                         self.push(Tok::Signal(Signal::AskWeak), i, i + 1);
                         i + 1
@@ -200,21 +207,39 @@ impl<'a> Scanner<'a> {
         i
     }
 
-    /// End of a counter (`件`, ` pcs`) right after a number, if there is one.
-    fn counter_after(&self, end: usize) -> Option<usize> {
+    /// End of a counter (`件`, ` pcs`, `打`) right after a number, if there is
+    /// one, and how many units one of it is (12 for a dozen).
+    fn counter_after(&self, end: usize) -> Option<(usize, u64)> {
         let j = self.skip_spaces(end);
         let c = self.char_at(j)?;
         // `5塊` is five bars of soap; `5塊錢` is five dollars.
-        if is_cjk_counter(c) && !self.s[j..].starts_with("塊錢") {
-            return Some(j + c.len_utf8());
+        if self.s[j..].starts_with("塊錢") {
+            return None;
+        }
+        // The shop's own counters first: `盒裝` must not stop at a built-in `盒`.
+        if let Some((len, per)) = self.cat.counter_at(&self.s[j..]) {
+            return Some((j + len, per));
+        }
+        if let Some(per) = cjk_counter(c) {
+            return Some((j + c.len_utf8(), per));
         }
         if c.is_ascii_alphabetic() {
             let w = self.letters_end(j);
-            if is_word_counter(&self.s[j..w]) && !is_alnum(self.byte(w)) {
-                return Some(w);
+            if let Some(per) = word_counter(&self.s[j..w]) {
+                if !is_alnum(self.byte(w)) {
+                    return Some((w, per));
+                }
             }
         }
         None
+    }
+
+    /// A qty of `amount` counters from `start` to the counter's end (or `end`).
+    fn counted(&self, amount: Amount, end: usize) -> (Amount, usize) {
+        match self.counter_after(end) {
+            Some((cend, per)) => (times(amount, per), cend),
+            None => (amount, end),
+        }
     }
 
     /// End of a money unit (`元`, `蚊`, ` hkd`) right after a number.
@@ -229,7 +254,11 @@ impl<'a> Scanner<'a> {
         }
         if c.is_ascii_alphabetic() {
             let w = self.letters_end(j);
-            if is_word_money(&self.s[j..w]) && !is_alnum(self.byte(w)) {
+            // `55 K 08`: the start of a keyword with a space inside, not `55k`.
+            if is_word_money(&self.s[j..w])
+                && !is_alnum(self.byte(w))
+                && self.spaced_keyword(j, w).is_none()
+            {
                 return Some(w);
             }
         }
@@ -299,16 +328,19 @@ impl<'a> Scanner<'a> {
             if form == QtyForm::Plus && (digits >= 7 || (digits >= 3 && self.digits_follow(end))) {
                 return self.phone_run(i + sign_len);
             }
-            let end = self.counter_after(end).unwrap_or(end);
+            let (amount, end) = self.counted(amount, end);
             self.push(Tok::Qty(Qty { amount, form }), i, end);
             return end;
         }
         if let Some((n, Some(v))) = scan_chinese(&self.s[j..]) {
-            let end = j + n;
-            let end = self.counter_after(end).unwrap_or(end);
+            let (amount, end) = self.counted(Amount::Whole(v), j + n);
+            self.push(Tok::Qty(Qty { amount, form }), i, end);
+            return end;
+        }
+        if let Some(end) = self.half_dozen(j) {
             self.push(
                 Tok::Qty(Qty {
-                    amount: Amount::Whole(v),
+                    amount: Amount::Whole(6),
                     form,
                 }),
                 i,
@@ -317,6 +349,42 @@ impl<'a> Scanner<'a> {
             return end;
         }
         i + sign_len
+    }
+
+    /// `半打` (or `half dozen`, `half a dozen`) at `j`: six. Returns its end.
+    fn half_dozen(&self, j: usize) -> Option<usize> {
+        if self.s[j..].starts_with("半打") {
+            return Some(j + "半打".len());
+        }
+        if self.s[j..].starts_with("half") && !is_alnum(self.byte(j + 4)) {
+            let mut e = j + 4;
+            if let Some(a) = self.next_word_is(e, "a") {
+                e = a;
+            }
+            return self.next_word_is(e, "dozen");
+        }
+        None
+    }
+
+    /// `KW=2`, `KW: 2`, `黑 M=1`: `=` or `:` right after a keyword or an option,
+    /// then a number, is its qty. A price (`=299元`) is not.
+    fn equals(&mut self, i: usize) -> usize {
+        let after_subject = self.out.last().is_some_and(|t| {
+            matches!(
+                t.tok,
+                Tok::Keyword(_) | Tok::UnknownCode | Tok::Option { .. }
+            ) && self.s[t.end as usize..i].bytes().all(|b| b == b' ')
+        });
+        if !after_subject {
+            return i + 1;
+        }
+        let j = self.skip_spaces(i + 1);
+        if let Some((n, _, _)) = scan_ascii(&self.s[j..]) {
+            if let Some(mend) = self.money_after(j + n) {
+                return mend;
+            }
+        }
+        self.signed(i, 1, QtyForm::Times)
     }
 
     /// Longest catalogue keyword made of ASCII letters and digits at the
@@ -355,6 +423,66 @@ impl<'a> Scanner<'a> {
         })
     }
 
+    /// Pushes a keyword from `start` to `end`, and passes over the product's name
+    /// when the buyer wrote it too (`K08 針織冷衫 +1`, `55號耳環`).
+    fn keyword(&mut self, id: ProductId, start: usize, end: usize) -> usize {
+        self.push(Tok::Keyword(id), start, end);
+        let name = self.cat.name(id);
+        if name.is_empty() {
+            return end;
+        }
+        if name.len() > end - start && self.s[start..].starts_with(name) {
+            return start + name.len();
+        }
+        let j = self.skip_spaces(end);
+        if self.s[j..].starts_with(name) {
+            return j + name.len();
+        }
+        end
+    }
+
+    /// `2 x K08`, `2x K08`, `3×T30`: the end of the times sign after a number
+    /// when a keyword follows it.
+    fn times_before_keyword(&self, end: usize) -> Option<usize> {
+        let j = self.skip_spaces(end);
+        let sign_end = match self.char_at(j)? {
+            'x' | '*' => j + 1,
+            '×' => j + '×'.len_utf8(),
+            _ => return None,
+        };
+        let k = self.skip_spaces(sign_end);
+        if k == sign_end && is_alnum(self.byte(k)) {
+            // `2xl`, `2x3`: not a sign.
+            return None;
+        }
+        let run_end = self.alnum_end(k);
+        let is_keyword = self.ascii_keyword(&self.s[k..run_end]).is_some()
+            || self.other_keyword(k).is_some()
+            || self.spaced_keyword(k, run_end).is_some();
+        is_keyword.then_some(sign_end)
+    }
+
+    /// `K 08`: letters, one space, digits, that together are a keyword.
+    fn spaced_keyword(&self, i: usize, run_end: usize) -> Option<(usize, ProductId)> {
+        let letters = &self.s[i..run_end];
+        if letters.len() > 8
+            || !letters.bytes().all(|b| b.is_ascii_alphabetic())
+            || self.byte(run_end) != b' '
+            || !self.byte(run_end + 1).is_ascii_digit()
+        {
+            return None;
+        }
+        let digits_end = self.alnum_end(run_end + 1);
+        let digits = &self.s[run_end + 1..digits_end];
+        if !digits.bytes().all(|b| b.is_ascii_digit()) || digits.len() > 8 {
+            return None;
+        }
+        let mut joined = String::with_capacity(letters.len() + digits.len());
+        joined.push_str(letters);
+        joined.push_str(digits);
+        self.cat.exact(&joined).map(|id| (digits_end, id))
+    }
+
     fn number(&mut self, i: usize) -> usize {
         if self.phone_next {
             self.phone_next = false;
@@ -371,15 +499,14 @@ impl<'a> Scanner<'a> {
             let run = &self.s[i..run_end];
             if let Some((len, id)) = self.ascii_keyword(run) {
                 if len > digits {
-                    self.push(Tok::Keyword(id), i, i + len);
-                    return i + len;
+                    return self.keyword(id, i, i + len);
                 }
             }
             if let Some(Lex::Option(kind)) = self.lex.word(run) {
                 return self.option(i, run_end, kind);
             }
-            if self.cat.is_option_word(run) {
-                return self.option(i, run_end, OptionKind::Other);
+            if let Some(kind) = self.cat.option_word(run) {
+                return self.option(i, run_end, kind);
             }
         }
         if glued_to_word {
@@ -393,7 +520,8 @@ impl<'a> Scanner<'a> {
             );
             return end;
         }
-        if let Some(cend) = self.counter_after(end) {
+        if self.counter_after(end).is_some() {
+            let (amount, cend) = self.counted(amount, end);
             self.push(
                 Tok::Qty(Qty {
                     amount,
@@ -417,8 +545,20 @@ impl<'a> Scanner<'a> {
             && self.byte(end + 2).is_ascii_digit();
         if whole && !range {
             if let Some(id) = self.cat.exact(&self.s[i..end]) {
-                self.push(Tok::Keyword(id), i, end);
-                return end;
+                return self.keyword(id, i, end);
+            }
+        }
+        if whole {
+            if let Some(tend) = self.times_before_keyword(end) {
+                self.push(
+                    Tok::Qty(Qty {
+                        amount,
+                        form: QtyForm::Times,
+                    }),
+                    i,
+                    tend,
+                );
+                return tend;
             }
         }
         // `7號`: a product by number, and not one of ours.
@@ -467,12 +607,13 @@ impl<'a> Scanner<'a> {
         let run_end = self.alnum_end(i);
         let run = &self.s[i..run_end];
         if let Some((len, id)) = self.ascii_keyword(run) {
-            self.push(Tok::Keyword(id), i, i + len);
-            return i + len;
+            return self.keyword(id, i, i + len);
         }
         if let Some((len, id)) = self.other_keyword(i) {
-            self.push(Tok::Keyword(id), i, i + len);
-            return i + len;
+            return self.keyword(id, i, i + len);
+        }
+        if let Some((end, id)) = self.spaced_keyword(i, run_end) {
+            return self.keyword(id, i, end);
         }
         let rb = run.as_bytes();
         if rb[0] == b'x' {
@@ -519,14 +660,44 @@ impl<'a> Scanner<'a> {
                     return self.option(i, e, OptionKind::Size);
                 }
             }
+            "half" => {
+                if let Some(e) = self.half_dozen(i) {
+                    self.push(
+                        Tok::Qty(Qty {
+                            amount: Amount::Whole(6),
+                            form: QtyForm::Count,
+                        }),
+                        i,
+                        e,
+                    );
+                    return e;
+                }
+            }
+            // `a dozen`, or `dozen` alone: twelve (`2 dozen` is read with the number).
+            "dozen" => {
+                self.push(
+                    Tok::Qty(Qty {
+                        amount: Amount::Whole(12),
+                        form: QtyForm::Count,
+                    }),
+                    i,
+                    wend,
+                );
+                return wend;
+            }
             _ => {}
         }
         if let Some(v) = english_number(w) {
             return self.number_word(i, wend, v);
         }
-        match self.lex.word(w) {
-            Some(Lex::Option(kind)) => self.option(i, wend, kind),
-            _ if self.cat.is_option_word(w) => self.option(i, wend, OptionKind::Other),
+        let lex = match self.lex.word(w) {
+            Some(Lex::Option(kind)) => return self.option(i, wend, kind),
+            lex => lex,
+        };
+        if let Some(kind) = self.cat.option_word(w) {
+            return self.option(i, wend, kind);
+        }
+        match lex {
             Some(lex) => {
                 self.lexeme(lex, i, wend);
                 wend
@@ -539,7 +710,7 @@ impl<'a> Scanner<'a> {
                     self.mention_words -= 1;
                     false
                 } else {
-                    !is_word_counter(w) && !is_word_money(w)
+                    !is_word_counter(w) && !is_word_money(w) && !self.cat.is_word_counter(w)
                 };
                 self.push(Tok::Noise { cjk: false, word }, i, wend);
                 wend
@@ -556,11 +727,17 @@ impl<'a> Scanner<'a> {
             Lex::AskPrice => Signal::AskPrice,
             Lex::AskHave => Signal::AskHave,
             Lex::AskWeak => Signal::AskWeak,
+            Lex::All => Signal::All,
+            Lex::OtherPerson => Signal::OtherPerson,
+            Lex::Each => {
+                self.push(Tok::Each, start, end);
+                return;
+            }
             Lex::PhoneLabel => {
                 self.phone_next = true;
                 return;
             }
-            Lex::Filler | Lex::PlusWord | Lex::Option(_) => return,
+            Lex::Filler | Lex::PlusWord | Lex::MinusWord | Lex::Option(_) => return,
         };
         self.push(Tok::Signal(sig), start, end);
     }
@@ -571,12 +748,24 @@ impl<'a> Scanner<'a> {
         let lex = self.lex.longest_cjk(rest);
         let opt = self.cat.option_at(rest);
         let lex_len = lex.map_or(0, |(l, _)| l);
-        let opt_len = opt.unwrap_or(0);
+        let opt_len = opt.map_or(0, |(l, _)| l);
 
         if let Some((len, id)) = kw {
             if len >= lex_len && len >= opt_len {
-                self.push(Tok::Keyword(id), i, i + len);
-                return i + len;
+                return self.keyword(id, i, i + len);
+            }
+        }
+        if ch == '半' {
+            if let Some(end) = self.half_dozen(i) {
+                self.push(
+                    Tok::Qty(Qty {
+                        amount: Amount::Whole(6),
+                        form: QtyForm::Count,
+                    }),
+                    i,
+                    end,
+                );
+                return end;
             }
         }
         if is_numeral(ch) {
@@ -587,8 +776,10 @@ impl<'a> Scanner<'a> {
             }
         }
         if opt_len > 0 && opt_len >= lex_len {
-            let kind = match lex {
-                Some((l, Lex::Option(k))) if l == opt_len => k,
+            let kind = match (opt, lex) {
+                // The shop's word says its kind; a catalogue spelling takes the lexicon's.
+                (Some((_, k)), _) if k != OptionKind::Other => k,
+                (_, Some((l, Lex::Option(k)))) if l == opt_len => k,
                 _ => OptionKind::Other,
             };
             return self.option(i, i + opt_len, kind);
@@ -597,11 +788,16 @@ impl<'a> Scanner<'a> {
             let end = i + len;
             return match lex {
                 Lex::Option(kind) => self.option(i, end, kind),
-                Lex::PlusWord => {
+                Lex::PlusWord | Lex::MinusWord => {
                     let j = self.skip_spaces(end);
                     let next = self.char_at(j);
-                    if next.is_some_and(|c| c.is_ascii_digit() || is_numeral(c)) {
-                        self.signed(i, len, QtyForm::Plus)
+                    let form = if lex == Lex::PlusWord {
+                        QtyForm::Plus
+                    } else {
+                        QtyForm::Minus
+                    };
+                    if next.is_some_and(|c| c.is_ascii_digit() || is_numeral(c) || c == '半') {
+                        self.signed(i, len, form)
                     } else {
                         end
                     }
@@ -647,10 +843,11 @@ impl<'a> Scanner<'a> {
     /// A number written as a word (`兩`, `two`): a qty with a counter,
     /// otherwise a bare number.
     fn number_word(&mut self, i: usize, end: usize, v: u64) -> usize {
-        if let Some(cend) = self.counter_after(end) {
+        if self.counter_after(end).is_some() {
+            let (amount, cend) = self.counted(Amount::Whole(v), end);
             self.push(
                 Tok::Qty(Qty {
-                    amount: Amount::Whole(v),
+                    amount,
                     form: QtyForm::Count,
                 }),
                 i,
@@ -666,7 +863,15 @@ impl<'a> Scanner<'a> {
     }
 }
 
-fn english_number(w: &str) -> Option<u64> {
+/// `amount` counters of `per` units each.
+fn times(amount: Amount, per: u64) -> Amount {
+    match amount {
+        Amount::Whole(n) => Amount::Whole(n.saturating_mul(per)),
+        Amount::Fraction => Amount::Fraction,
+    }
+}
+
+pub(super) fn english_number(w: &str) -> Option<u64> {
     Some(match w {
         "one" => 1,
         "two" => 2,
@@ -699,7 +904,13 @@ fn unglue(s: &str, toks: &mut [Token]) {
         let right = k + 1 < toks.len() && toks[k + 1].start == t.end && is_cjk_noise(&toks[k + 1]);
         let glued = match t.tok {
             Tok::Option { .. } => (left || right) && non_ascii_start(&t),
-            Tok::Keyword(_) => right && non_ascii_start(&t),
+            // `杯子` is not the keyword `杯`; a longer keyword (`牛角包好好味`)
+            // is still named.
+            Tok::Keyword(_) => {
+                right
+                    && non_ascii_start(&t)
+                    && s[t.start as usize..t.end as usize].chars().count() == 1
+            }
             Tok::Bare(_) => left || right,
             // `3個月` is a time, `D50 三條褲` still a qty.
             Tok::Qty(Qty {

@@ -1,6 +1,8 @@
 //! The wire shapes of the parser: what goes in (catalogue file, input lines)
 //! and what comes out (`Parsed`).
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 /// One product of a live session's lineup.
@@ -73,7 +75,8 @@ pub enum ReviewReason {
     BadQty,
     /// A bare number next to a keyword (`A01 2`): qty, price or noise?
     AmbiguousQty,
-    /// A keyword with nothing saying how many, and no "I want" word.
+    /// A keyword with nothing saying how many, and no "I want" word; or "I want"
+    /// amid talk.
     MissingQty,
     UnknownVariant,
     /// Two options of one kind on one line (`A01 黑 白 +1`).
@@ -84,6 +87,35 @@ pub enum ReviewReason {
     MixedIntent,
     /// "Cancel" with nothing to say what is cancelled.
     AmbiguousCancel,
+    /// "Cancel everything" (`全部取消`, `cancel all`): the parser cannot see what the
+    /// buyer holds, so a person confirms.
+    CancelAll,
+}
+
+impl ReviewReason {
+    /// A short sentence for staff: what the parser could not decide.
+    pub fn describe(self) -> &'static str {
+        match self {
+            ReviewReason::UnknownKeyword => {
+                "names a product code that is not in this live's lineup"
+            }
+            ReviewReason::QtyOverLimit => "asks for more than the per-comment limit",
+            ReviewReason::BadQty => "the quantity is zero, a fraction or unreadable",
+            ReviewReason::AmbiguousQty => {
+                "a bare number could be the quantity, a price or something else"
+            }
+            ReviewReason::MissingQty => "unclear whether it is an order, or of how many",
+            ReviewReason::UnknownVariant => "names a colour or size this product does not have",
+            ReviewReason::AmbiguousVariant => "names two colours or two sizes for one line",
+            ReviewReason::NoCurrentProduct => {
+                "orders without naming a product while none is on screen"
+            }
+            ReviewReason::EditRequest => "asks to change an order",
+            ReviewReason::MixedIntent => "orders and cancels in one comment",
+            ReviewReason::AmbiguousCancel => "cancels without saying what",
+            ReviewReason::CancelAll => "cancels everything they ordered in this live",
+        }
+    }
 }
 
 /// One ordered, cancelled or asked-about product.
@@ -99,14 +131,18 @@ pub struct Line {
 
 /// The parser's verdict on one comment.
 ///
-/// When `needs_review` is true, `intent` and `items` are what the parser
-/// understood so far, for staff to start from; they must not be acted on.
+/// When `needs_review` is true, `intent` and `items` are the parser's best
+/// guess, for staff to start from, and `note` says in a sentence why a person
+/// is needed; they must not be acted on.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct Parsed {
     pub intent: Intent,
     pub items: Vec<Line>,
     pub needs_review: bool,
     pub reason: Option<ReviewReason>,
+    /// Only on reviews: `reason` in words staff can read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<Cow<'static, str>>,
 }
 
 impl Parsed {
@@ -116,6 +152,7 @@ impl Parsed {
             items: Vec::new(),
             needs_review: false,
             reason: None,
+            note: None,
         }
     }
 
@@ -125,6 +162,7 @@ impl Parsed {
             items,
             needs_review: true,
             reason: Some(reason),
+            note: Some(Cow::Borrowed(reason.describe())),
         }
     }
 }
@@ -144,15 +182,27 @@ mod tests {
             }],
             needs_review: false,
             reason: None,
+            note: None,
         };
         assert_eq!(
             serde_json::to_string(&p).unwrap(),
             r#"{"intent":"order","items":[{"keyword":"A01","qty":2,"variant":["黑","M"]}],"needs_review":false,"reason":null}"#
         );
         let r = Parsed::review(Intent::Order, vec![], ReviewReason::QtyOverLimit);
-        assert!(serde_json::to_string(&r)
-            .unwrap()
-            .contains(r#""reason":"qty_over_limit""#));
+        let json = serde_json::to_string(&r).unwrap();
+        assert!(json.contains(r#""reason":"qty_over_limit""#), "{json}");
+        assert!(
+            json.contains(r#""note":"asks for more than the per-comment limit""#),
+            "{json}"
+        );
+        let back: Parsed = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, r);
+        // Stored parses from before the note still read.
+        let old: Parsed = serde_json::from_str(
+            r#"{"intent":"none","items":[],"needs_review":false,"reason":null}"#,
+        )
+        .unwrap();
+        assert_eq!(old, Parsed::none());
     }
 
     #[test]

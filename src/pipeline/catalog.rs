@@ -27,6 +27,7 @@ impl LiveCatalog {
     pub async fn load(store: &Store, live: Live) -> StoreResult<LiveCatalog> {
         let mut products = HashMap::new();
         let mut entries = Vec::new();
+        let mut aliases = Vec::new();
         for entry in &live.lineup {
             match store.product_by_code(&entry.code).await? {
                 Some(product) => {
@@ -36,6 +37,7 @@ impl LiveCatalog {
                         price: product.price,
                         variants: product.options.clone(),
                     });
+                    aliases.push(product.aliases.clone());
                     products.insert(entry.keyword.clone(), product);
                 }
                 None => {
@@ -43,9 +45,21 @@ impl LiveCatalog {
                 }
             }
         }
+        // Read at every load, as the lineup is: a change to the table is used from the
+        // next batch, with no restart.
+        let words: Vec<parse::Synonym> = store
+            .synonyms()
+            .await?
+            .into_iter()
+            .map(|row| parse::Synonym {
+                kind: row.kind,
+                word: row.word,
+                meaning: row.meaning,
+            })
+            .collect();
         Ok(LiveCatalog {
             live,
-            catalog: Catalog::new(entries),
+            catalog: Catalog::with_aliases(entries, aliases).with_synonyms(&words),
             products,
         })
     }

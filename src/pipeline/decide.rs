@@ -49,6 +49,9 @@ pub fn decide(parsed: &Parsed, catalog: &LiveCatalog) -> Action {
         Intent::Question => {
             Action::Question(parsed.items.iter().map(|l| l.keyword.clone()).collect())
         }
+        // The parser sends "cancel" with nothing named to review; should one
+        // slip through, a person decides rather than the ledger cancelling nothing.
+        Intent::Cancel if parsed.items.is_empty() => Action::Review("ambiguous_cancel".into()),
         Intent::Cancel => Action::Cancel(
             parsed
                 .items

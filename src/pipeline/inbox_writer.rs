@@ -115,9 +115,34 @@ async fn run(
                 }
                 written.notify_one();
             }
+            Err(err) if group.len() > 1 => {
+                // One request's rows may be what the database refused: write each request
+                // on its own, so only that one fails and its neighbours are acknowledged.
+                tracing::warn!(
+                    error = ?err,
+                    requests = group.len(),
+                    "inbox group commit failed; writing its requests one by one"
+                );
+                let mut any = false;
+                for job in group.drain(..) {
+                    match store.write_intake(&[job.rows.as_slice()]).await {
+                        Ok(mut reports) => {
+                            any = true;
+                            let _ = job.reply.send(Ok(reports.pop().unwrap_or_default()));
+                        }
+                        Err(err) => {
+                            tracing::warn!(error = ?err, "inbox write of one request failed");
+                            let _ = job.reply.send(Err(Arc::new(err)));
+                        }
+                    }
+                }
+                if any {
+                    written.notify_one();
+                }
+            }
             Err(err) => {
+                tracing::warn!(error = ?err, "inbox write of one request failed");
                 let err = Arc::new(err);
-                tracing::warn!(error = ?err, requests = group.len(), "inbox group commit failed");
                 for job in group.drain(..) {
                     let _ = job.reply.send(Err(Arc::clone(&err)));
                 }

@@ -4,11 +4,17 @@ use crate::ingest::{Inbound, InboundEvent, Platform};
 use crate::store::NewInboxRow;
 
 /// One inbox row per item. `source` is `webhook` or `backstop`; `now_ms` stands in for a
-/// platform time the payload lacks.
+/// platform time the payload lacks. Characters the database refuses (NUL) are dropped
+/// from the decoded fields here, so one such comment cannot fail the group commit it
+/// shares; the raw payload keeps them, escaped.
 pub fn inbox_rows(items: &[Inbound], source: &'static str, now_ms: i64) -> Vec<NewInboxRow> {
     items
         .iter()
-        .map(|item| inbox_row(item, source, now_ms))
+        .map(|item| {
+            let mut row = inbox_row(item, source, now_ms);
+            row.make_storable();
+            row
+        })
         .collect()
 }
 

@@ -9,6 +9,7 @@ pub mod intake;
 pub mod orders;
 pub mod review;
 pub mod sequencer;
+pub mod telegram_poll;
 
 pub use backstop::Backstop;
 pub use config::PipelineConfig;

@@ -15,9 +15,29 @@ pub enum ReviewError {
     #[error("no event {0} is waiting for review")]
     NotWaiting(i64),
     #[error("{0}")]
-    BadLine(String),
+    BadLine(LineProblem),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// Why a staff decision's lines cannot be used. The API words it in English (its
+/// `Display`); the console in the page's language.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LineProblem {
+    #[error("`items` needs at least one line")]
+    NoLines,
+    #[error("a question needs at least one keyword")]
+    NoKeywords,
+    #[error("the event belongs to no live session")]
+    NoLive,
+    #[error("the event's live session is gone")]
+    LiveGone,
+    #[error("`{0}` needs a qty of at least 1")]
+    Qty(String),
+    #[error("`{0}` is not in this live's lineup")]
+    NotInLineup(String),
+    #[error("`{0}` has no SKU with {1:?}")]
+    NoSuchVariant(String, Vec<String>),
 }
 
 /// What the accepted lines came to.
@@ -26,43 +46,49 @@ pub struct Accepted {
     pub hold_ids: Vec<i64>,
 }
 
-pub async fn accept(store: &Store, event_id: i64, lines: &[Line]) -> Result<Accepted, ReviewError> {
+/// Accepts a comment with corrected lines; `by` is who decided (kept on the comment).
+pub async fn accept(
+    store: &Store,
+    event_id: i64,
+    lines: &[Line],
+    by: &str,
+) -> Result<Accepted, ReviewError> {
     if lines.is_empty() {
-        return Err(ReviewError::BadLine(
-            "`items` needs at least one line".into(),
-        ));
+        return Err(ReviewError::BadLine(LineProblem::NoLines));
     }
-    let now = chrono::Utc::now().timestamp_millis();
-    let mut tx = store.begin_write().await?;
-    let (event, live_id, member) = review_event_in(&mut tx, event_id)
-        .await?
-        .ok_or(ReviewError::NotWaiting(event_id))?;
-    let live_id = live_id
-        .ok_or_else(|| ReviewError::BadLine("the event belongs to no live session".into()))?;
+    // The lineup is read and the lines checked before the write lock is taken: a wrong
+    // line is answered without waiting on comments, and the lock is held only to decide.
+    let live_id = {
+        let mut read = store.begin_read().await?;
+        let (_, live_id, _) = review_event_in(&mut read, event_id)
+            .await?
+            .ok_or(ReviewError::NotWaiting(event_id))?;
+        read.commit().await?;
+        live_id.ok_or(ReviewError::BadLine(LineProblem::NoLive))?
+    };
     let live = store
         .live(live_id)
         .await?
-        .ok_or_else(|| ReviewError::BadLine("the event's live session is gone".into()))?;
+        .ok_or(ReviewError::BadLine(LineProblem::LiveGone))?;
     let catalog = LiveCatalog::load(store, live).await?;
     let mut order = Vec::with_capacity(lines.len());
     for line in lines {
-        let qty = line.qty.filter(|q| *q > 0).ok_or_else(|| {
-            ReviewError::BadLine(format!("`{}` needs a qty of at least 1", line.keyword))
-        })?;
+        let qty = line
+            .qty
+            .filter(|q| *q > 0)
+            .ok_or_else(|| ReviewError::BadLine(LineProblem::Qty(line.keyword.clone())))?;
         let keyword = catalog
             .catalog
             .find(&line.keyword)
             .map(|id| catalog.catalog.product(id).keyword.clone())
-            .ok_or_else(|| {
-                ReviewError::BadLine(format!("`{}` is not in this live's lineup", line.keyword))
-            })?;
+            .ok_or_else(|| ReviewError::BadLine(LineProblem::NotInLineup(line.keyword.clone())))?;
         let (sku_id, choose_variant) = match catalog.sku_for(&keyword, &line.variant) {
             SkuChoice::Sku(id) => (id, false),
             SkuChoice::ChooseLater(id) => (id, true),
             SkuChoice::NoSuchVariant => {
-                return Err(ReviewError::BadLine(format!(
-                    "`{keyword}` has no SKU with {:?}",
-                    line.variant
+                return Err(ReviewError::BadLine(LineProblem::NoSuchVariant(
+                    keyword,
+                    line.variant.clone(),
                 )))
             }
         };
@@ -73,6 +99,14 @@ pub async fn accept(store: &Store, event_id: i64, lines: &[Line]) -> Result<Acce
             qty: i64::from(qty),
             choose_variant,
         });
+    }
+    let now = chrono::Utc::now().timestamp_millis();
+    let mut tx = store.begin_write().await?;
+    let (event, decided_live, member) = review_event_in(&mut tx, event_id)
+        .await?
+        .ok_or(ReviewError::NotWaiting(event_id))?;
+    if decided_live != Some(live_id) {
+        return Err(ReviewError::NotWaiting(event_id));
     }
     let member = match member {
         Some(member) => Some(member),
@@ -97,7 +131,7 @@ pub async fn accept(store: &Store, event_id: i64, lines: &[Line]) -> Result<Acce
         member_id: member,
         hold_ids: result.hold_ids.clone(),
     };
-    if !resolve_review_in(&mut tx, event_id, &outcome, now).await? {
+    if !resolve_review_in(&mut tx, event_id, &outcome, by, now).await? {
         return Err(ReviewError::NotWaiting(event_id));
     }
     let facts = ReplyFacts {
@@ -122,19 +156,21 @@ pub async fn accept(store: &Store, event_id: i64, lines: &[Line]) -> Result<Acce
 
 /// Answers the comment as a question about `keywords`: the buyer gets the price and
 /// stock of each, as if the parser had read a question. Nothing is reserved.
-pub async fn answer(store: &Store, event_id: i64, keywords: &[String]) -> Result<(), ReviewError> {
+pub async fn answer(
+    store: &Store,
+    event_id: i64,
+    keywords: &[String],
+    by: &str,
+) -> Result<(), ReviewError> {
     if keywords.is_empty() {
-        return Err(ReviewError::BadLine(
-            "a question needs at least one keyword".into(),
-        ));
+        return Err(ReviewError::BadLine(LineProblem::NoKeywords));
     }
     let now = chrono::Utc::now().timestamp_millis();
     let mut tx = store.begin_write().await?;
     let (event, live_id, member) = review_event_in(&mut tx, event_id)
         .await?
         .ok_or(ReviewError::NotWaiting(event_id))?;
-    let live_id = live_id
-        .ok_or_else(|| ReviewError::BadLine("the event belongs to no live session".into()))?;
+    let live_id = live_id.ok_or(ReviewError::BadLine(LineProblem::NoLive))?;
     let outcome = EventOutcome {
         outcome: OutcomeKind::QuestionAnswered,
         reason: Some("answered_by_staff"),
@@ -142,7 +178,7 @@ pub async fn answer(store: &Store, event_id: i64, keywords: &[String]) -> Result
         member_id: member,
         hold_ids: Vec::new(),
     };
-    if !resolve_review_in(&mut tx, event_id, &outcome, now).await? {
+    if !resolve_review_in(&mut tx, event_id, &outcome, by, now).await? {
         return Err(ReviewError::NotWaiting(event_id));
     }
     let facts = ReplyFacts {
@@ -163,7 +199,7 @@ pub async fn answer(store: &Store, event_id: i64, keywords: &[String]) -> Result
     Ok(())
 }
 
-pub async fn dismiss(store: &Store, event_id: i64) -> Result<(), ReviewError> {
+pub async fn dismiss(store: &Store, event_id: i64, by: &str) -> Result<(), ReviewError> {
     let now = chrono::Utc::now().timestamp_millis();
     let mut tx = store.begin_write().await?;
     let outcome = EventOutcome {
@@ -173,7 +209,7 @@ pub async fn dismiss(store: &Store, event_id: i64) -> Result<(), ReviewError> {
         member_id: None,
         hold_ids: Vec::new(),
     };
-    if !resolve_review_in(&mut tx, event_id, &outcome, now).await? {
+    if !resolve_review_in(&mut tx, event_id, &outcome, by, now).await? {
         return Err(ReviewError::NotWaiting(event_id));
     }
     tx.commit().await?;

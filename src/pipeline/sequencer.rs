@@ -35,7 +35,7 @@ use crate::parse::{self, Limits};
 use crate::store::{
     fence_live_lease_in, finish_event_in, finish_events_in, members_for_identities_in,
     next_batch_in, original_of_in, restricted_members_in, run_ledger_in, BackendKind, EventOutcome,
-    Identity, PendingEvent, Store, StoreError, StoreResult, Tx,
+    Identity, LiveState, PendingEvent, Store, StoreError, StoreResult, Tx,
 };
 
 /// A test's way to make batches fail: a batch holding an event it matches returns an error
@@ -61,6 +61,10 @@ pub struct Sequencer {
     /// their turns through this FIFO lock instead (SQLite only; Postgres sessions run in
     /// parallel).
     turn: Arc<Mutex<()>>,
+    /// `telegram.staff_chat_id`: review items are posted there.
+    staff_chat: Option<String>,
+    /// `telegram.low_stock_threshold`: the staff chat hears when a SKU is down to this.
+    low_stock: i64,
 }
 
 /// What one event came to, before it is written.
@@ -174,7 +178,37 @@ impl Sequencer {
             board: None,
             fault: None,
             turn: Arc::new(Mutex::new(())),
+            staff_chat: None,
+            low_stock: 0,
         }
+    }
+
+    /// Posts every comment sent to review to this Telegram chat (`telegram.staff_chat_id`)
+    /// with decision buttons: one outbox row per comment, in the outcome's transaction.
+    /// Alerts the staff chat when a SKU's available units fall to `threshold` (0: off).
+    pub fn with_low_stock(mut self, threshold: i64) -> Sequencer {
+        self.low_stock = threshold;
+        self
+    }
+
+    pub fn with_staff_chat(mut self, chat: Option<String>) -> Sequencer {
+        self.staff_chat = chat.map(|c| c.trim().to_string()).filter(|c| !c.is_empty());
+        self
+    }
+
+    /// The staff chat's review items for events just sent to review (none without a
+    /// staff chat, and none for the sandbox's make-believe comments).
+    fn staff_rows<'a>(
+        &self,
+        waiting: impl Iterator<Item = (&'a str, i64)>,
+    ) -> Vec<crate::store::PlannedReply> {
+        let Some(chat) = &self.staff_chat else {
+            return Vec::new();
+        };
+        waiting
+            .filter(|(platform, _)| *platform != crate::store::SANDBOX)
+            .map(|(_, id)| crate::outbox::telegram_staff::staff_review_row(chat, id))
+            .collect()
     }
 
     /// Counts errors, set-aside events, lost leases and running session tasks.
@@ -501,6 +535,13 @@ impl Sequencer {
             hold_ids: Vec::new(),
         };
         let done = finish_event_in(&mut tx, event, &outcome, now).await?;
+        if done {
+            let platform = head.first().map(|e| e.platform.as_str()).unwrap_or("");
+            let staff = self.staff_rows(std::iter::once((platform, event)));
+            if !staff.is_empty() {
+                crate::store::insert_planned_in(&mut tx, &staff, now).await?;
+            }
+        }
         tx.commit().await?;
         Ok(done)
     }
@@ -600,7 +641,7 @@ impl Sequencer {
         for (i, event) in events.iter().enumerate() {
             match self.special_verb(&mut tx, event).await? {
                 Verb::Decided(done) => {
-                    decided[i] = Some(done);
+                    decided[i] = Some(*done);
                     continue;
                 }
                 Verb::Remove(holds) => {
@@ -624,6 +665,12 @@ impl Sequencer {
             let parse_json = serde_json::to_string(&parsed).ok();
             let start = intents.len();
             let mut done = match decide(&parsed, &catalog) {
+                // A paused live takes no orders: they wait for staff, who may accept
+                // them (review::accept reserves) once the live goes on.
+                Action::Order(_) if catalog.live.state == LiveState::Paused => Decided {
+                    reply: Some(ReplyFacts::default()),
+                    ..Decided::plain(OutcomeKind::NeedsReview, "live_paused".to_string())
+                },
                 // A restricted member's orders wait for staff; accepting the review
                 // reserves them (review::accept skips this check).
                 Action::Order(_) if members[i].is_some_and(|m| restricted.contains(&m)) => {
@@ -671,6 +718,38 @@ impl Sequencer {
         }
 
         let outcomes = run_ledger_in(&mut tx, &intents, now).await?;
+        // The staff chat hears of SKUs this batch sold out, once per live.
+        if let Some(chat) = &self.staff_chat {
+            let mut skus: Vec<i64> = intents
+                .iter()
+                .filter_map(|intent| match intent {
+                    Intent::Reserve { request, .. } => Some(request.sku_id),
+                    _ => None,
+                })
+                .collect();
+            skus.sort_unstable();
+            skus.dedup();
+            if !skus.is_empty() && live_platform_is_real(&events) {
+                let low = crate::store::low_skus_in(&mut tx, &skus, self.low_stock.max(0)).await?;
+                let rows: Vec<_> = low
+                    .iter()
+                    .map(|(sku_id, code, available)| {
+                        if *available <= 0 {
+                            crate::outbox::telegram_staff::sold_out_row(
+                                chat, live_id, *sku_id, code,
+                            )
+                        } else {
+                            crate::outbox::telegram_staff::low_stock_row(
+                                chat, live_id, *sku_id, code, *available,
+                            )
+                        }
+                    })
+                    .collect();
+                if !rows.is_empty() {
+                    crate::store::insert_planned_in(&mut tx, &rows, now).await?;
+                }
+            }
+        }
         for (i, plan, range) in planned {
             let outs = &outcomes[range];
             let parse = decided[i].take().and_then(|d| d.parse);
@@ -757,14 +836,22 @@ impl Sequencer {
             .collect();
         let finished = finish_events_in(&mut tx, &outcomes, now).await?;
         let mut outbox = Vec::new();
+        let mut waiting = Vec::new();
         for (((event, decision), member), done) in
             events.iter().zip(&decided).zip(&members).zip(finished)
         {
             if done {
                 outbox.extend(replies_for(event, decision, *member, live_id));
+                if decision.outcome == OutcomeKind::NeedsReview {
+                    waiting.push((event.platform.as_str(), event.id));
+                }
             }
         }
         crate::outbox::insert_replies_in(&mut tx, &outbox, now).await?;
+        let staff = self.staff_rows(waiting.into_iter());
+        if !staff.is_empty() {
+            crate::store::insert_planned_in(&mut tx, &staff, now).await?;
+        }
         let statements = tx.statements();
         tx.commit().await?;
         if let Some(board) = &self.board {
@@ -788,32 +875,38 @@ impl Sequencer {
                     .is_some()
                 {
                     // Never change a decided order silently: a person looks at it.
-                    return Ok(Verb::Decided(Decided::plain(
+                    return Ok(Verb::Decided(Box::new(Decided::plain(
                         OutcomeKind::NeedsReview,
                         "edited_after_processing".to_string(),
-                    )));
+                    ))));
                 }
                 Ok(Verb::Parse)
             }
             "remove" => {
                 let Some((_, _, holds)) = original_of_in(tx, &event.platform, comment).await?
                 else {
-                    return Ok(Verb::Decided(Decided::plain(
+                    return Ok(Verb::Decided(Box::new(Decided::plain(
                         OutcomeKind::Ignored,
                         "nothing_to_remove".to_string(),
-                    )));
+                    ))));
                 };
                 if !self.config.release_holds_on_remove || holds.is_empty() {
-                    return Ok(Verb::Decided(Decided::plain(
+                    return Ok(Verb::Decided(Box::new(Decided::plain(
                         OutcomeKind::Ignored,
                         "comment_removed".to_string(),
-                    )));
+                    ))));
                 }
                 Ok(Verb::Remove(holds))
             }
             _ => Ok(Verb::Parse),
         }
     }
+}
+
+/// Whether a batch's comments are real ones (the sandbox's make-believe sells nothing the
+/// staff chat should hear of).
+fn live_platform_is_real(events: &[PendingEvent]) -> bool {
+    events.iter().all(|e| e.platform != crate::store::SANDBOX)
 }
 
 /// What one batch did.
@@ -827,7 +920,7 @@ pub struct BatchReport {
 /// What an edit or removal asks of the batch.
 enum Verb {
     Parse,
-    Decided(Decided),
+    Decided(Box<Decided>),
     /// Release the removed comment's holds.
     Remove(Vec<i64>),
 }

@@ -124,6 +124,7 @@ async fn ensure_product(store: &Store, product: &DemoProduct) -> StoreResult<()>
                 })
                 .collect(),
             sandbox: true,
+            aliases: Vec::new(),
         })
         .await;
     match made {

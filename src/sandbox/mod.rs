@@ -48,7 +48,7 @@ pub fn comment_row(
         "item": "comment", "comment_id": comment_id, "post_id": object_id,
         "parent_id": object_id, "verb": "add", "created_time": platform_time_ms / 1000,
         "message": text}});
-    NewInboxRow {
+    let mut row = NewInboxRow {
         platform: SANDBOX.into(),
         external_id: comment_id.clone(),
         kind: "comment".into(),
@@ -63,7 +63,9 @@ pub fn comment_row(
         source: "sandbox",
         raw: raw.to_string(),
         ignore_reason: None,
-    }
+    };
+    row.make_storable();
+    row
 }
 
 /// The sandbox sender: records a rendered reply as delivered to the viewer. A public

@@ -85,6 +85,8 @@ pub struct BoardTotals {
     pub revenue_paid: i64,
     /// The lineup's currency (its first product's).
     pub currency: Option<String>,
+    /// Unpaid orders of this live with a receipt waiting for staff to check it.
+    pub receipts_waiting: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
@@ -119,7 +121,7 @@ type SkuRow = (
     i64,
     i64,
 );
-type TotalsRow = (i64, i64, i64, i64, i64, i64);
+type TotalsRow = (i64, i64, i64, i64, i64, i64, i64);
 type TickerRow = (i64, String, Option<String>, Option<String>, i64);
 
 impl Store {
@@ -135,9 +137,10 @@ impl Store {
         let this_minute = now_ms.div_euclid(MINUTE_MS);
         let first_minute = this_minute - minutes + 1;
         let (live, skus, totals, counts, ticker) = on_pool!(self, |pool| {
-            let live: Option<(String, String, Option<String>, bool)> = sqlx::query_as(
-                "SELECT title, state, current_keyword, sandbox FROM live_sessions WHERE id = $1",
-            )
+            let live: Option<(String, String, Option<String>, bool)> = sqlx::query_as(&format!(
+                "SELECT title, {}, current_keyword, sandbox FROM live_sessions WHERE id = $1",
+                super::lives::STATE_COLUMN
+            ))
             .bind(live_id)
             .fetch_optional(pool)
             .await?;
@@ -167,7 +170,9 @@ impl Store {
                   LEFT JOIN order_lines ol ON ol.hold_id = h.id \
                   WHERE h.live_id = $1 AND h.status = 'active'), \
                  (SELECT CAST(COALESCE(SUM(total), 0) AS BIGINT) FROM orders \
-                  WHERE live_id = $1 AND status IN ('paid', 'fulfilled'))",
+                  WHERE live_id = $1 AND status IN ('paid', 'fulfilled')), \
+                 (SELECT COUNT(*) FROM orders o WHERE o.live_id = $1 AND o.status = 'pending_payment' \
+                  AND EXISTS (SELECT 1 FROM payment_receipts r WHERE r.order_id = o.id))",
             )
             .bind(live_id)
             .fetch_one(pool)
@@ -196,7 +201,15 @@ impl Store {
             return Ok(None);
         };
         let keywords = fold_keywords(skus);
-        let (comments, orders, buyers, reserved_units, revenue_held, revenue_paid) = totals;
+        let (
+            comments,
+            orders,
+            buyers,
+            reserved_units,
+            revenue_held,
+            revenue_paid,
+            receipts_waiting,
+        ) = totals;
         let counts: HashMap<i64, i64> = counts.into_iter().collect();
         Ok(Some(Board {
             live_id,
@@ -212,6 +225,7 @@ impl Store {
                 revenue_held,
                 revenue_paid,
                 currency: keywords.first().map(|k| k.currency.clone()),
+                receipts_waiting,
             },
             keywords,
             per_minute: (first_minute..=this_minute)

@@ -27,6 +27,9 @@ pub struct NewProduct {
     /// so rehearsals never take stock the counter or the web shop could sell.
     #[serde(default)]
     pub sandbox: bool,
+    /// Extra keywords a buyer may type for this product (`漁夫帽`), 1 to 32 characters each.
+    #[serde(default)]
+    pub aliases: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
@@ -34,6 +37,8 @@ pub struct ProductPatch {
     pub name: Option<String>,
     pub price: Option<i64>,
     pub options: Option<Vec<String>>,
+    /// Replaces the product's aliases when given.
+    pub aliases: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -58,6 +63,8 @@ pub struct Product {
     pub options: Vec<String>,
     pub skus: Vec<SkuStock>,
     pub sandbox: bool,
+    /// Extra keywords a buyer may type for this product.
+    pub aliases: Vec<String>,
 }
 
 fn options_json(options: &[String]) -> String {
@@ -83,7 +90,7 @@ fn union_of_options(skus: &[NewSku]) -> Vec<String> {
 macro_rules! product_query {
     ($filter:literal) => {
         concat!(
-            "SELECT p.id, p.code, p.name, p.price, p.currency, p.options, p.sandbox, ",
+            "SELECT p.id, p.code, p.name, p.price, p.currency, p.options, p.sandbox, p.aliases, ",
             "s.id AS sku_id, s.sku, s.options AS sku_options, l.on_hand, l.reserved ",
             "FROM products p JOIN skus s ON s.product_id = p.id ",
             "JOIN stock_levels l ON l.sku_id = s.id ",
@@ -114,6 +121,7 @@ where
                 options: options_from(&row.try_get::<String, _>("options")?),
                 skus: Vec::new(),
                 sandbox: row.try_get("sandbox")?,
+                aliases: options_from(&row.try_get::<String, _>("aliases")?),
             });
         }
         let on_hand: i64 = row.try_get("on_hand")?;
@@ -140,7 +148,7 @@ impl Store {
         let product_id: i64 = on_tx!(&mut tx, |conn| {
             let product_id: i64 = sqlx::query_scalar(
                 "INSERT INTO products (code, name, price, currency, options, created_at_ms, updated_at_ms, \
-                 sandbox) VALUES ($1, $2, $3, $4, $5, $6, $6, $7) RETURNING id",
+                 sandbox, aliases) VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8) RETURNING id",
             )
             .bind(&input.code)
             .bind(&input.name)
@@ -149,6 +157,7 @@ impl Store {
             .bind(options_json(&union_of_options(&input.skus)))
             .bind(now)
             .bind(input.sandbox)
+            .bind(options_json(&input.aliases))
             .fetch_one(&mut *conn)
             .await?;
             for sku in &input.skus {
@@ -226,13 +235,15 @@ impl Store {
         let changed = on_pool!(self, |pool| {
             sqlx::query(
                 "UPDATE products SET name = COALESCE($1, name), price = COALESCE($2, price), \
-                 options = COALESCE($3, options), updated_at_ms = $4 WHERE id = $5",
+                 options = COALESCE($3, options), aliases = COALESCE($6, aliases), updated_at_ms = $4 \
+                 WHERE id = $5",
             )
             .bind(patch.name.as_deref())
             .bind(patch.price)
             .bind(patch.options.as_deref().map(options_json))
             .bind(now_ms())
             .bind(id)
+            .bind(patch.aliases.as_deref().map(options_json))
             .execute(pool)
             .await?
             .rows_affected()

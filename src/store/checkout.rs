@@ -13,11 +13,14 @@ use serde::Serialize;
 use sqlx::{QueryBuilder, Row};
 use utoipa::ToSchema;
 
-use super::members::{link_by_contact_in, MergeError};
+use super::members::claim_contact_in;
+use super::points::{
+    move_points_in, points_balance_in, spend_points_in, PointKind, PointMove, Spend,
+};
 use super::stock::{commit_holds_in, move_hold_in, release_holds_in, return_units_in};
 use super::{on_pool, on_tx, Store, StoreError, StoreResult, Tx};
 use crate::ledger::HoldMove;
-use crate::members::{Email, Phone};
+use crate::members::{Email, Phone, PointsPolicy, PointsRefusal};
 use crate::vocab::OrderStatus;
 
 /// What a checkout token opens.
@@ -83,10 +86,17 @@ pub struct OrderView {
     pub payment_method: String,
     pub payment_deadline_ms: i64,
     pub points_earned: i64,
+    /// Points that paid part of the order.
+    pub points_spent: i64,
+    /// Minor units the points took off; `total` is what is left to pay.
+    pub points_discount: i64,
     pub receipts: i64,
     pub created_at_ms: i64,
     pub paid_at_ms: Option<i64>,
     pub lines: Vec<OrderLineView>,
+    /// What fulfilling the order told the buyer; "" when nothing was given.
+    pub tracking_number: String,
+    pub fulfilled_at_ms: Option<i64>,
 }
 
 impl std::fmt::Debug for OrderView {
@@ -111,7 +121,7 @@ pub fn order_number(id: i64) -> String {
 pub struct NewOrder {
     pub cart_id: i64,
     pub contact_name: String,
-    /// Also links the buyer to the member who already has this phone or email.
+    /// Kept on the order; see `claim_contact_in` for what it does to the member.
     pub phone: Phone,
     pub email: Option<Email>,
     pub fulfilment: String,
@@ -121,6 +131,9 @@ pub struct NewOrder {
     pub payment_deadline_ms: i64,
     /// (hold id, SKU id) the buyer picked for lines ordered without a variant.
     pub variant_picks: Vec<(i64, i64)>,
+    /// Points the buyer spends on this order (0: none), under `points`.
+    pub points_to_spend: i64,
+    pub points: PointsPolicy,
 }
 
 impl std::fmt::Debug for NewOrder {
@@ -142,6 +155,8 @@ pub enum Confirmed {
     NothingHeld,
     /// The variant picked for this hold has too few units left; nothing was ordered.
     OptionGone(i64),
+    /// The points the buyer chose cannot pay for this order; nothing was ordered.
+    PointsRefused(PointsRefusal),
 }
 
 /// Why an order could not change state.
@@ -163,6 +178,17 @@ pub struct OrderFilter {
     pub live_id: Option<i64>,
     pub status: Option<OrderStatus>,
     pub member_id: Option<i64>,
+    /// The platform of the comments behind the order (`facebook`, `telegram`, …) or the
+    /// ledger channel of its lines (`live`, `pos`, `web`, `api`).
+    pub channel: Option<String>,
+    /// Made at or after this time (Unix ms).
+    pub created_from_ms: Option<i64>,
+    /// Made before this time (Unix ms).
+    pub created_before_ms: Option<i64>,
+    /// true: orders that were paid (whatever happened after); false: never paid.
+    pub paid: Option<bool>,
+    /// true: unpaid orders with a receipt for staff to check; false: the others.
+    pub receipt_waiting: Option<bool>,
     /// Orders with an id above this one (paging).
     pub after: Option<i64>,
     pub limit: i64,
@@ -171,7 +197,11 @@ pub struct OrderFilter {
 const ORDER_COLUMNS: &str = "o.id, o.cart_id, o.member_id, o.live_id, o.status, o.currency, o.total, \
      o.contact_name, o.contact_phone, o.contact_email, o.fulfilment, o.delivery_address, o.pickup_store, \
      o.payment_method, o.payment_deadline_ms, o.points_earned, o.created_at_ms, o.paid_at_ms, \
-     (SELECT COUNT(*) FROM payment_receipts r WHERE r.order_id = o.id)";
+     (SELECT COUNT(*) FROM payment_receipts r WHERE r.order_id = o.id), o.points_spent, o.points_discount, o.tracking_number, o.fulfilled_at_ms";
+
+/// An unpaid order with a receipt: staff have a transfer to check.
+pub(super) const RECEIPT_WAITING: &str = "(o.status = 'pending_payment' AND EXISTS \
+     (SELECT 1 FROM payment_receipts r WHERE r.order_id = o.id))";
 
 fn order_from_row<R: Row>(row: &R) -> StoreResult<OrderView>
 where
@@ -204,6 +234,10 @@ where
         created_at_ms: row.try_get(16)?,
         paid_at_ms: row.try_get(17)?,
         receipts: row.try_get(18)?,
+        points_spent: row.try_get(19)?,
+        points_discount: row.try_get(20)?,
+        tracking_number: row.try_get(21)?,
+        fulfilled_at_ms: row.try_get(22)?,
         lines: Vec::new(),
     })
 }
@@ -451,20 +485,40 @@ impl Store {
             return Ok(Confirmed::NothingHeld);
         }
         let currency = lines[0].currency.clone();
-        let total: i64 = lines.iter().map(|l| l.qty * l.unit_price).sum();
+        // Prices and quantities are capped where they come in; checked all the same, so
+        // a bad row fails the order instead of wrapping its total.
+        let total = lines
+            .iter()
+            .try_fold(0i64, |sum, l| {
+                l.qty
+                    .checked_mul(l.unit_price)
+                    .and_then(|amount| sum.checked_add(amount))
+            })
+            .ok_or_else(|| StoreError::Invariant("the order total is out of range".into()))?;
+        // Points pay part of the total, checked against the balance and the share here,
+        // and taken below with a guarded update in this same transaction.
+        let discount = if order.points_to_spend > 0 {
+            let balance = points_balance_in(&mut tx, member_id).await?.unwrap_or(0);
+            match order.points.discount(order.points_to_spend, total, balance) {
+                Ok(discount) => discount,
+                Err(refusal) => return Ok(Confirmed::PointsRefused(refusal)),
+            }
+        } else {
+            0
+        };
         let order_id = on_tx!(&mut tx, |conn| {
             sqlx::query(
                 "INSERT INTO orders (cart_id, member_id, live_id, status, currency, total, contact_name, \
                  contact_phone, contact_email, fulfilment, delivery_address, pickup_store, payment_method, \
-                 payment_deadline_ms, created_at_ms, updated_at_ms) \
-                 VALUES ($1, $2, $3, 'pending_payment', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14) \
+                 payment_deadline_ms, created_at_ms, updated_at_ms, points_spent, points_discount) \
+                 VALUES ($1, $2, $3, 'pending_payment', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $16) \
                  RETURNING id",
             )
             .bind(order.cart_id)
             .bind(member_id)
             .bind(live_id)
             .bind(&currency)
-            .bind(total)
+            .bind(total - discount)
             .bind(&order.contact_name)
             .bind(order.phone.as_str())
             .bind(order.email.as_ref().map_or("", Email::as_str))
@@ -474,10 +528,32 @@ impl Store {
             .bind(&order.payment_method)
             .bind(order.payment_deadline_ms)
             .bind(now)
+            .bind(if discount > 0 { order.points_to_spend } else { 0 })
+            .bind(discount)
             .fetch_one(&mut *conn)
             .await?
             .try_get::<i64, _>(0)?
         });
+        if discount > 0 {
+            let spent = spend_points_in(
+                &mut tx,
+                member_id,
+                order.points_to_spend,
+                PointMove::new(PointKind::Spent, 0).order(order_id),
+                now,
+            )
+            .await?;
+            match spent {
+                Some(Spend::Done(_)) => {}
+                // The balance was read in this transaction; a spend elsewhere got there
+                // first (Postgres). Running again reads the new balance and refuses.
+                _ => {
+                    return Err(StoreError::Contention(
+                        "the member's points changed while ordering".into(),
+                    ))
+                }
+            }
+        }
         for line in &lines {
             let options = serde_json::to_string(&line.options).unwrap_or_else(|_| "[]".into());
             on_tx!(&mut tx, |conn| {
@@ -512,20 +588,19 @@ impl Store {
                 .execute(&mut *conn)
                 .await?;
         });
-        // The same person may have commented from another platform, or bought before:
-        // their phone or email joins the two members (order and cart move along).
-        let member = link_by_contact_in(
+        // The contact stays on the order. It joins the member's profile only when no other
+        // member has it; otherwise staff get a merge suggestion. Typing someone's phone
+        // proves nothing, so checkout never merges (issue 14).
+        let member = claim_contact_in(
             &mut tx,
             member_id,
             Some(&order.phone),
             order.email.as_ref(),
+            Some(order_id),
             now,
         )
-        .await
-        .map_err(|e| match e {
-            MergeError::Store(e) => e,
-            other => StoreError::Invariant(format!("linking the buyer at checkout: {other}")),
-        })?;
+        .await?
+        .ok_or_else(|| StoreError::Invariant(format!("cart {} has no member", order.cart_id)))?;
         remember_contact_in(&mut tx, member, order, now).await?;
         tx.commit().await?;
         Ok(Confirmed::Created(order_id))
@@ -609,6 +684,45 @@ impl Store {
             if let Some(member) = filter.member_id {
                 query.push(" AND o.member_id = ").push_bind(member);
             }
+            if let Some(channel) = &filter.channel {
+                // Live holds name their comment as `inbox:{id}`.
+                query
+                    .push(
+                        " AND EXISTS (SELECT 1 FROM order_lines l JOIN holds h ON h.id = l.hold_id \
+                         WHERE l.order_id = o.id AND (h.channel = ",
+                    )
+                    .push_bind(channel.clone())
+                    .push(
+                        " OR EXISTS (SELECT 1 FROM inbox i WHERE i.id = CASE WHEN h.reference LIKE 'inbox:%' \
+                         THEN CAST(SUBSTR(h.reference, 7) AS BIGINT) END AND i.platform = ",
+                    )
+                    .push_bind(channel.clone())
+                    .push(")))");
+            }
+            if let Some(from) = filter.created_from_ms {
+                query.push(" AND o.created_at_ms >= ").push_bind(from);
+            }
+            if let Some(before) = filter.created_before_ms {
+                query.push(" AND o.created_at_ms < ").push_bind(before);
+            }
+            match filter.paid {
+                Some(true) => {
+                    query.push(" AND o.paid_at_ms IS NOT NULL");
+                }
+                Some(false) => {
+                    query.push(" AND o.paid_at_ms IS NULL");
+                }
+                None => {}
+            }
+            match filter.receipt_waiting {
+                Some(true) => {
+                    query.push(" AND ").push(RECEIPT_WAITING);
+                }
+                Some(false) => {
+                    query.push(" AND NOT ").push(RECEIPT_WAITING);
+                }
+                None => {}
+            }
             if let Some(after) = filter.after {
                 query.push(" AND o.id > ").push_bind(after);
             }
@@ -628,36 +742,25 @@ impl Store {
         Ok(orders)
     }
 
-    /// A paid order handed over.
-    pub async fn fulfil_order(&self, id: i64, now: i64) -> StoreResult<OrderChange> {
-        let mut tx = self.begin_write().await?;
-        let Some((status, _)) = lock_order(&mut tx, id).await? else {
-            return Ok(OrderChange::NotFound);
-        };
-        if status != OrderStatus::Paid {
-            return Ok(OrderChange::WrongStatus(status));
-        }
-        set_order_status(&mut tx, id, OrderStatus::Fulfilled, now).await?;
-        tx.commit().await?;
-        Ok(OrderChange::Done)
-    }
-
     /// Cancels an unfulfilled order: held units are released, sold units go back on the
     /// shelf (and points earned are taken back); either way the waitlist is served.
     /// Without `allow_paid` a paid order is `NotAllowed`, decided under the order's lock.
+    /// `actor` goes into the order's history.
     pub async fn cancel_order(
         &self,
         id: i64,
         allow_paid: bool,
+        actor: &str,
         now: i64,
     ) -> StoreResult<OrderChange> {
-        super::error::retry_contention!(self.cancel_order_once(id, allow_paid, now).await)
+        super::error::retry_contention!(self.cancel_order_once(id, allow_paid, actor, now).await)
     }
 
     async fn cancel_order_once(
         &self,
         id: i64,
         allow_paid: bool,
+        actor: &str,
         now: i64,
     ) -> StoreResult<OrderChange> {
         let mut tx = self.begin_write().await?;
@@ -671,6 +774,7 @@ impl Store {
             OrderStatus::PendingPayment => {
                 let holds = order_holds(&mut tx, id).await?;
                 release_holds_in(&mut tx, &holds, true, now).await?;
+                give_back_points_in(&mut tx, id, member_id, false, now).await?;
             }
             OrderStatus::Paid => {
                 let units = on_tx!(&mut tx, |conn| {
@@ -683,21 +787,13 @@ impl Store {
                         .map(|r| -> StoreResult<(i64, i64)> { Ok((r.try_get(0)?, r.try_get(1)?)) })
                         .collect::<StoreResult<Vec<_>>>()?
                 });
-                return_units_in(&mut tx, &units, &order_number(id), now).await?;
-                on_tx!(&mut tx, |conn| {
-                    sqlx::query(
-                        "UPDATE members SET points = points - (SELECT points_earned FROM orders WHERE id = $1) \
-                         WHERE id = $2",
-                    )
-                    .bind(id)
-                    .bind(member_id)
-                    .execute(&mut *conn)
-                    .await?;
-                });
+                return_units_in(&mut tx, &units, &order_number(id), "checkout", now).await?;
+                give_back_points_in(&mut tx, id, member_id, true, now).await?;
             }
             _ => return Ok(OrderChange::WrongStatus(status)),
         }
         set_order_status(&mut tx, id, OrderStatus::Cancelled, now).await?;
+        super::order_desk::order_history_in(&mut tx, id, "cancelled", actor, "", now).await?;
         tx.commit().await?;
         Ok(OrderChange::Done)
     }
@@ -730,7 +826,15 @@ impl Store {
         for id in &due {
             let holds = order_holds(&mut tx, *id).await?;
             release_holds_in(&mut tx, &holds, true, now).await?;
+            let member: i64 = on_tx!(&mut tx, |conn| {
+                sqlx::query_scalar("SELECT member_id FROM orders WHERE id = $1")
+                    .bind(*id)
+                    .fetch_one(&mut *conn)
+                    .await?
+            });
+            give_back_points_in(&mut tx, *id, member, false, now).await?;
             set_order_status(&mut tx, *id, OrderStatus::Expired, now).await?;
+            super::order_desk::order_history_in(&mut tx, *id, "expired", "", "", now).await?;
         }
         tx.commit().await?;
         Ok(due.len())
@@ -775,32 +879,6 @@ impl Store {
             .await?
             .map(|r| -> StoreResult<(String, Vec<u8>)> { Ok((r.try_get(0)?, r.try_get(1)?)) })
             .transpose()
-        })
-    }
-
-    /// Remembers the hosted-checkout session made for an order.
-    pub async fn set_provider_session(&self, order_id: i64, session: &str) -> StoreResult<()> {
-        on_pool!(self, |pool| {
-            sqlx::query("UPDATE orders SET provider_session = $1 WHERE id = $2")
-                .bind(session)
-                .bind(order_id)
-                .execute(pool)
-                .await?;
-        });
-        Ok(())
-    }
-
-    /// The order a hosted-checkout session belongs to.
-    pub async fn order_by_provider_session(&self, session: &str) -> StoreResult<Option<i64>> {
-        on_pool!(self, |pool| {
-            Ok(
-                sqlx::query("SELECT id FROM orders WHERE provider_session = $1")
-                    .bind(session)
-                    .fetch_optional(pool)
-                    .await?
-                    .map(|r| r.try_get::<i64, _>(0))
-                    .transpose()?,
-            )
         })
     }
 }
@@ -855,12 +933,9 @@ pub async fn mark_order_paid_in(
         .bind(id)
         .execute(&mut *conn)
         .await?;
-        sqlx::query("UPDATE members SET points = points + $1 WHERE id = $2")
-            .bind(points)
-            .bind(member_id)
-            .execute(&mut *conn)
-            .await?;
     });
+    let earned = PointMove::new(PointKind::Earned, points).order(id);
+    move_points_in(tx, member_id, earned, now).await?;
     Ok(Ok(PaidOrder {
         member_id,
         live_id,
@@ -868,6 +943,40 @@ pub async fn mark_order_paid_in(
         currency,
         points,
     }))
+}
+
+/// An order that will not be paid gives back the points it spent (`returned`); a paid one
+/// (`paid`) also loses the points it earned (a negative `earned`).
+async fn give_back_points_in(
+    tx: &mut Tx,
+    id: i64,
+    member_id: i64,
+    paid: bool,
+    now: i64,
+) -> StoreResult<()> {
+    let (spent, earned): (i64, i64) = on_tx!(tx, |conn| {
+        sqlx::query_as("SELECT points_spent, points_earned FROM orders WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut *conn)
+            .await?
+    });
+    move_points_in(
+        tx,
+        member_id,
+        PointMove::new(PointKind::Returned, spent).order(id),
+        now,
+    )
+    .await?;
+    if paid {
+        move_points_in(
+            tx,
+            member_id,
+            PointMove::new(PointKind::Earned, -earned).order(id),
+            now,
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// Keeps what the buyer typed as the member's defaults, where the profile has none yet.
@@ -896,7 +1005,7 @@ async fn remember_contact_in(
 }
 
 /// The order's status and member, locked for the rest of the transaction on Postgres.
-async fn lock_order(tx: &mut Tx, id: i64) -> StoreResult<Option<(OrderStatus, i64)>> {
+pub(super) async fn lock_order(tx: &mut Tx, id: i64) -> StoreResult<Option<(OrderStatus, i64)>> {
     let sql = if tx.is_postgres() {
         "SELECT status, member_id FROM orders WHERE id = $1 FOR UPDATE"
     } else {
@@ -925,7 +1034,12 @@ async fn order_holds(tx: &mut Tx, id: i64) -> StoreResult<Vec<i64>> {
     }))
 }
 
-async fn set_order_status(tx: &mut Tx, id: i64, status: OrderStatus, now: i64) -> StoreResult<()> {
+pub(super) async fn set_order_status(
+    tx: &mut Tx,
+    id: i64,
+    status: OrderStatus,
+    now: i64,
+) -> StoreResult<()> {
     on_tx!(tx, |conn| {
         sqlx::query("UPDATE orders SET status = $1, updated_at_ms = $2 WHERE id = $3")
             .bind(status)

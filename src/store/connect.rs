@@ -60,6 +60,7 @@ impl Store {
             journal_writes: intake.is_some(),
             intake,
             write_turns: Some(std::sync::Arc::new(tokio::sync::Mutex::new(()))),
+            keyring: None,
         })
     }
 
@@ -83,6 +84,7 @@ impl Store {
             intake: None,
             journal_writes: false,
             write_turns: None,
+            keyring: None,
         })
     }
 }

@@ -1,7 +1,11 @@
 use thiserror::Error;
 
 /// What went wrong in the store, sorted by what a caller can do about it.
-#[derive(Debug, Error)]
+///
+/// Its `Debug` (what logs print with `?err`) is the chain of messages only: a Postgres
+/// error's DETAIL line can quote the row's values (`Key (phone)=(…) already exists`),
+/// and phones and addresses stay out of logs.
+#[derive(Error)]
 pub enum StoreError {
     /// A unique or foreign-key constraint refused the write.
     #[error("constraint `{constraint}` refused the write")]
@@ -23,6 +27,9 @@ pub enum StoreError {
     /// running the whole transaction again is safe.
     #[error("lost a race with another transaction: {0}")]
     Contention(String),
+    /// A stored secret could not be sealed or opened (a missing or wrong key).
+    #[error(transparent)]
+    Secret(#[from] crate::secrets::SecretsError),
     #[error("migration failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
@@ -33,8 +40,13 @@ impl From<sqlx::Error> for StoreError {
             sqlx::Error::Database(db)
                 if db.is_unique_violation() || db.is_foreign_key_violation() =>
             {
+                let fallback = if db.is_foreign_key_violation() {
+                    "foreign key"
+                } else {
+                    "unique"
+                };
                 StoreError::Conflict {
-                    constraint: db.constraint().unwrap_or("unique").to_string(),
+                    constraint: db.constraint().unwrap_or(fallback).to_string(),
                     source: err,
                 }
             }
@@ -52,9 +64,46 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
+impl std::fmt::Debug for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let variant = match self {
+            StoreError::Conflict { .. } => "Conflict",
+            StoreError::Unavailable(_) => "Unavailable",
+            StoreError::Database(_) => "Database",
+            StoreError::Invariant(_) => "Invariant",
+            StoreError::Contention(_) => "Contention",
+            StoreError::Migrate(_) => "Migrate",
+            StoreError::Secret(_) => "Secret",
+        };
+        write!(f, "{variant}: {self}")?;
+        let mut source = std::error::Error::source(self);
+        while let Some(cause) = source {
+            // The message, never the database's DETAIL or WHERE lines.
+            match cause.downcast_ref::<sqlx::Error>() {
+                Some(sqlx::Error::Database(db)) => write!(
+                    f,
+                    ": {} (code {})",
+                    db.message(),
+                    db.code().unwrap_or_default()
+                )?,
+                _ => write!(f, ": {cause}")?,
+            }
+            source = cause.source();
+        }
+        Ok(())
+    }
+}
+
 pub type StoreResult<T> = Result<T, StoreError>;
 
 impl StoreError {
+    /// A foreign key refused the write: a row still in use, or one that points at
+    /// something missing (as opposed to a duplicate).
+    pub fn is_reference_conflict(&self) -> bool {
+        matches!(self, StoreError::Conflict { source: sqlx::Error::Database(db), .. }
+            if db.is_foreign_key_violation())
+    }
+
     pub fn is_contention(&self) -> bool {
         matches!(self, StoreError::Contention(_))
     }

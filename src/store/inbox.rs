@@ -33,6 +33,52 @@ pub struct NewInboxRow {
     pub ignore_reason: Option<String>,
 }
 
+impl NewInboxRow {
+    /// Drops what a database column refuses from the decoded fields: U+0000, which a
+    /// Postgres TEXT cannot hold (Rust strings hold no other such character). The raw
+    /// payload keeps it, encoded: it is JSON, where a NUL can only appear as the escape
+    /// `\u0000`; a raw that is not JSON gets the same escape. Returns whether anything
+    /// changed.
+    pub fn make_storable(&mut self) -> bool {
+        let mut changed = false;
+        for field in [
+            &mut self.platform,
+            &mut self.external_id,
+            &mut self.kind,
+            &mut self.verb,
+        ] {
+            changed |= strip_nul(field);
+        }
+        for field in [
+            &mut self.comment_id,
+            &mut self.object_id,
+            &mut self.page_id,
+            &mut self.author_id,
+            &mut self.author_name,
+            &mut self.text,
+            &mut self.ignore_reason,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            changed |= strip_nul(field);
+        }
+        if self.raw.contains('\0') {
+            self.raw = self.raw.replace('\0', "\\u0000");
+            changed = true;
+        }
+        changed
+    }
+}
+
+fn strip_nul(text: &mut String) -> bool {
+    if !text.contains('\0') {
+        return false;
+    }
+    text.retain(|c| c != '\0');
+    true
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct InsertReport {
     pub inserted: usize,
@@ -115,6 +161,8 @@ pub struct EventView {
     pub parse: Option<serde_json::Value>,
     pub member_id: Option<i64>,
     pub hold_ids: Vec<i64>,
+    /// Who decided it in the review queue (a console user or an API token's name).
+    pub decided_by: Option<String>,
     pub replies: Vec<OutboxView>,
 }
 
@@ -530,17 +578,20 @@ pub async fn finish_events_in(
 }
 
 /// Replaces the outcome of a needs_review event once staff decided it.
+/// Records a staff decision on a comment waiting for review, and who made it. False when
+/// the comment no longer waits (someone else decided it first).
 pub async fn resolve_review_in(
     tx: &mut Tx,
     id: i64,
     outcome: &EventOutcome<'_>,
+    decided_by: &str,
     now: i64,
 ) -> StoreResult<bool> {
     let holds = serde_json::to_string(&outcome.hold_ids).unwrap_or_else(|_| "[]".into());
     Ok(on_tx!(tx, |conn| {
         sqlx::query(
             "UPDATE inbox SET outcome = $1, reason = $2, member_id = COALESCE($3, member_id), hold_ids = $4, \
-             processed_at_ms = $5 WHERE id = $6 AND outcome = 'needs_review'",
+             processed_at_ms = $5, decided_by = $7 WHERE id = $6 AND outcome = 'needs_review'",
         )
         .bind(outcome.outcome)
         .bind(outcome.reason)
@@ -548,6 +599,7 @@ pub async fn resolve_review_in(
         .bind(&holds)
         .bind(now)
         .bind(id)
+        .bind(decided_by)
         .execute(&mut *conn)
         .await?
         .rows_affected()
@@ -715,6 +767,21 @@ impl Store {
         Ok(report)
     }
 
+    /// The raw payload stored for one platform event, as it arrived.
+    pub async fn inbox_raw(
+        &self,
+        platform: &str,
+        external_id: &str,
+    ) -> StoreResult<Option<String>> {
+        Ok(on_pool!(self, |pool| {
+            sqlx::query_scalar("SELECT raw FROM inbox WHERE platform = $1 AND external_id = $2")
+                .bind(platform)
+                .bind(external_id)
+                .fetch_optional(pool)
+                .await?
+        }))
+    }
+
     /// Live sessions with events waiting for the sequencer.
     pub async fn lives_with_pending(&self) -> StoreResult<Vec<i64>> {
         Ok(on_pool!(self, |pool| {
@@ -796,7 +863,7 @@ impl Store {
             let rows = sqlx::query(
                 "SELECT id, platform, kind, verb, external_id, comment_id, object_id, author_id, author_name, \
                  text, platform_time_ms, live_id, source, status, outcome, reason, parse_result, member_id, \
-                 hold_ids FROM inbox WHERE ($1 IS NULL OR live_id = $1) AND ($2 IS NULL OR outcome = $2) \
+                 hold_ids, decided_by FROM inbox WHERE ($1 IS NULL OR live_id = $1) AND ($2 IS NULL OR outcome = $2) \
                  AND id > $3 AND ($5 IS NULL OR LOWER(author_name) LIKE $5 ESCAPE '\\') ORDER BY id LIMIT $4",
             )
             .bind(live_id)
@@ -830,6 +897,7 @@ impl Store {
                     parse: parse.and_then(|p| serde_json::from_str(&p).ok()),
                     member_id: r.try_get(17)?,
                     hold_ids: serde_json::from_str(&holds).unwrap_or_default(),
+                    decided_by: r.try_get(19)?,
                     replies: Vec::new(),
                 });
             }
@@ -926,4 +994,51 @@ pub async fn review_event_in(
         })
         .transpose()
     })
+}
+
+#[cfg(test)]
+mod storable_tests {
+    use super::NewInboxRow;
+
+    fn row(text: &str, raw: &str) -> NewInboxRow {
+        NewInboxRow {
+            platform: "facebook".into(),
+            external_id: "c\0_1".into(),
+            kind: "comment".into(),
+            verb: "add".into(),
+            comment_id: Some("c\0_1".into()),
+            object_id: None,
+            page_id: None,
+            author_id: Some("u1".into()),
+            author_name: Some("A\0nn".into()),
+            text: Some(text.into()),
+            platform_time_ms: 0,
+            source: "webhook",
+            raw: raw.into(),
+            ignore_reason: None,
+        }
+    }
+
+    #[test]
+    fn nuls_leave_the_decoded_fields_and_stay_encoded_in_raw() {
+        let mut r = row("A01\0+1\0", r#"{"message":"A01\u0000+1"}"#);
+        assert!(r.make_storable());
+        assert_eq!(r.text.as_deref(), Some("A01+1"));
+        assert_eq!(r.external_id, "c_1");
+        assert_eq!(r.comment_id.as_deref(), Some("c_1"));
+        assert_eq!(r.author_name.as_deref(), Some("Ann"));
+        // JSON already holds the NUL as an escape: the raw is untouched.
+        assert_eq!(r.raw, r#"{"message":"A01\u0000+1"}"#);
+
+        let mut bare = row("ok", "not json \0 here");
+        assert!(bare.make_storable());
+        assert_eq!(bare.raw, r"not json \u0000 here");
+        assert!(!bare.raw.contains('\0'));
+
+        let mut clean = row("A01+1", "{}");
+        clean.external_id = "c_1".into();
+        clean.comment_id = None;
+        clean.author_name = None;
+        assert!(!clean.make_storable());
+    }
 }

@@ -76,6 +76,15 @@ impl IntakeJournal {
         Ok(IntakeJournal { pool, path })
     }
 
+    /// A consistent copy of the journal at `target` (a new file), taken while it is in use.
+    pub(super) async fn vacuum_into(&self, target: &Path) -> StoreResult<()> {
+        sqlx::query("VACUUM INTO $1")
+            .bind(target.to_string_lossy().into_owned())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }

@@ -75,7 +75,9 @@ fn named_holds(intents: &[Intent]) -> Vec<i64> {
             | Intent::Commit { hold_ids, .. } => {
                 ids.extend(hold_ids.iter().copied().filter(|id| *id > 0))
             }
-            Intent::Move { hold_id, .. } if *hold_id > 0 => ids.push(*hold_id),
+            Intent::Move { hold_id, .. } | Intent::Shrink { hold_id, .. } if *hold_id > 0 => {
+                ids.push(*hold_id)
+            }
             _ => {}
         }
     }
@@ -145,7 +147,10 @@ async fn load_state(tx: &mut Tx, intents: &[Intent], now: i64) -> StoreResult<Le
                 skus.extend(units.iter().map(|u| u.0));
                 frees_units = true;
             }
-            Intent::Release { .. } | Intent::Expire { .. } => frees_units = true,
+            Intent::Sell { units, .. } => skus.extend(units.iter().map(|u| u.0)),
+            Intent::Release { .. } | Intent::Expire { .. } | Intent::Shrink { .. } => {
+                frees_units = true
+            }
             Intent::Commit { .. } => {}
         }
     }

@@ -7,6 +7,9 @@ use utoipa::ToSchema;
 
 use super::{now_ms, on_pool, on_tx, Store, StoreResult};
 
+/// The SQL that reads a live's state, paused included, for [`LiveState::from_db`].
+pub(crate) const STATE_COLUMN: &str = "CASE WHEN paused THEN 'paused' ELSE state END";
+
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PageView {
     pub id: i64,
@@ -38,6 +41,8 @@ pub struct LineupEntry {
 pub enum LiveState {
     Scheduled,
     Live,
+    /// Live, but taking no orders for a while: order comments wait for staff.
+    Paused,
     Ended,
 }
 
@@ -46,13 +51,24 @@ impl LiveState {
         match self {
             LiveState::Scheduled => "scheduled",
             LiveState::Live => "live",
+            LiveState::Paused => "paused",
             LiveState::Ended => "ended",
         }
     }
 
+    /// How the state is stored: the `state` column and the `paused` flag beside it.
+    fn stored(self) -> (&'static str, bool) {
+        match self {
+            LiveState::Paused => ("live", true),
+            other => (other.as_str(), false),
+        }
+    }
+
+    /// Reads what [`STATE_COLUMN`] selects.
     pub(crate) fn from_db(value: &str) -> LiveState {
         match value {
             "live" => LiveState::Live,
+            "paused" => LiveState::Paused,
             "ended" => LiveState::Ended,
             _ => LiveState::Scheduled,
         }
@@ -106,14 +122,38 @@ impl NewLive {
     }
 }
 
+/// What a Page's token is sealed against: a sealed token moved to another row does not open.
+fn page_context(platform: &str, page_id: &str) -> String {
+    format!("pages.access_token:{platform}:{page_id}")
+}
+
+/// What `plusone secrets rotate` did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Rotation {
+    /// Stored values now sealed with the current key that were not before.
+    pub rewritten: u64,
+    /// Values already sealed with the current key.
+    pub already_current: u64,
+}
+
 impl Store {
-    /// Adds a page or replaces its token.
+    fn keys(&self) -> StoreResult<&crate::secrets::Keyring> {
+        Ok(self
+            .keyring
+            .as_deref()
+            .ok_or(crate::secrets::SecretsError::NoKey)?)
+    }
+
+    /// Adds a page or replaces its token, sealed with the store's key.
     pub async fn upsert_page(
         &self,
         platform: &str,
         page_id: &str,
         token: &SecretString,
     ) -> StoreResult<PageView> {
+        let sealed = self
+            .keys()?
+            .seal(token.expose_secret(), &page_context(platform, page_id))?;
         on_pool!(self, |pool| {
             let row = sqlx::query(
                 "INSERT INTO pages (platform, page_id, access_token, created_at_ms) VALUES ($1, $2, $3, $4) \
@@ -122,7 +162,7 @@ impl Store {
             )
             .bind(platform)
             .bind(page_id)
-            .bind(token.expose_secret())
+            .bind(&sealed)
             .bind(now_ms())
             .fetch_one(pool)
             .await?;
@@ -151,17 +191,100 @@ impl Store {
         })
     }
 
-    /// A page's access token, for the senders and the poll backstop.
+    /// A page's access token, for the senders and the poll backstop. A token stored in
+    /// plain text before encryption is read as it is; a sealed one that does not open
+    /// is an error naming the key, never an empty token.
     pub async fn page_token(&self, page_id: &str) -> StoreResult<Option<SecretString>> {
-        let token: Option<String> = on_pool!(self, |pool| {
+        let row: Option<(String, String)> = on_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT platform, access_token FROM pages WHERE page_id = $1 ORDER BY id LIMIT 1",
+            )
+            .bind(page_id)
+            .fetch_optional(pool)
+            .await?
+        });
+        let Some((platform, stored)) = row else {
+            return Ok(None);
+        };
+        let context = page_context(&platform, page_id);
+        match &self.keyring {
+            Some(keys) => Ok(Some(keys.open(&stored, &context)?)),
+            // Without a key only a plain (legacy) value can be read.
+            None if !stored.starts_with("v1:") => Ok(Some(SecretString::from(stored))),
+            None => Err(crate::secrets::SecretsError::NoKey.into()),
+        }
+    }
+
+    /// Seals every stored Page token with the keyring's current key: plain ones and ones
+    /// sealed with an older key. A row changed meanwhile is left to its writer, who
+    /// sealed it with the current key. Stops at the first value that does not open.
+    pub async fn rotate_page_tokens(&self) -> StoreResult<Rotation> {
+        let keys = self.keys()?;
+        let rows: Vec<(i64, String, String, String)> = on_pool!(self, |pool| {
+            sqlx::query_as("SELECT id, platform, page_id, access_token FROM pages ORDER BY id")
+                .fetch_all(pool)
+                .await?
+        });
+        let mut done = Rotation::default();
+        for (id, platform, page_id, stored) in rows {
+            if keys.is_current(&stored) {
+                done.already_current += 1;
+                continue;
+            }
+            let context = page_context(&platform, &page_id);
+            let plain = keys.open(&stored, &context)?;
+            let sealed = keys.seal(plain.expose_secret(), &context)?;
+            let changed = on_pool!(self, |pool| {
+                sqlx::query(
+                    "UPDATE pages SET access_token = $1 WHERE id = $2 AND access_token = $3",
+                )
+                .bind(&sealed)
+                .bind(id)
+                .bind(&stored)
+                .execute(pool)
+                .await?
+                .rows_affected()
+            });
+            done.rewritten += changed;
+        }
+        Ok(done)
+    }
+
+    /// The `access_token` column as stored, for tests that check nothing is in plain text.
+    #[doc(hidden)]
+    pub async fn stored_page_token_text(&self, page_id: &str) -> StoreResult<Option<String>> {
+        Ok(on_pool!(self, |pool| {
             sqlx::query_scalar(
                 "SELECT access_token FROM pages WHERE page_id = $1 ORDER BY id LIMIT 1",
             )
             .bind(page_id)
             .fetch_optional(pool)
             .await?
+        }))
+    }
+
+    /// Writes a Page row with `text` as its stored token, as a version before encryption
+    /// did, for tests of legacy values.
+    #[doc(hidden)]
+    pub async fn put_stored_page_token_text(
+        &self,
+        platform: &str,
+        page_id: &str,
+        text: &str,
+    ) -> StoreResult<()> {
+        on_pool!(self, |pool| {
+            sqlx::query(
+                "INSERT INTO pages (platform, page_id, access_token, created_at_ms) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (platform, page_id) DO UPDATE SET access_token = excluded.access_token",
+            )
+            .bind(platform)
+            .bind(page_id)
+            .bind(text)
+            .bind(now_ms())
+            .execute(pool)
+            .await?;
         });
-        Ok(token.map(SecretString::from))
+        Ok(())
     }
 
     pub async fn create_live(&self, live: &NewLive) -> StoreResult<Live> {
@@ -170,17 +293,18 @@ impl Store {
         let id: i64 = on_tx!(&mut tx, |conn| {
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO live_sessions (title, state, current_keyword, hold_ttl_seconds, waitlist, \
-                 limit_per_member, created_at_ms, updated_at_ms, sandbox) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8) RETURNING id",
+                 limit_per_member, created_at_ms, updated_at_ms, sandbox, paused) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9) RETURNING id",
             )
             .bind(&live.title)
-            .bind(live.state.as_str())
+            .bind(live.state.stored().0)
             .bind(live.current.as_deref())
             .bind(live.hold_ttl_seconds)
             .bind(live.waitlist as i64)
             .bind(live.limit_per_member)
             .bind(now)
             .bind(live.is_sandbox())
+            .bind(live.state.stored().1)
             .fetch_one(&mut *conn)
             .await?;
             for b in &live.bindings {
@@ -223,12 +347,15 @@ impl Store {
                         .rows_affected();
             }
             if let Some(state) = patch.state {
-                changed = sqlx::query("UPDATE live_sessions SET state = $1 WHERE id = $2")
-                    .bind(state.as_str())
-                    .bind(id)
-                    .execute(&mut *conn)
-                    .await?
-                    .rows_affected();
+                let (state, paused) = state.stored();
+                changed =
+                    sqlx::query("UPDATE live_sessions SET state = $1, paused = $2 WHERE id = $3")
+                        .bind(state)
+                        .bind(paused)
+                        .bind(id)
+                        .execute(&mut *conn)
+                        .await?
+                        .rows_affected();
             }
             changed == 1
         });
@@ -244,10 +371,10 @@ impl Store {
 
     pub async fn live(&self, id: i64) -> StoreResult<Option<Live>> {
         on_pool!(self, |pool| {
-            let Some(row) = sqlx::query(
-                "SELECT id, title, state, current_keyword, hold_ttl_seconds, waitlist, limit_per_member, \
-                 sandbox FROM live_sessions WHERE id = $1",
-            )
+            let Some(row) = sqlx::query(&format!(
+                "SELECT id, title, {STATE_COLUMN}, current_keyword, hold_ttl_seconds, waitlist, \
+                     limit_per_member, sandbox FROM live_sessions WHERE id = $1"
+            ))
             .bind(id)
             .fetch_optional(pool)
             .await?
@@ -303,11 +430,12 @@ impl Store {
     /// The newest lives first, without bindings or lineup: what a list shows.
     pub async fn recent_lives(&self, limit: i64) -> StoreResult<Vec<(i64, String, LiveState)>> {
         on_pool!(self, |pool| {
-            let rows =
-                sqlx::query("SELECT id, title, state FROM live_sessions ORDER BY id DESC LIMIT $1")
-                    .bind(limit)
-                    .fetch_all(pool)
-                    .await?;
+            let rows = sqlx::query(&format!(
+                "SELECT id, title, {STATE_COLUMN} FROM live_sessions ORDER BY id DESC LIMIT $1"
+            ))
+            .bind(limit)
+            .fetch_all(pool)
+            .await?;
             rows.iter()
                 .map(|r| -> StoreResult<_> {
                     let state: String = r.try_get(2)?;
@@ -317,11 +445,12 @@ impl Store {
         })
     }
 
-    /// Ids of sessions that are live now, for the poll backstop.
+    /// Ids of sessions in a state, for the poll backstop. Paused lives count as live
+    /// here: their comments still arrive.
     pub async fn live_ids_in_state(&self, state: LiveState) -> StoreResult<Vec<i64>> {
         Ok(on_pool!(self, |pool| {
             sqlx::query_scalar("SELECT id FROM live_sessions WHERE state = $1 ORDER BY id")
-                .bind(state.as_str())
+                .bind(state.stored().0)
                 .fetch_all(pool)
                 .await?
         }))

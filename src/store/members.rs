@@ -33,6 +33,9 @@ const MEMBER_MOVES: &[&str] = &[
     "UPDATE ledger_events SET member_id = $1 WHERE member_id = $2",
     "UPDATE orders SET member_id = $1 WHERE member_id = $2",
     "UPDATE checkout_tokens SET member_id = $1 WHERE member_id = $2",
+    // The points' history moves with the points (the survivor's sum stays its balance).
+    "UPDATE point_movements SET member_id = $1 WHERE member_id = $2",
+    "UPDATE sales SET member_id = $1 WHERE member_id = $2",
     // Members merged earlier into the merged one now resolve in one hop.
     "UPDATE members SET merged_into = $1 WHERE merged_into = $2",
 ];
@@ -61,6 +64,15 @@ pub struct Member {
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
     pub identities: Vec<MemberIdentity>,
+    /// A sandbox viewer (every identity is on the sandbox platform): a rehearsal, not a
+    /// customer. Reports and exports leave such members out, and they never merge with
+    /// real ones.
+    pub sandbox: bool,
+}
+
+/// True when every identity (and at least one) is a sandbox one.
+fn only_sandbox(identities: &[MemberIdentity]) -> bool {
+    !identities.is_empty() && identities.iter().all(|i| i.platform == "sandbox")
 }
 
 impl fmt::Debug for Member {
@@ -132,11 +144,14 @@ pub enum MemberFlag {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MergeReason {
-    /// The buyer gave, at checkout, a phone another member has.
+    /// Before merge suggestions: the buyer gave, at checkout, a phone another member had.
+    /// Checkout no longer merges; old records keep the reason.
     CheckoutPhone,
-    /// The buyer gave, at checkout, an email another member has.
+    /// Before merge suggestions: likewise for an email.
     CheckoutEmail,
     Staff,
+    /// The buyer typed back a one-time code sent to the other member's own chat.
+    ProvenCode,
 }
 
 impl MergeReason {
@@ -145,6 +160,7 @@ impl MergeReason {
             MergeReason::CheckoutPhone => "checkout_phone",
             MergeReason::CheckoutEmail => "checkout_email",
             MergeReason::Staff => "staff",
+            MergeReason::ProvenCode => "proven_code",
         }
     }
 
@@ -152,6 +168,7 @@ impl MergeReason {
         match value {
             "checkout_phone" => MergeReason::CheckoutPhone,
             "checkout_email" => MergeReason::CheckoutEmail,
+            "proven_code" => MergeReason::ProvenCode,
             _ => MergeReason::Staff,
         }
     }
@@ -164,7 +181,7 @@ pub struct MergeRecord {
     pub survivor_id: MemberId,
     pub merged_id: MemberId,
     pub reason: MergeReason,
-    /// The staff token's name, or `checkout`.
+    /// The staff token's or user's name (`checkout` on merges from before suggestions).
     pub actor: String,
     /// The identities that moved to the survivor.
     pub identities: Vec<MemberIdentity>,
@@ -180,6 +197,8 @@ pub enum MergeError {
     NotFound(MemberId),
     #[error("member {member_id} was already merged into {into}")]
     AlreadyMerged { member_id: MemberId, into: MemberId },
+    #[error("member {sandbox} is a sandbox viewer; it never merges with a real member")]
+    SandboxWithReal { sandbox: MemberId },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -214,6 +233,7 @@ where
         created_at_ms: row.try_get("created_at_ms")?,
         updated_at_ms: row.try_get("updated_at_ms")?,
         identities: Vec::new(),
+        sandbox: false,
     })
 }
 
@@ -340,6 +360,7 @@ pub async fn member_in(tx: &mut Tx, id: MemberId) -> StoreResult<Option<Member>>
         .await?
         .remove(&id)
         .unwrap_or_default();
+    member.sandbox = only_sandbox(&member.identities);
     Ok(Some(member))
 }
 
@@ -411,7 +432,7 @@ pub(crate) async fn follow_merges_in<K>(
 }
 
 /// The live member holding a (normalised) contact, if any.
-async fn member_with_contact_in(
+pub(crate) async fn member_with_contact_in(
     tx: &mut Tx,
     field: ContactField,
     value: &str,
@@ -445,10 +466,37 @@ async fn lock_contact(tx: &mut Tx, value: &str) -> StoreResult<()> {
     Ok(())
 }
 
-#[derive(Clone, Copy)]
-enum ContactField {
+/// A contact kind: which one a merge suggestion is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ContactField {
     Phone,
     Email,
+}
+
+impl ContactField {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContactField::Phone => "phone",
+            ContactField::Email => "email",
+        }
+    }
+}
+
+/// Two members that may be one person: at checkout, the buyer of `member_id` typed a
+/// phone or email that `holder_id` already has. Nothing was merged; staff decide (merge
+/// with `survivor_id` = `holder_id`, `merged_id` = `member_id`, or leave them apart).
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct MergeSuggestion {
+    pub id: i64,
+    /// The member whose buyer typed the contact.
+    pub member_id: MemberId,
+    /// The member who already had it.
+    pub holder_id: MemberId,
+    pub field: ContactField,
+    /// The order the contact was typed for (the first one, when typed again).
+    pub order_id: Option<i64>,
+    pub created_at_ms: i64,
 }
 
 /// Members of `members` whose orders wait for review: restricted and not blocked (a
@@ -511,6 +559,13 @@ pub async fn merge_members_in(
                 into,
             });
         }
+    }
+    // A rehearsal never joins a customer, in either direction.
+    let keep_sandbox = super::sandbox::is_sandbox_member_in(tx, survivor).await?;
+    let gone_sandbox = super::sandbox::is_sandbox_member_in(tx, merged).await?;
+    if keep_sandbox != gone_sandbox {
+        let sandbox = if keep_sandbox { survivor } else { merged };
+        return Err(MergeError::SandboxWithReal { sandbox });
     }
     let moved = identities_of(tx, &[merged])
         .await?
@@ -627,63 +682,63 @@ async fn fold_carts_in(tx: &mut Tx, survivor: i64, merged: i64, now: i64) -> Sto
     Ok(())
 }
 
-/// Ties a phone and/or email given at checkout to `member_id` and returns the member the
-/// buyer is from now on.
+/// Keeps a phone and/or email given at checkout for `member_id`, and returns the live
+/// member the id stands for (`None`: no such member).
 ///
-/// The rule: **the member who already has the contact survives**, and the checking-out
-/// member is merged into it. That member is the one staff, the POS and earlier orders
-/// know by that phone or email; the merge carries over the guest's identities, holds and
-/// points, so no history is lost either way. If nobody has the contact, it is stored on
-/// the member (replacing an older one: the latest a buyer gives is the one to use). If
-/// the phone and the email belong to two different members, the phone's holder survives
-/// and the email's holder is merged into it too. An already merged `member_id` is
-/// followed to its survivor first.
+/// Typing a contact proves nothing (anyone can type anyone's phone), so **this never
+/// merges members**:
+/// - a contact nobody has is stored on the member (replacing an older one: the latest a
+///   buyer gives is the one to use);
+/// - a contact the member already has changes nothing;
+/// - a contact another member has stays with that member, and a merge suggestion
+///   (`member_merge_suggestions`) records the two for staff, who may merge them with the
+///   members merge API. The same pair and field is suggested once.
 ///
-/// Contacts must already be normalised ([`Phone::parse`], [`Email::parse`]).
-pub async fn link_by_contact_in(
+/// Sandbox members keep nothing. Contacts must already be normalised ([`Phone::parse`],
+/// [`Email::parse`]).
+pub async fn claim_contact_in(
     tx: &mut Tx,
     member_id: MemberId,
     phone: Option<&Phone>,
     email: Option<&Email>,
+    order_id: Option<i64>,
     now: i64,
-) -> Result<MemberId, MergeError> {
-    let mut current = resolve_member_in(tx, member_id)
-        .await?
-        .ok_or(MergeError::NotFound(member_id))?;
+) -> StoreResult<Option<MemberId>> {
+    let Some(current) = resolve_member_in(tx, member_id).await? else {
+        return Ok(None);
+    };
     if super::sandbox::is_sandbox_member_in(tx, current).await? {
-        return Ok(current);
+        return Ok(Some(current));
     }
-    // True once `current` is a member that already held a contact: later matches fold
-    // into it rather than it into them.
-    let mut anchored = false;
     let contacts = [
-        (
-            ContactField::Phone,
-            phone.map(Phone::as_str),
-            MergeReason::CheckoutPhone,
-        ),
-        (
-            ContactField::Email,
-            email.map(Email::as_str),
-            MergeReason::CheckoutEmail,
-        ),
+        (ContactField::Phone, phone.map(Phone::as_str)),
+        (ContactField::Email, email.map(Email::as_str)),
     ];
-    for (_, value, _) in &contacts {
+    for (_, value) in &contacts {
         if let Some(value) = value {
             lock_contact(tx, value).await?;
         }
     }
-    for (field, value, reason) in contacts {
+    for (field, value) in contacts {
         let Some(value) = value else { continue };
         match member_with_contact_in(tx, field, value).await? {
-            Some(holder) if holder == current => anchored = true,
-            Some(holder) if anchored => {
-                merge_members_in(tx, current, holder, reason, "checkout", now).await?;
-            }
+            Some(holder) if holder == current => {}
             Some(holder) => {
-                merge_members_in(tx, holder, current, reason, "checkout", now).await?;
-                current = holder;
-                anchored = true;
+                on_tx!(tx, |conn| {
+                    sqlx::query(
+                        "INSERT INTO member_merge_suggestions \
+                         (member_id, holder_id, field, order_id, created_at_ms) \
+                         VALUES ($1, $2, $3, $4, $5) \
+                         ON CONFLICT (member_id, holder_id, field) DO NOTHING",
+                    )
+                    .bind(current)
+                    .bind(holder)
+                    .bind(field.as_str())
+                    .bind(order_id)
+                    .bind(now)
+                    .execute(&mut *conn)
+                    .await?;
+                });
             }
             None => {
                 let sql = match field {
@@ -705,30 +760,7 @@ pub async fn link_by_contact_in(
             }
         }
     }
-    Ok(current)
-}
-
-/// Adds (or with a negative `delta`, takes) points, on the live member an id stands for.
-/// Returns the new balance, or `None` when there is no such member.
-pub async fn add_points_in(
-    tx: &mut Tx,
-    member: MemberId,
-    delta: i64,
-    now: i64,
-) -> StoreResult<Option<i64>> {
-    let Some(member) = resolve_member_in(tx, member).await? else {
-        return Ok(None);
-    };
-    Ok(on_tx!(tx, |conn| {
-        sqlx::query_scalar(
-            "UPDATE members SET points = points + $1, updated_at_ms = $2 WHERE id = $3 RETURNING points",
-        )
-        .bind(delta)
-        .bind(now)
-        .bind(member)
-        .fetch_optional(&mut *conn)
-        .await?
-    }))
+    Ok(Some(current))
 }
 
 // ---- pool-level operations ----------------------------------------------------------
@@ -800,6 +832,7 @@ impl Store {
         let mut identities = self.identities_for(&ids).await?;
         for member in &mut members {
             member.identities = identities.remove(&member.id).unwrap_or_default();
+            member.sandbox = only_sandbox(&member.identities);
         }
         Ok(members)
     }
@@ -871,7 +904,7 @@ impl Store {
                 lock_contact(&mut tx, value).await?;
             }
         }
-        // Contact locks before the member row, in the order link_by_contact_in takes them.
+        // Contact locks before the member row, in the order claim_contact_in takes them.
         let Some(current) = lock_members(&mut tx, &[id]).await?.remove(&id) else {
             return Ok(MemberChange::NotFound);
         };
@@ -976,17 +1009,52 @@ impl Store {
         Ok(record)
     }
 
-    /// Links a contact in its own transaction; see [`link_by_contact_in`].
-    pub async fn link_member_by_contact(
+    /// Keeps a contact in its own transaction; see [`claim_contact_in`].
+    pub async fn claim_member_contact(
         &self,
         member_id: MemberId,
         phone: Option<&Phone>,
         email: Option<&Email>,
-    ) -> Result<MemberId, MergeError> {
+    ) -> StoreResult<Option<MemberId>> {
         let mut tx = self.begin_write().await?;
-        let survivor = link_by_contact_in(&mut tx, member_id, phone, email, now_ms()).await?;
+        let member = claim_contact_in(&mut tx, member_id, phone, email, None, now_ms()).await?;
         tx.commit().await?;
-        Ok(survivor)
+        Ok(member)
+    }
+
+    /// Open merge suggestions, oldest first: those whose two members are both still live
+    /// (a merge of either one settles it). `after`: the previous page's last id.
+    pub async fn merge_suggestions(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<MergeSuggestion>> {
+        on_pool!(self, |pool| {
+            sqlx::query(
+                "SELECT s.id, s.member_id, s.holder_id, s.field, s.order_id, s.created_at_ms \
+                 FROM member_merge_suggestions s \
+                 JOIN members m ON m.id = s.member_id JOIN members h ON h.id = s.holder_id \
+                 WHERE m.merged_into IS NULL AND h.merged_into IS NULL AND s.id > $1 \
+                 ORDER BY s.id LIMIT $2",
+            )
+            .bind(after)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(|r| -> StoreResult<MergeSuggestion> {
+                let field: String = r.try_get(3)?;
+                Ok(MergeSuggestion {
+                    id: r.try_get(0)?,
+                    member_id: r.try_get(1)?,
+                    holder_id: r.try_get(2)?,
+                    field: ContactField::from_db(&field),
+                    order_id: r.try_get(4)?,
+                    created_at_ms: r.try_get(5)?,
+                })
+            })
+            .collect()
+        })
     }
 
     /// Merges a member took part in, either side, oldest first.

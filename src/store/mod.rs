@@ -42,9 +42,12 @@ macro_rules! sql_for {
 }
 
 mod accounts;
+mod audit;
+mod backup;
 mod baseline;
 mod board;
 mod catalog;
+mod catalog_import;
 mod checkout;
 pub mod connect;
 pub(crate) mod error;
@@ -52,13 +55,25 @@ mod inbox;
 mod intake;
 mod ledger;
 mod lives;
+mod member_desk;
 mod members;
 mod migrations;
+mod order_desk;
 mod outbox;
+mod payments;
+mod points;
+mod privacy;
+mod proofs;
 mod replies;
+mod report;
 mod review_pages;
+mod sales;
 mod sandbox;
+mod shop_options;
 mod stock;
+mod synonyms;
+mod telegram;
+mod telegram_staff;
 mod tokens;
 mod tx;
 
@@ -68,6 +83,9 @@ pub use board::{
     Board, BoardKeyword, BoardSku, BoardTotals, MinuteCount, TickerItem, BOARD_QUERIES, TICKER_LEN,
 };
 pub use catalog::{NewProduct, NewSku, Product, ProductPatch, SkuStock};
+pub use catalog_import::{
+    ImportApplied, ImportProduct, ImportSku, ImportWrite, MovementRow, StockTarget,
+};
 pub use checkout::{
     mark_order_paid_in, open_cart_in, order_number, CartLine, CheckoutRef, Confirmed, NewOrder,
     OrderChange, OrderFilter, OrderLineView, OrderView, PaidOrder,
@@ -83,26 +101,59 @@ pub use intake::{IntakeJournal, Transfer};
 pub use ledger::run_ledger_in;
 pub use lives::{
     fence_live_lease_in, Binding, LineupEntry, Live, LivePatch, LiveState, NewLive, PageView,
+    Rotation,
 };
+pub use member_desk::{MemberHold, MergePreview};
 pub use members::{
-    add_points_in, link_by_contact_in, member_in, merge_members_in, resolve_member_in,
-    restricted_members_in, Member, MemberChange, MemberFilter, MemberFlag, MemberIdentity,
-    MemberPatch, MergeError, MergeReason, MergeRecord,
+    claim_contact_in, member_in, merge_members_in, resolve_member_in, restricted_members_in,
+    ContactField, Member, MemberChange, MemberFilter, MemberFlag, MemberIdentity, MemberPatch,
+    MergeError, MergeReason, MergeRecord, MergeSuggestion,
 };
-pub use outbox::{ClaimedReply, QueueStats, ReplyRecord};
+pub use order_desk::{
+    change_order_line_in, fulfil_order_in, record_paid_in, ChangedOrder, FulfilledOrder,
+    LineChange, OrderComment, OrderHistoryEntry, ReceiptInfo,
+};
+pub use outbox::{
+    ClaimedReply, QueueStats, Redrive, ReplyFilter, ReplyRecord, ReplyView, RetryLimits,
+};
+pub use payments::{NewPaymentIssue, PaymentIssue, PaymentSession};
+pub use points::{
+    add_points_in, move_points_in, points_balance_in, spend_points_in, Adjusted, PointKind,
+    PointMove, PointMovement, Spend,
+};
+pub use privacy::{
+    erase_member_in, DataDeletion, Erasure, ExportComment, ExportHold, MemberExport, PointsEntry,
+    PointsHistory, META_PLATFORMS,
+};
+pub use proofs::{
+    check_proof_in, latest_live_of_in, start_proof_in, ProofCheck, ProofOffer, ProofStart,
+    WaitingCode, PROOF_TRIES,
+};
 pub use replies::{
     carts_with_checkout_in, insert_planned_in, latest_event_in, open_window_in, open_windows_in,
     unused_comment_in, CartHold, HoldGroup, OpenWindow, PlannedReply, Promotion, TemplateRow,
     UnusedComment,
 };
+pub use report::{HeldValue, LiveFigures, OrderGroup, ProductFigures, TOP_PRODUCTS};
 pub use review_pages::HoldLine;
+pub use sales::{
+    sale_number, CounterItem, CounterMember, NewSale, SaleAnswer, SaleChange, SaleLineView,
+    SalePayment, SaleRefusal, SaleView,
+};
 pub use sandbox::{ChangeFingerprint, NewSandboxReply, SandboxReply, SandboxReset, SANDBOX};
+pub use shop_options::{SavedShopCheckout, ShopCheckout, ShopPaymentMethod};
 pub use stock::{
     commit_holds_in, move_hold_in, release_holds_in, reserve_batch_in, return_units_in,
     AdjustResult, HoldChange, HoldRef, HoldView, IdempotencyKey, Idempotent, ReserveOutcome,
     StockLevel, WaitRef,
 };
-pub use tokens::{TokenRecord, TokenRole};
+pub use synonyms::SynonymRow;
+pub use telegram::{
+    link_telegram_user_in, record_start_in, start_code_in, started_telegram_user_in,
+    telegram_buyer_in, use_start_code_in, StartCode, StartedUser, TelegramBuyer,
+};
+pub use telegram_staff::{link_staff_in, low_skus_in};
+pub use tokens::{TokenRecord, TokenRole, LAST_USED_EVERY_MS};
 pub(crate) use tx::on_tx;
 pub use tx::{Tx, TxConn};
 
@@ -129,6 +180,8 @@ pub struct Store {
     journal_writes: bool,
     /// SQLite: this process's write transactions take turns here (see `begin_write`).
     write_turns: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
+    /// Seals and opens the secrets the store keeps (Page tokens); see `secrets`.
+    keyring: Option<std::sync::Arc<crate::secrets::Keyring>>,
 }
 
 /// Runs the same statement code on whichever pool the store holds.
@@ -174,6 +227,17 @@ impl Store {
             other => Err(other),
         })?;
         Ok(applied == Some(migrations::latest_version()))
+    }
+
+    /// Seals and opens stored secrets with `keyring` from now on.
+    pub fn with_keyring(mut self, keyring: std::sync::Arc<crate::secrets::Keyring>) -> Store {
+        self.keyring = Some(keyring);
+        self
+    }
+
+    /// The keyring the store seals with, if it was given one.
+    pub fn keyring(&self) -> Option<&crate::secrets::Keyring> {
+        self.keyring.as_deref()
     }
 
     pub async fn close(&self) {

@@ -8,6 +8,7 @@
 
 use serde::Serialize;
 use sqlx::Row;
+use utoipa::ToSchema;
 
 use super::{on_pool, on_tx, Store, StoreResult};
 use crate::vocab::{OutboxStatus, ReplyKind, Topic};
@@ -36,6 +37,8 @@ pub struct ClaimedReply {
     pub priority: i64,
     pub live_id: Option<i64>,
     pub member_id: Option<i64>,
+    /// The name the author goes by on the platform (a Telegram mention shows it).
+    pub author_name: Option<String>,
 }
 
 /// One outbox row as it stands, for staff and tests.
@@ -56,6 +59,60 @@ pub struct ReplyRecord {
     pub topic: Option<Topic>,
 }
 
+/// When a failing reply stops being retried: after this many attempts, or once it has
+/// been retried this long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryLimits {
+    pub max_attempts: i64,
+    pub window_ms: i64,
+}
+
+/// One reply as staff see it in the re-drive list.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReplyView {
+    pub id: i64,
+    /// The comment or message it answers.
+    pub inbox_id: Option<i64>,
+    pub live_id: Option<i64>,
+    pub member_id: Option<i64>,
+    pub kind: ReplyKind,
+    /// The comment id (replies), the PSID (Send API) or the chat (Telegram).
+    pub target: String,
+    pub status: OutboxStatus,
+    pub topic: Option<Topic>,
+    /// Attempts since it was made or last re-driven.
+    pub attempts: i64,
+    /// Attempts whose answer never came back (they may have been delivered).
+    pub lost_responses: i64,
+    pub next_attempt_ms: i64,
+    pub last_error: Option<String>,
+    pub platform_message_id: Option<String>,
+    pub created_at_ms: i64,
+    pub sent_at_ms: Option<i64>,
+    /// Retries count their window from here (creation, or the last re-drive).
+    pub retry_from_ms: i64,
+}
+
+/// Which replies a list shows: newest first, with `id` below `before` (0: from the newest).
+#[derive(Debug, Clone, Default)]
+pub struct ReplyFilter {
+    pub status: Option<OutboxStatus>,
+    pub live_id: Option<i64>,
+    pub member_id: Option<i64>,
+    pub before: i64,
+    pub limit: i64,
+}
+
+/// What a re-drive did.
+#[derive(Debug, Clone)]
+pub enum Redrive {
+    /// Pending again and due now, with a fresh attempt count and retry window.
+    Queued(ReplyView),
+    /// Sent, skipped or being sent right now: nothing to re-drive.
+    NotRetryable(OutboxStatus),
+    NotFound,
+}
+
 /// How much is waiting to go out.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct QueueStats {
@@ -70,7 +127,7 @@ pub struct QueueStats {
 /// Rows due now, or claimed by a replica whose lease ran out. Each claim counts as an
 /// attempt; a claim over a run-out lease also counts a lost response.
 macro_rules! claim_sql {
-    (due: $due:literal, update: $update:literal) => {
+    (due: $due:expr, update: $update:literal) => {
         concat!(
             $update,
             " SET status = 'sending', lease_until_ms = $2, attempts = attempts + 1, ",
@@ -80,24 +137,75 @@ macro_rules! claim_sql {
             " RETURNING id, inbox_id, kind, target, body, attempts, lost_responses, ",
             "lease_until_ms, (SELECT i.platform FROM inbox i WHERE i.id = outbox.inbox_id), ",
             "(SELECT i.author_id FROM inbox i WHERE i.id = outbox.inbox_id), priority, live_id, ",
-            "member_id"
+            "member_id, (SELECT i.author_name FROM inbox i WHERE i.id = outbox.inbox_id)"
         )
+    };
+}
+
+/// News of a buyer's orders (paid, changed, fulfilled) goes out in the order it was
+/// written: such a row waits while an earlier one of the same buyer is still pending or
+/// being sent, so a retried "your total is now X" never lands after a newer total.
+macro_rules! order_news_waits {
+    () => {
+        "AND NOT EXISTS (SELECT 1 FROM outbox e WHERE o.topic IN ('paid', 'order_changed', \
+         'fulfilled') AND e.member_id = o.member_id AND e.topic IN ('paid', 'order_changed', \
+         'fulfilled') AND e.id < o.id AND e.status IN ('pending', 'sending'))"
     };
 }
 
 // SKIP LOCKED: replicas claiming at once take disjoint rows instead of queueing.
 const CLAIM_POSTGRES: &str = claim_sql!(
-    due: "FROM (SELECT id AS due_id FROM outbox WHERE (status = 'pending' AND next_attempt_ms <= $1) \
-          OR (status = 'sending' AND lease_until_ms <= $1) ORDER BY priority, next_attempt_ms, id LIMIT $3 \
-          FOR UPDATE SKIP LOCKED) AS due WHERE outbox.id = due.due_id",
+    due: concat!(
+        "FROM (SELECT id AS due_id FROM outbox o WHERE ((status = 'pending' AND \
+         next_attempt_ms <= $1) OR (status = 'sending' AND lease_until_ms <= $1)) ",
+        order_news_waits!(),
+        " ORDER BY priority, next_attempt_ms, id LIMIT $3 FOR UPDATE SKIP LOCKED) AS due \
+         WHERE outbox.id = due.due_id"
+    ),
     update: "UPDATE outbox"
 );
 
 const CLAIM_SQLITE: &str = claim_sql!(
-    due: "WHERE id IN (SELECT id FROM outbox WHERE (status = 'pending' AND next_attempt_ms <= $1) \
-          OR (status = 'sending' AND lease_until_ms <= $1) ORDER BY priority, next_attempt_ms, id LIMIT $3)",
+    due: concat!(
+        "WHERE id IN (SELECT id FROM outbox o WHERE ((status = 'pending' AND \
+         next_attempt_ms <= $1) OR (status = 'sending' AND lease_until_ms <= $1)) ",
+        order_news_waits!(),
+        " ORDER BY priority, next_attempt_ms, id LIMIT $3)"
+    ),
     update: "UPDATE outbox"
 );
+
+const REPLY_VIEW: &str =
+    "id, inbox_id, live_id, member_id, kind, target, status, topic, attempts, \
+     lost_responses, next_attempt_ms, last_error, platform_message_id, created_at_ms, sent_at_ms, \
+     COALESCE(retry_from_ms, created_at_ms)";
+
+/// A [`ReplyView`] from a row selected with [`REPLY_VIEW`], on either backend.
+macro_rules! reply_view {
+    ($r:expr) => {{
+        let r = $r;
+        (|| -> StoreResult<ReplyView> {
+            Ok(ReplyView {
+                id: r.try_get(0)?,
+                inbox_id: r.try_get(1)?,
+                live_id: r.try_get(2)?,
+                member_id: r.try_get(3)?,
+                kind: r.try_get(4)?,
+                target: r.try_get(5)?,
+                status: r.try_get(6)?,
+                topic: r.try_get(7)?,
+                attempts: r.try_get(8)?,
+                lost_responses: r.try_get(9)?,
+                next_attempt_ms: r.try_get(10)?,
+                last_error: r.try_get(11)?,
+                platform_message_id: r.try_get(12)?,
+                created_at_ms: r.try_get(13)?,
+                sent_at_ms: r.try_get(14)?,
+                retry_from_ms: r.try_get(15)?,
+            })
+        })()
+    }};
+}
 
 impl Store {
     /// Claims up to `limit` rows that are due, or whose lease ran out, until `now + lease_ms`.
@@ -148,6 +256,7 @@ impl Store {
                     priority: r.try_get(10)?,
                     live_id: r.try_get(11)?,
                     member_id: r.try_get(12)?,
+                    author_name: r.try_get(13)?,
                 });
             }
             // A kind no sender knows can never go out: it ends as a final failure, as a
@@ -193,32 +302,35 @@ impl Store {
         }) == 1)
     }
 
-    /// Puts a row back for another attempt at `next_attempt_ms`, or into the dead letters
-    /// (`dead`) when it has had `max_attempts`. Returns the new status, or None when the
-    /// lease was lost.
+    /// Records a failed attempt: the row waits until `next_attempt_ms`, or goes to the dead
+    /// letters (`dead`) when it has had `limits.max_attempts`, or when it has been retried
+    /// for `limits.window_ms` (from its creation or its last re-drive). Returns the new
+    /// status, or None when the lease was lost.
     pub async fn outbox_retry(
         &self,
         claim: &ClaimedReply,
         next_attempt_ms: i64,
         error: &str,
         lost_response: bool,
-        max_attempts: i64,
+        limits: RetryLimits,
         now: i64,
     ) -> StoreResult<Option<OutboxStatus>> {
         Ok(on_pool!(self, |pool| {
             sqlx::query_scalar(
-                "UPDATE outbox SET status = CASE WHEN attempts >= $1 THEN 'dead' ELSE 'pending' END, \
+                "UPDATE outbox SET status = CASE WHEN attempts >= $1 \
+                 OR $5 >= COALESCE(retry_from_ms, created_at_ms) + $8 THEN 'dead' ELSE 'pending' END, \
                  next_attempt_ms = $2, last_error = $3, lost_responses = lost_responses + $4, \
                  lease_until_ms = 0, updated_at_ms = $5 \
                  WHERE id = $6 AND status = 'sending' AND lease_until_ms = $7 RETURNING status",
             )
-            .bind(max_attempts)
+            .bind(limits.max_attempts)
             .bind(next_attempt_ms)
             .bind(error)
             .bind(i64::from(lost_response))
             .bind(now)
             .bind(claim.id)
             .bind(claim.lease_until_ms)
+            .bind(limits.window_ms)
             .fetch_optional(pool)
             .await?
         }))
@@ -369,6 +481,93 @@ impl Store {
         self.replies_where(None).await
     }
 
+    /// Replies for the re-drive list, newest first, with `id` below `before` (0: from the
+    /// newest), filtered by status and live session.
+    pub async fn replies_page(
+        &self,
+        status: Option<OutboxStatus>,
+        live_id: Option<i64>,
+        before: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<ReplyView>> {
+        self.replies_filtered(&ReplyFilter {
+            status,
+            live_id,
+            member_id: None,
+            before,
+            limit,
+        })
+        .await
+    }
+
+    /// [`Store::replies_page`] with every filter, the buyer's included.
+    pub async fn replies_filtered(&self, filter: &ReplyFilter) -> StoreResult<Vec<ReplyView>> {
+        on_pool!(self, |pool| {
+            sqlx::query(&format!(
+                "SELECT {REPLY_VIEW} FROM outbox WHERE ($1 IS NULL OR status = $1) \
+                 AND ($2 IS NULL OR live_id = $2) AND ($3 IS NULL OR member_id = $3) \
+                 AND ($4 = 0 OR id < $4) ORDER BY id DESC LIMIT $5"
+            ))
+            .bind(filter.status)
+            .bind(filter.live_id)
+            .bind(filter.member_id)
+            .bind(filter.before)
+            .bind(filter.limit)
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(|r| reply_view!(r))
+            .collect()
+        })
+    }
+
+    /// Private replies sent since `since`, by the Page of the comment they answer: what
+    /// each Page has spent of Meta's hourly allowance.
+    pub async fn private_replies_sent_since(&self, since: i64) -> StoreResult<Vec<(String, i64)>> {
+        on_pool!(self, |pool| {
+            sqlx::query(
+                "SELECT i.page_id, COUNT(*) FROM outbox o JOIN inbox i ON i.id = o.inbox_id \
+                 WHERE o.kind = 'private_reply' AND o.status = 'sent' AND o.sent_at_ms >= $1 \
+                 AND i.page_id IS NOT NULL GROUP BY i.page_id ORDER BY i.page_id",
+            )
+            .bind(since)
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(|r| -> StoreResult<(String, i64)> { Ok((r.try_get(0)?, r.try_get(1)?)) })
+            .collect()
+        })
+    }
+
+    /// Sends a dead, failed or waiting reply again: pending and due now, its attempts
+    /// counted and its retry window started anew. Lost answers stay counted, so a private
+    /// reply that did arrive earlier is still recognised by the platform's refusal.
+    pub async fn redrive_reply(&self, id: i64, now: i64) -> StoreResult<Redrive> {
+        on_pool!(self, |pool| {
+            let updated = sqlx::query(&format!(
+                "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_ms = $1, \
+                 lease_until_ms = 0, retry_from_ms = $1, updated_at_ms = $1 \
+                 WHERE id = $2 AND status IN ('dead', 'failed', 'pending') RETURNING {REPLY_VIEW}"
+            ))
+            .bind(now)
+            .bind(id)
+            .fetch_optional(pool)
+            .await?;
+            if let Some(row) = updated {
+                return Ok(Redrive::Queued(reply_view!(&row)?));
+            }
+            let status: Option<OutboxStatus> =
+                sqlx::query_scalar("SELECT status FROM outbox WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(pool)
+                    .await?;
+            Ok(match status {
+                Some(status) => Redrive::NotRetryable(status),
+                None => Redrive::NotFound,
+            })
+        })
+    }
+
     async fn replies_where(&self, inbox_id: Option<i64>) -> StoreResult<Vec<ReplyRecord>> {
         on_pool!(self, |pool| {
             sqlx::query(
@@ -399,5 +598,55 @@ impl Store {
             })
             .collect()
         })
+    }
+}
+
+impl Store {
+    /// Spends from a Page's shared budget for one kind of reply. `decide` gets the GCRA's
+    /// theoretical arrival time (µs; `None` before the first call) and answers the new one
+    /// (`None`: no call, nothing written) with what to return. The row is locked while
+    /// `decide` runs, so replicas spending at the same moment take turns instead of
+    /// failing.
+    pub async fn spend_page_budget<T>(
+        &self,
+        page_id: &str,
+        kind: ReplyKind,
+        decide: impl FnOnce(Option<i64>) -> (Option<i64>, T),
+    ) -> StoreResult<T> {
+        let mut tx = self.begin_write().await?;
+        // The row exists before it is locked (an idle budget: arrival time 0), so two
+        // first calls at once also take turns.
+        on_tx!(&mut tx, |conn| {
+            sqlx::query(
+                "INSERT INTO page_budgets (page_id, kind, tat_us) VALUES ($1, $2, 0) \
+                 ON CONFLICT (page_id, kind) DO NOTHING",
+            )
+            .bind(page_id)
+            .bind(kind.as_str())
+            .execute(&mut *conn)
+            .await?;
+        });
+        let lock = if tx.is_postgres() { " FOR UPDATE" } else { "" };
+        let sql = format!("SELECT tat_us FROM page_budgets WHERE page_id = $1 AND kind = $2{lock}");
+        let seen: i64 = on_tx!(&mut tx, |conn| {
+            sqlx::query_scalar(&sql)
+                .bind(page_id)
+                .bind(kind.as_str())
+                .fetch_one(&mut *conn)
+                .await?
+        });
+        let (next, answer) = decide(Some(seen));
+        if let Some(next) = next {
+            on_tx!(&mut tx, |conn| {
+                sqlx::query("UPDATE page_budgets SET tat_us = $3 WHERE page_id = $1 AND kind = $2")
+                    .bind(page_id)
+                    .bind(kind.as_str())
+                    .bind(next)
+                    .execute(&mut *conn)
+                    .await?;
+            });
+        }
+        tx.commit().await?;
+        Ok(answer)
     }
 }

@@ -13,7 +13,7 @@ use super::ledger::run_ledger_in;
 use super::{now_ms, on_pool, on_tx, Store, StoreError, StoreResult, Tx, TxConn};
 use crate::ledger::{
     Channel, HoldId, HoldMove, HoldStatus, Intent, LiveId, MemberId, Outcome, Rejection,
-    Reservation, ReserveRequest, SkuId,
+    Reservation, ReserveRequest, ShrinkRefused, SkuId,
 };
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
@@ -114,6 +114,7 @@ pub(crate) enum IdTable {
     Holds,
     Waitlist,
     Members,
+    Sales,
 }
 
 /// Takes `n` ids for new rows, so a multi-row INSERT knows which id each request got.
@@ -127,6 +128,7 @@ pub(crate) async fn next_ids(tx: &mut Tx, table: IdTable, n: usize) -> StoreResu
                 IdTable::Holds => "SELECT nextval(pg_get_serial_sequence('holds', 'id')) FROM generate_series(1, $1)",
                 IdTable::Waitlist => "SELECT nextval(pg_get_serial_sequence('waitlist', 'id')) FROM generate_series(1, $1)",
                 IdTable::Members => "SELECT nextval(pg_get_serial_sequence('members', 'id')) FROM generate_series(1, $1)",
+                IdTable::Sales => "SELECT nextval(pg_get_serial_sequence('sales', 'id')) FROM generate_series(1, $1)",
             };
             let mut ids: Vec<i64> = sqlx::query_scalar(sql)
                 .bind(n as i64)
@@ -141,6 +143,7 @@ pub(crate) async fn next_ids(tx: &mut Tx, table: IdTable, n: usize) -> StoreResu
                 IdTable::Holds => "SELECT COALESCE(MAX(id), 0) FROM holds",
                 IdTable::Waitlist => "SELECT COALESCE(MAX(id), 0) FROM waitlist",
                 IdTable::Members => "SELECT COALESCE(MAX(id), 0) FROM members",
+                IdTable::Sales => "SELECT COALESCE(MAX(id), 0) FROM sales",
             };
             let max: i64 = sqlx::query_scalar(sql).fetch_one(&mut **t).await?;
             (1..=n as i64).map(|i| max + i).collect()
@@ -195,7 +198,7 @@ async fn save_key_result(tx: &mut Tx, key: &IdempotencyKey, result: &str) -> Sto
 }
 
 /// Runs `work` once per idempotency key: a retry with the same body gets the stored result.
-async fn once_per_key<T, F>(
+pub(crate) async fn once_per_key<T, F>(
     store: &Store,
     key: Option<&IdempotencyKey>,
     work: F,
@@ -720,11 +723,13 @@ pub async fn commit_holds_in(
     }
 }
 
-/// Puts sold units back on the shelf (a paid order cancelled) and serves the waitlist.
+/// Puts sold units back on the shelf (a paid order or a counter sale cancelled) and
+/// serves the waitlist. `channel` is the movements' channel.
 pub async fn return_units_in(
     tx: &mut Tx,
     units: &[(SkuId, i64)],
     reference: &str,
+    channel: &str,
     now: i64,
 ) -> StoreResult<()> {
     if units.is_empty() {
@@ -735,11 +740,66 @@ pub async fn return_units_in(
         &[Intent::Return {
             units: units.to_vec(),
             reference: reference.to_string(),
+            channel: channel.to_string(),
         }],
         now,
     )
     .await?;
     Ok(())
+}
+
+/// Sells units at once (a counter sale), all or none, from what no hold has promised.
+/// `Err` names the first SKU that is short and why; then nothing changed.
+pub async fn sell_units_in(
+    tx: &mut Tx,
+    units: &[(SkuId, i64)],
+    channel: Channel,
+    reference: &str,
+    now: i64,
+) -> StoreResult<Result<(), (SkuId, Rejection)>> {
+    let outcome = run_ledger_in(
+        tx,
+        &[Intent::Sell {
+            units: units.to_vec(),
+            channel,
+            reference: reference.to_string(),
+        }],
+        now,
+    )
+    .await?;
+    match outcome.into_iter().next() {
+        Some(Outcome::Sold(result)) => Ok(result),
+        other => Err(StoreError::Invariant(format!(
+            "a sale came out as {other:?}"
+        ))),
+    }
+}
+
+/// Gives back units of an active hold down to `to_qty` (an unpaid order's line made
+/// smaller by staff) and serves the waitlist. Returns the units given back.
+pub async fn shrink_hold_in(
+    tx: &mut Tx,
+    hold_id: i64,
+    to_qty: i64,
+    reference: &str,
+    now: i64,
+) -> StoreResult<Result<i64, ShrinkRefused>> {
+    let outcome = run_ledger_in(
+        tx,
+        &[Intent::Shrink {
+            hold_id,
+            to_qty,
+            reference: reference.to_string(),
+        }],
+        now,
+    )
+    .await?;
+    match outcome.into_iter().next() {
+        Some(Outcome::Shrunk(shrunk)) => Ok(shrunk),
+        other => Err(StoreError::Invariant(format!(
+            "a shrink came out as {other:?}"
+        ))),
+    }
 }
 
 /// Moves a stand-in hold to the SKU the buyer picked, all or nothing, under the live's

@@ -1,3 +1,4 @@
+use secrecy::ExposeSecret;
 use secrecy::SecretString;
 use serde_json::{json, Value};
 
@@ -253,4 +254,127 @@ async fn a_revoked_token_stops_working_at_once() {
         .find(|t| t["id"] == id)
         .unwrap();
     assert!(row["revoked_at_ms"].as_i64().is_some(), "{row}");
+}
+
+#[tokio::test]
+async fn a_token_may_expire_and_then_gets_401() {
+    let app = spawn_app().await;
+    let me = |token: String| {
+        app.client
+            .get(app.url("/api/v1/me"))
+            .bearer_auth(token)
+            .send()
+    };
+    // Through the API: an expiry in days, checked.
+    let before = chrono::Utc::now().timestamp_millis();
+    let made = app
+        .post("/api/v1/tokens")
+        .json(&json!({"name": "month", "role": "host", "expires_in_days": 30}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(made.status(), 201);
+    let made: Value = made.json().await.unwrap();
+    let expires = made["expires_at_ms"].as_i64().unwrap();
+    let month = 30 * 86_400_000;
+    assert!(
+        (before + month..=chrono::Utc::now().timestamp_millis() + month).contains(&expires),
+        "{made}"
+    );
+    let month_token = made["token"].as_str().unwrap().to_string();
+    assert_eq!(me(month_token).await.unwrap().status(), 200);
+    for bad in [json!(0), json!(-1), json!(3651), json!("soon")] {
+        let refused = app
+            .post("/api/v1/tokens")
+            .json(&json!({"name": "bad", "expires_in_days": bad}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 422, "{bad}");
+        let body: Value = refused.json().await.unwrap();
+        assert!(body["error"]["code"].is_string(), "{body}");
+    }
+    assert_eq!(
+        app.store.count_tokens().await.unwrap(),
+        2,
+        "refusals make nothing"
+    );
+    // Without an expiry a token works until revoked.
+    let forever: Value = app
+        .post("/api/v1/tokens")
+        .json(&json!({"name": "forever"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(forever["expires_at_ms"].is_null(), "{forever}");
+
+    // A token whose time is up is refused like an unknown one.
+    let soon = plusone::auth::generate_token();
+    let now = chrono::Utc::now().timestamp_millis();
+    app.store
+        .insert_token_expiring(
+            "soon",
+            plusone::store::TokenRole::Owner,
+            &soon.hash,
+            Some(now + 1_500),
+        )
+        .await
+        .unwrap();
+    let soon = soon.secret.expose_secret().to_string();
+    assert_eq!(me(soon.clone()).await.unwrap().status(), 200);
+    tokio::time::sleep(std::time::Duration::from_millis(1_600)).await;
+    let expired = me(soon).await.unwrap();
+    assert_eq!(expired.status(), 401);
+    let body: Value = expired.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "unauthorized");
+}
+
+#[tokio::test]
+async fn last_use_is_noted_at_most_once_a_minute() {
+    let app = spawn_app().await;
+    let (id, token) = token_with_role(&app, "staff").await;
+    let row = |app: &crate::helpers::TestApp| {
+        let get = app.get("/api/v1/tokens").send();
+        async move {
+            let listed: Value = get.await.unwrap().json().await.unwrap();
+            listed
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|t| t["id"] == id)
+                .unwrap()
+                .clone()
+        }
+    };
+    assert!(
+        row(&app).await["last_used_at_ms"].is_null(),
+        "never used yet"
+    );
+    let call = || {
+        app.client
+            .get(app.url("/api/v1/me"))
+            .bearer_auth(&token)
+            .send()
+    };
+    let before = chrono::Utc::now().timestamp_millis();
+    assert_eq!(call().await.unwrap().status(), 200);
+    let first = row(&app).await["last_used_at_ms"].as_i64().unwrap();
+    assert!(first >= before, "{first} {before}");
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    assert_eq!(call().await.unwrap().status(), 200);
+    assert_eq!(
+        row(&app).await["last_used_at_ms"].as_i64().unwrap(),
+        first,
+        "a second use within the minute writes nothing"
+    );
+    // The store's rule at the minute's edge.
+    assert!(!app.store.touch_token(id, first + 59_999).await.unwrap());
+    assert!(app.store.touch_token(id, first + 60_000).await.unwrap());
+    assert_eq!(
+        row(&app).await["last_used_at_ms"].as_i64().unwrap(),
+        first + 60_000
+    );
 }

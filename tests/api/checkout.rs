@@ -292,6 +292,12 @@ async fn confirming_races_the_hold_expiry_and_exactly_one_wins() {
                 payment_method: "fps".into(),
                 payment_deadline_ms: expires + 86_400_000,
                 variant_picks: Vec::new(),
+                points_to_spend: 0,
+                points: plusone::members::PointsPolicy {
+                    per_unit: 1,
+                    value: 1,
+                    max_share_percent: 50,
+                },
             };
             let (confirmed, _) = tokio::join!(
                 confirm_store.confirm_cart(&order, expires - 1),
@@ -315,7 +321,7 @@ async fn confirming_races_the_hold_expiry_and_exactly_one_wins() {
                 assert_eq!(status, HoldStatus::Expired, "the sweeper won this one");
                 assert!(order.is_none());
             }
-            Confirmed::Existing(_) | Confirmed::OptionGone(_) => {
+            Confirmed::Existing(_) | Confirmed::OptionGone(_) | Confirmed::PointsRefused(_) => {
                 panic!("one confirmation per cart, no variants to pick")
             }
         }
@@ -335,10 +341,13 @@ async fn unknown_and_expired_links_get_friendly_pages_and_guessing_is_limited() 
     let app = crate::helpers::spawn_app_with(TestDatabase::new(), |c| {
         c.meta.app_secret = Some(secrecy::SecretString::from(crate::pipeline::SECRET));
         c.checkout.unknown_token_per_minute = 3;
+        c.http.client_address_header = Some("x-forwarded-for".into());
     })
     .await;
     let live = setup_live(&app, 5).await;
     let client = browser();
+    // Behind the proxy: the last address of the header is the client's.
+    let guesser = "203.0.113.9, 198.51.100.7";
     let member = order_by_comment(&app, live, "c1", "u1", "A01+1").await;
     let good = link_for(&app, member, live).await;
 
@@ -379,6 +388,7 @@ async fn unknown_and_expired_links_get_friendly_pages_and_guessing_is_limited() 
         let response = client
             .get(app.url(&format!("/c/{guess}")))
             .header("accept-language", "zh-TW")
+            .header("x-forwarded-for", guesser)
             .send()
             .await
             .unwrap();
@@ -394,8 +404,23 @@ async fn unknown_and_expired_links_get_friendly_pages_and_guessing_is_limited() 
         statuses.push(status);
     }
     assert_eq!(statuses, [404, 404, 404, 429]);
-    // Guessing does not lock out buyers with real links.
+    // Guessing does not lock out buyers with real links, nor other addresses' typos.
     assert_eq!(client.get(&good.url).send().await.unwrap().status(), 200);
+    let other = client
+        .get(app.url("/c/dddddddddddddddddddddddddddddddddddddddd"))
+        .header("x-forwarded-for", "203.0.113.9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 404);
+    // The guessing address itself is refused before any lookup, real link or not.
+    let refused = client
+        .get(&good.url)
+        .header("x-forwarded-for", guesser)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 429);
 }
 
 #[tokio::test]
@@ -572,6 +597,7 @@ async fn receipts_are_checked_for_type_and_size_and_kept() {
     let app = crate::helpers::spawn_app_with(TestDatabase::new(), |c| {
         c.meta.app_secret = Some(secrecy::SecretString::from(crate::pipeline::SECRET));
         c.checkout.receipt_max_bytes = 4096;
+        c.checkout.max_receipts_per_order = 2;
     })
     .await;
     let live = setup_live(&app, 5).await;
@@ -630,13 +656,21 @@ async fn receipts_are_checked_for_type_and_size_and_kept() {
     assert_eq!(image.status(), 200);
     assert_eq!(image.headers()["content-type"], "image/png");
     assert_eq!(image.bytes().await.unwrap().len(), 2000);
+    // Up to `checkout.max_receipts_per_order`, then a clear refusal that keeps nothing.
+    assert_eq!(upload(png(2000), "two.png").await.status(), 303);
+    let third = upload(png(2000), "three.png").await;
+    assert_eq!(third.status(), 422);
+    assert!(third.text().await.unwrap().contains("收據已經夠多"));
+    let order: Value = get_json(&app, &format!("/api/v1/orders/{id}")).await;
+    assert_eq!(order["receipts"], 2);
 }
 
-/// The Linking proof over the checkout page: a buyer orders on Facebook and on Instagram
-/// (two guest members) and checks out from each link with the same phone; they end as
-/// one member with both identities, both orders and the points of both.
+/// The Linking proof over the checkout page, since issue 14: a buyer orders on Facebook
+/// and on Instagram (two guest members) and checks out from each link with the same
+/// phone. Checkout merges nothing but suggests the merge; once staff merge, they are one
+/// member with both identities, both orders and the points of both.
 #[tokio::test]
-async fn one_phone_at_checkout_makes_facebook_and_instagram_buyers_one_member() {
+async fn one_phone_at_checkout_suggests_a_merge_and_staff_make_the_buyers_one_member() {
     use crate::members::{fb_comment, ig_comment, IG_ACCOUNT, IG_LIVE};
     let app = meta_app(TestDatabase::new(), 0).await;
     let fb_live = setup_live(&app, 10).await;
@@ -685,6 +719,32 @@ async fn one_phone_at_checkout_makes_facebook_and_instagram_buyers_one_member() 
     form.retain(|(k, _)| *k != "phone");
     form.push(("phone", "+852 9123-4567"));
     assert_eq!(submit(&client, &ig_link.url, &form).await, 303);
+
+    // Two members still, each with their own order, and a suggestion for staff for each
+    // matching contact (the form typed the same phone and the same email).
+    let ig_orders = orders(&app, &format!("?member_id={ig_member}")).await;
+    assert_eq!(
+        ig_orders.len(),
+        1,
+        "the Instagram order is the Instagram member's"
+    );
+    assert_eq!(ig_orders[0]["contact_phone"], "+85291234567");
+    let suggested = get_json(&app, "/api/v1/members/merge-suggestions").await;
+    let items = suggested["items"].as_array().unwrap();
+    let fields: Vec<&str> = items.iter().map(|i| i["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["phone", "email"], "{suggested}");
+    for item in items {
+        assert_eq!(item["member_id"], ig_member);
+        assert_eq!(item["holder_id"], fb_member);
+        assert_eq!(item["order_id"], ig_orders[0]["id"]);
+    }
+    let merged = app
+        .post("/api/v1/members/merge")
+        .json(&serde_json::json!({"survivor_id": fb_member, "merged_id": ig_member}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(merged.status(), 200);
 
     let member: Value = get_json(&app, &format!("/api/v1/members/{fb_member}")).await;
     let platforms: Vec<&str> = member["identities"]
@@ -748,9 +808,20 @@ async fn a_hosted_checkout_is_paid_by_signed_webhook_only() {
     let html = page_text(&client, &link.url).await;
     assert!(html.contains(r#"id="pay-online""#), "{html}");
 
-    // "Pay online" opens a session for the order's total and sends the buyer there.
-    let pay = client
+    // A GET (a bookmark, a link preview) opens no session: back to the order page.
+    let peek = client
         .get(format!("{}/pay", link.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(peek.status(), 303);
+    assert!(link
+        .url
+        .ends_with(peek.headers()["location"].to_str().unwrap()));
+    assert!(fake.sessions.lock().unwrap().is_empty());
+    // "Pay online" (a POST) opens a session for the order's total and sends the buyer there.
+    let pay = client
+        .post(format!("{}/pay", link.url))
         .send()
         .await
         .unwrap();
@@ -764,6 +835,16 @@ async fn a_hosted_checkout_is_paid_by_signed_webhook_only() {
     assert_eq!(request["currency"], "HKD");
     assert_eq!(request["success_url"], link.url.as_str());
     assert!(key.starts_with("PO-"), "sessions are idempotent per order");
+    // Pressed again (another tab): a second session, and the order keeps both.
+    let again = client
+        .post(format!("{}/pay", link.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        again.headers()["location"],
+        format!("{base}/pay/cs_2").as_str()
+    );
 
     let send = |body: Vec<u8>, signature: String| {
         let client = client.clone();
@@ -794,6 +875,97 @@ async fn a_hosted_checkout_is_paid_by_signed_webhook_only() {
     assert_eq!(order["status"], "paid");
     assert_eq!(order["points_earned"], 299);
     assert_eq!(stock(&app).await, (4, 0));
+    assert!(
+        issues(&app, "").await.is_empty(),
+        "a redelivery is no issue"
+    );
+
+    // The earlier-opened second session is paid too: money to give back, for staff.
+    let (body, signature) = FakeProvider::paid_webhook("cs_2", 29900, WEBHOOK_SECRET);
+    assert_eq!(send(body, signature).await, 200);
+    // A session no order opened, twice (a redelivery): one item.
+    for _ in 0..2 {
+        let (body, signature) = FakeProvider::paid_webhook("cs_unknown", 5000, WEBHOOK_SECRET);
+        assert_eq!(send(body, signature).await, 200);
+    }
+    // An order cancelled before its payment arrives.
+    let second = order_by_comment(&app, live, "c2", "u2", "A01+1").await;
+    let second_link = link_for(&app, second, live).await;
+    assert_eq!(submit(&client, &second_link.url, &form).await, 303);
+    let pay = client
+        .post(format!("{}/pay", second_link.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        pay.headers()["location"],
+        format!("{base}/pay/cs_3").as_str()
+    );
+    let second_order = orders(&app, "?status=pending_payment").await.remove(0);
+    let second_id = second_order["id"].as_i64().unwrap();
+    assert_eq!(
+        post_status(&app, &format!("/api/v1/orders/{second_id}/cancel")).await,
+        200
+    );
+    let (body, signature) = FakeProvider::paid_webhook("cs_3", 29900, WEBHOOK_SECRET);
+    assert_eq!(send(body, signature).await, 200);
+    assert_eq!(orders(&app, "?status=cancelled").await.len(), 1);
+
+    let open = issues(&app, "").await;
+    let kinds: Vec<(&str, Option<i64>, &str)> = open
+        .iter()
+        .map(|i| {
+            (
+                i["kind"].as_str().unwrap(),
+                i["order_id"].as_i64(),
+                i["provider_session"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let first_id = order["id"].as_i64();
+    assert_eq!(
+        kinds,
+        [
+            ("after_close", Some(second_id), "cs_3"),
+            ("unmatched", None, "cs_unknown"),
+            ("paid_twice", first_id, "cs_2"),
+        ]
+    );
+    assert_eq!(open[1]["amount"], 5000);
+
+    // Staff close one with a note; it leaves the open list and keeps who and why.
+    let id = open[1]["id"].as_i64().unwrap();
+    let resolve = |note: &'static str| {
+        app.post(&format!("/api/v1/payments/issues/{id}/resolve"))
+            .json(&serde_json::json!({ "note": note }))
+            .send()
+    };
+    assert_eq!(resolve(" ").await.unwrap().status(), 422);
+    assert_eq!(
+        resolve("refunded by bank transfer").await.unwrap().status(),
+        204
+    );
+    assert_eq!(resolve("again").await.unwrap().status(), 404);
+    assert_eq!(issues(&app, "").await.len(), 2);
+    let all = issues(&app, "?status=all").await;
+    let closed = all.iter().find(|i| i["id"] == id).unwrap();
+    assert_eq!(closed["resolution_note"], "refunded by bank transfer");
+    assert!(closed["resolved_by"]
+        .as_str()
+        .is_some_and(|by| !by.is_empty()));
+    let bad = app
+        .get("/api/v1/payments/issues?status=maybe")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+}
+
+async fn issues(app: &TestApp, query: &str) -> Vec<Value> {
+    get_json(app, &format!("/api/v1/payments/issues{query}")).await["items"]
+        .as_array()
+        .unwrap()
+        .clone()
 }
 
 /// A dress in black (1 left) and white (3 left), on sale in a live where `B01` is current.

@@ -47,6 +47,66 @@ fn an_unknown_key_is_named() {
 }
 
 #[test]
+fn an_empty_or_short_secret_stops_the_start_naming_the_key() {
+    let cases = [
+        ("PLUSONE__META__APP_SECRET", "meta.app_secret", ""),
+        (
+            "PLUSONE__META__APP_SECRET",
+            "meta.app_secret",
+            "short-secret",
+        ),
+        ("PLUSONE__META__VERIFY_TOKEN", "meta.verify_token", ""),
+        (
+            "PLUSONE__TELEGRAM__WEBHOOK_SECRET",
+            "telegram.webhook_secret",
+            "tg",
+        ),
+        (
+            "PLUSONE__PAYMENTS__WEBHOOK_SECRET",
+            "payments.webhook_secret",
+            "",
+        ),
+    ];
+    for (var, key, value) in cases {
+        // `serve` itself, not only check-config: it must stop before it binds or opens anything.
+        let out = plusone()
+            .env(var, value)
+            .env("PLUSONE__HTTP__ADDR", "127.0.0.1:0")
+            .env("PLUSONE__METRICS__ADDR", "127.0.0.1:0")
+            .env("PLUSONE__DATABASE__URL", "sqlite::memory:")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{var}={value:?}: {stderr}");
+        assert!(stderr.contains(key), "{var}={value:?}: {stderr}");
+        if !value.is_empty() {
+            assert!(
+                !stderr.contains(value),
+                "the secret is not echoed: {stderr}"
+            );
+        }
+    }
+    // Sixteen characters are enough, and check-config shows the secret masked.
+    let out = plusone()
+        .arg("check-config")
+        .env("PLUSONE__META__APP_SECRET", "sixteen-chars-ok")
+        .env(
+            "PLUSONE__DATABASE__URL",
+            "postgres://shop:db-pass-never-printed@127.0.0.1:5432/shop",
+        )
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(!stdout.contains("sixteen-chars-ok"), "{stdout}");
+    assert!(!stdout.contains("db-pass-never-printed"), "{stdout}");
+    assert!(
+        stdout.contains("postgres://shop:****@127.0.0.1:5432/shop"),
+        "{stdout}"
+    );
+}
+
+#[test]
 fn check_config_prints_layers_and_masks_secrets() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("extra.toml");
@@ -143,6 +203,70 @@ fn migrate_and_token_create_work_on_the_test_database() {
         let store = db.store().await;
         let hash = plusone::auth::hash_token(&host);
         assert!(store.find_token_by_hash(&hash).await.unwrap().is_none());
+    });
+}
+
+#[test]
+fn token_create_takes_an_expiry_in_days() {
+    let db = TestDatabase::new();
+    let out = plusone()
+        .arg("migrate")
+        .env("PLUSONE__DATABASE__URL", &db.url)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let before = chrono::Utc::now().timestamp_millis();
+    let out = plusone()
+        .args([
+            "token",
+            "create",
+            "--name",
+            "week",
+            "--expires-in-days",
+            "7",
+        ])
+        .env("PLUSONE__DATABASE__URL", &db.url)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let after = chrono::Utc::now().timestamp_millis();
+    let token = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    for days in ["0", "-3", "3651", "soon"] {
+        let out = plusone()
+            .args([
+                "token",
+                "create",
+                "--name",
+                "bad",
+                "--expires-in-days",
+                days,
+            ])
+            .env("PLUSONE__DATABASE__URL", &db.url)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "--expires-in-days {days}");
+    }
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = db.store().await;
+        let found = store
+            .find_token_by_hash(&plusone::auth::hash_token(&token))
+            .await
+            .unwrap()
+            .unwrap();
+        let week = 7 * 86_400_000;
+        let expires = found.expires_at_ms.unwrap();
+        assert!((before + week..=after + week).contains(&expires));
+        assert_eq!(found.role, plusone::store::TokenRole::Staff);
+        assert_eq!(
+            store.count_tokens().await.unwrap(),
+            1,
+            "refusals make nothing"
+        );
     });
 }
 

@@ -222,6 +222,8 @@ async fn lives_are_made_lined_up_and_started_from_forms() {
         )
         .await;
     assert_eq!(blank.status, 422);
+    // In the page's language (zh-HK by default), not the API's English.
+    assert!(blank.body.contains("請輸入直播名稱。"), "{}", blank.body);
     let made = host
         .post(
             "/lives",
@@ -277,6 +279,11 @@ async fn lives_are_made_lined_up_and_started_from_forms() {
         )
         .await;
     assert_eq!(unknown.status, 422);
+    assert!(
+        unknown.body.contains("搵唔到貨品編號「NOPE」。"),
+        "{}",
+        unknown.body
+    );
     assert_eq!(app.store.live(id).await.unwrap().unwrap().lineup.len(), 2);
 
     let page = host.get(&format!("/lives/{id}")).await;
@@ -293,11 +300,35 @@ async fn lives_are_made_lined_up_and_started_from_forms() {
         app.store.live(id).await.unwrap().unwrap().state.as_str(),
         "live"
     );
-    let odd = host
+    // A pause: the live stays bound, its orders wait for staff, and the board says so.
+    let paused = host
         .post(
             &format!("/lives/{id}/state"),
             &[("csrf", &csrf), ("state", "paused")],
         )
         .await;
+    assert_eq!(paused.status, 303);
+    assert_eq!(
+        app.store.live(id).await.unwrap().unwrap().state.as_str(),
+        "paused"
+    );
+    let board = host.get(&format!("/lives/{id}/board")).await;
+    assert!(board.body.contains("暫停落單"), "{}", board.body);
+    let odd = host
+        .post(
+            &format!("/lives/{id}/state?lang=en"),
+            &[("csrf", &csrf), ("state", "sleeping")],
+        )
+        .await;
     assert_eq!(odd.status, 422);
+    assert!(
+        odd.body
+            .contains("The state is scheduled, live, paused or ended."),
+        "{}",
+        odd.body
+    );
+    assert_eq!(
+        app.store.live(id).await.unwrap().unwrap().state.as_str(),
+        "paused"
+    );
 }

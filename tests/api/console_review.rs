@@ -68,6 +68,12 @@ async fn the_queue_shows_the_guess_and_its_forms_decide_with_csrf() {
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(page.body.contains("A99+1") && page.body.contains("viewer u2"));
     assert!(page.body.contains("unknown_keyword"), "the reason");
+    // ...in words, in the page's language.
+    assert!(
+        page.body.contains("提到嘅貨品編號唔喺今場貨品清單"),
+        "{}",
+        page.body
+    );
     // u1's one hold is their history.
     let c3 = waiting_id(&app, "c3").await;
     assert!(page
@@ -117,6 +123,12 @@ async fn the_queue_shows_the_guess_and_its_forms_decide_with_csrf() {
         )
         .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // In the page's language (zh-HK by default).
+    assert!(
+        bad.body.contains("「A01」嘅數量要係 1 至 999。"),
+        "{}",
+        bad.body
+    );
     let unknown = sam
         .post(
             &format!("/review/{c2}/accept"),
@@ -124,7 +136,11 @@ async fn the_queue_shows_the_guess_and_its_forms_decide_with_csrf() {
         )
         .await;
     assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(unknown.body.contains("Z01"), "{}", unknown.body);
+    assert!(
+        unknown.body.contains("「Z01」唔喺呢場直播嘅貨品清單入面。"),
+        "{}",
+        unknown.body
+    );
     let edited = sam
         .post(
             &format!("/review/{c2}/accept"),
@@ -193,10 +209,10 @@ async fn two_staff_accepting_one_item_at_once_reserve_it_once() {
     let mut statuses = [first.status.as_u16(), second.status.as_u16()];
     statuses.sort_unstable();
     assert_eq!(statuses, [303, 409], "{}\n{}", first.body, second.body);
-    let loser = if first.status == StatusCode::CONFLICT {
-        &first
+    let (loser, winner) = if first.status == StatusCode::CONFLICT {
+        (&first, "bob")
     } else {
-        &second
+        (&second, "ann")
     };
     // zh-HK by default: "someone else already decided it, and how".
     assert!(
@@ -205,9 +221,39 @@ async fn two_staff_accepting_one_item_at_once_reserve_it_once() {
         loser.body
     );
     assert!(loser.body.contains("已保留"), "{}", loser.body);
+    // ...and who did.
+    assert!(
+        loser.body.contains(&format!("處理人：{winner}")),
+        "{}",
+        loser.body
+    );
     assert_eq!(reserved(&app).await, 2, "one reservation of 2, not two");
     let event = app.store.event(c1).await.unwrap().unwrap();
     assert_eq!(event.hold_ids.len(), 1);
+    assert_eq!(event.decided_by.as_deref(), Some(winner));
+    let page = ann.get(&format!("/events/{c1}")).await;
+    assert!(
+        page.body.contains(&format!(
+            "<strong id=\"event-decided-by\">{winner}</strong>"
+        )),
+        "{}",
+        page.body
+    );
+    // The console's decision is in the audit log under the winner's name.
+    let log = app.store.audit_entries(None, 10).await.unwrap();
+    let decision = log
+        .iter()
+        .find(|e| e.action == "POST /review/{id}/accept")
+        .unwrap_or_else(|| panic!("{log:?}"));
+    assert_eq!(decision.actor, winner);
+    assert_eq!(decision.target, path);
+    assert_eq!(decision.status, 303);
+    assert_eq!(
+        log.iter()
+            .filter(|e| e.action == "POST /review/{id}/accept")
+            .count(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -356,11 +402,7 @@ async fn a_review_item_is_accepted_by_keyboard_on_a_phone() {
     let live = live_with(&app, 10, &[("c1", "u1", "A99+1")]).await;
     add_user(&app, "sam", "a long password", Role::Staff).await;
     let (_driver, client) = phone().await;
-    client.goto(&app.url("/login")).await.unwrap();
-    crate::browser::type_into(&client, Locator::Id("username"), "sam").await;
-    crate::browser::type_into(&client, Locator::Id("password"), "a long password").await;
-    crate::browser::click(&client, Locator::Id("sign-in")).await;
-    assert!(text(&client, "#whoami").await.contains("sam"));
+    crate::console_browser::sign_in(&app, &client, "sam", "a long password").await;
 
     client.goto(&app.url("/review")).await.unwrap();
     assert!(text(&client, "#queue").await.contains("A99+1"));
@@ -421,10 +463,9 @@ async fn a_host_is_refused_the_review_page_in_the_browser() {
     let app = meta_app(TestDatabase::new(), 0).await;
     add_user(&app, "kit", "camera ready", Role::Host).await;
     let (_driver, client) = phone().await;
-    client.goto(&app.url("/login")).await.unwrap();
-    crate::browser::type_into(&client, Locator::Id("username"), "kit").await;
-    crate::browser::type_into(&client, Locator::Id("password"), "camera ready").await;
-    crate::browser::click(&client, Locator::Id("sign-in")).await;
+    // Signed in once the next page says who: not before (a slow sign-in on a loaded
+    // machine would otherwise send the next page to the login form).
+    crate::console_browser::sign_in(&app, &client, "kit", "camera ready").await;
     assert!(client
         .find_all(Locator::Css("nav a[href='/review']"))
         .await

@@ -370,3 +370,29 @@ async fn changed_since_returns_what_moved() {
         .unwrap();
     assert_eq!(bad.status(), 400);
 }
+
+#[tokio::test]
+async fn a_price_over_the_cap_is_refused_and_changes_nothing() {
+    let app = crate::helpers::spawn_app().await;
+    let product = |price: i64| {
+        serde_json::json!({"code": "CAP", "name": "cap", "price": price, "currency": "HKD",
+            "skus": [{"sku": "CAP-1", "options": [], "on_hand": 1}]})
+    };
+    let over = app
+        .post("/api/v1/products")
+        .json(&product(plusone::http::MAX_PRICE + 1))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(over.status(), 422);
+    let body: serde_json::Value = over.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "invalid_product", "{body}");
+    assert!(app.store.stock("CAP-1").await.unwrap().is_none());
+    let at_cap = app
+        .post("/api/v1/products")
+        .json(&product(plusone::http::MAX_PRICE))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(at_cap.status(), 201);
+}

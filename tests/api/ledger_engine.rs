@@ -18,6 +18,7 @@ pub async fn product_with_stock(store: &Store, code: &str, on_hand: i64) -> i64 
                 on_hand,
             }],
             sandbox: false,
+            aliases: Vec::new(),
         })
         .await
         .unwrap();

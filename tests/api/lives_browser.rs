@@ -83,14 +83,16 @@ async fn demo_shop_then_a_sandbox_comment_moves_the_board_and_its_link_opens_the
     assert_fits(&client, "/lives/board").await;
 
     // The private reply, in the sandbox's Messenger panel, opens the real checkout.
+    // It arrives by itself: the page follows without a reload.
     client.switch_to_window(sandbox_tab).await.unwrap();
+    client
+        .goto(&format!("{sandbox_url}?viewer=amy&name=Amy"))
+        .await
+        .unwrap();
+    client.execute(marker, vec![]).await.unwrap();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
         let _ = app.dispatcher.try_dispatch_batch().await.unwrap();
-        client
-            .goto(&format!("{sandbox_url}?viewer=amy&name=Amy"))
-            .await
-            .unwrap();
         text(&client, "#messenger").await;
         if !client
             .find_all(Locator::Css("a.checkout-link"))
@@ -103,6 +105,15 @@ async fn demo_shop_then_a_sandbox_comment_moves_the_board_and_its_link_opens_the
         assert!(tokio::time::Instant::now() < deadline, "no private reply");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    let same_page = client
+        .execute("return window.__not_reloaded === true;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(
+        same_page,
+        serde_json::json!(true),
+        "replies came without a reload"
+    );
     assert_fits(&client, "/lives/sandbox/replied").await;
     click(&client, Locator::Css("a.checkout-link")).await;
     assert_eq!(text(&client, "#total").await, "HK$299");

@@ -1,10 +1,10 @@
 //! Members: profiles and validation, block and restrict through the pipeline, merges,
-//! and linking a buyer's platforms by the phone they give at checkout.
+//! and what a phone or email given at checkout does (it suggests, it never merges).
 
 use std::time::Duration;
 
 use plusone::members::{Email, Phone};
-use plusone::store::{add_points_in, link_by_contact_in, MergeReason};
+use plusone::store::{add_points_in, claim_contact_in, ContactField, MergeReason};
 use serde_json::{json, Value};
 
 use crate::helpers::{spawn_app, TestApp, TestDatabase};
@@ -372,8 +372,12 @@ async fn a_merge_moves_identities_holds_comments_and_points_and_is_recorded() {
         .await
         .unwrap();
     let mut tx = app.store.begin_write().await.unwrap();
-    add_points_in(&mut tx, survivor, 10, 0).await.unwrap();
-    add_points_in(&mut tx, merged, 25, 0).await.unwrap();
+    add_points_in(&mut tx, survivor, 10, "welcome", 0)
+        .await
+        .unwrap();
+    add_points_in(&mut tx, merged, 25, "welcome", 0)
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
 
     let record = json_of(
@@ -398,6 +402,9 @@ async fn a_merge_moves_identities_holds_comments_and_points_and_is_recorded() {
         .collect();
     assert_eq!(platform_ids, ["u1", "u2"]);
     assert_eq!(kept["points"], 35);
+    // The history moved with the points: each member's movements sum to its balance.
+    assert_eq!(app.store.point_movement_sum(survivor).await.unwrap(), 35);
+    assert_eq!(app.store.point_movement_sum(merged).await.unwrap(), 0);
     assert_eq!(kept["name"], "Ann");
     assert_eq!(kept["email"], "ann@example.com");
     assert_eq!(kept["pickup_store"], "旺角店");
@@ -471,11 +478,12 @@ async fn a_merge_moves_identities_holds_comments_and_points_and_is_recorded() {
     assert_eq!(edit_merged.status(), 409);
 }
 
-/// The Linking proof: a buyer comments on Facebook and on Instagram (two guest members),
-/// then checks out from each with the same phone written differently, and ends as one
-/// member with both identities, both holds and one merge on record.
+/// The Linking proof, since issue 14: a buyer comments on Facebook and on Instagram (two
+/// guest members), then checks out from each with the same phone written differently.
+/// Checkout merges nothing (a typed phone proves nothing); it leaves one merge suggestion,
+/// and a staff merge then makes one member with both identities and both holds.
 #[tokio::test]
-async fn one_phone_at_checkout_links_facebook_and_instagram_into_one_member() {
+async fn one_phone_at_checkout_suggests_joining_facebook_and_instagram_and_staff_merge() {
     let app = meta_app(TestDatabase::new(), 0).await;
     let fb_live = setup_live(&app, 10).await;
     let live = app
@@ -501,22 +509,51 @@ async fn one_phone_at_checkout_links_facebook_and_instagram_into_one_member() {
     // Checkout on the Facebook link: nobody has the phone yet, so it is stored.
     let mut tx = app.store.begin_write().await.unwrap();
     let phone = Phone::parse("9123 4567").unwrap();
-    let linked = link_by_contact_in(&mut tx, fb_member, Some(&phone), None, 1)
+    let kept = claim_contact_in(&mut tx, fb_member, Some(&phone), None, None, 1)
         .await
         .unwrap();
     tx.commit().await.unwrap();
-    assert_eq!(linked, fb_member);
+    assert_eq!(kept, Some(fb_member));
 
-    // Checkout on the Instagram link with the same phone written another way.
+    // Checkout on the Instagram link with the same phone written another way, and a
+    // new email: the email is stored, the phone stays the Facebook member's.
     let mut tx = app.store.begin_write().await.unwrap();
     let phone = Phone::parse("+852 9123-4567").unwrap();
     let email = Email::parse("Buyer@Example.com").unwrap();
-    let linked = link_by_contact_in(&mut tx, ig_member, Some(&phone), Some(&email), 2)
+    let kept = claim_contact_in(&mut tx, ig_member, Some(&phone), Some(&email), None, 2)
         .await
         .unwrap();
     tx.commit().await.unwrap();
-    assert_eq!(linked, fb_member, "the member who had the phone survives");
+    assert_eq!(kept, Some(ig_member), "nobody is merged by typing");
+    assert!(member(&app, ig_member).await["merged_into"].is_null());
+    assert!(app.store.member_merges(fb_member).await.unwrap().is_empty());
+    assert_eq!(
+        app.store.member_by_phone(&phone).await.unwrap(),
+        Some(fb_member)
+    );
+    assert_eq!(
+        app.store.member_by_email(&email).await.unwrap(),
+        Some(ig_member)
+    );
+    let suggested = app.store.merge_suggestions(0, 10).await.unwrap();
+    assert_eq!(suggested.len(), 1);
+    assert_eq!(
+        (
+            suggested[0].member_id,
+            suggested[0].holder_id,
+            suggested[0].field
+        ),
+        (ig_member, fb_member, ContactField::Phone)
+    );
 
+    // Staff merge, as the suggestion says.
+    let merged = app
+        .post("/api/v1/members/merge")
+        .json(&json!({"survivor_id": fb_member, "merged_id": ig_member}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(merged.status(), 200);
     let one = member(&app, fb_member).await;
     let platforms: Vec<(&str, &str)> = one["identities"]
         .as_array()
@@ -543,26 +580,20 @@ async fn one_phone_at_checkout_links_facebook_and_instagram_into_one_member() {
     );
     let merges = app.store.member_merges(fb_member).await.unwrap();
     assert_eq!(merges.len(), 1);
-    assert_eq!(merges[0].reason, MergeReason::CheckoutPhone);
-    assert_eq!(merges[0].actor, "checkout");
+    assert_eq!(merges[0].reason, MergeReason::Staff);
     assert_eq!(merges[0].merged_id, ig_member);
+    assert!(app.store.merge_suggestions(0, 10).await.unwrap().is_empty());
 
-    // Linking again from the old Instagram id is a no-op on the survivor.
+    // Giving the contacts again from the old Instagram id lands on the survivor and
+    // suggests nothing: both are the survivor's own now.
     let again = app
         .store
-        .link_member_by_contact(ig_member, Some(&phone), Some(&email))
+        .claim_member_contact(ig_member, Some(&phone), Some(&email))
         .await
         .unwrap();
-    assert_eq!(again, fb_member);
+    assert_eq!(again, Some(fb_member));
+    assert!(app.store.merge_suggestions(0, 10).await.unwrap().is_empty());
     assert_eq!(app.store.member_merges(fb_member).await.unwrap().len(), 1);
-    assert_eq!(
-        app.store.member_by_phone(&phone).await.unwrap(),
-        Some(fb_member)
-    );
-    assert_eq!(
-        app.store.member_by_email(&email).await.unwrap(),
-        Some(fb_member)
-    );
     // Their next Instagram comment is the one member's.
     assert_eq!(
         ig_comment(&app, ig_live, "ig-c2", "ig-user", "A01+1").await["member_id"],
@@ -571,7 +602,7 @@ async fn one_phone_at_checkout_links_facebook_and_instagram_into_one_member() {
 }
 
 #[tokio::test]
-async fn an_email_held_by_another_member_folds_it_into_the_phone_holder() {
+async fn a_phone_and_an_email_of_two_other_members_make_two_suggestions_and_no_merge() {
     let app = spawn_app().await;
     let guest = app.store.create_member("guest").await.unwrap();
     let by_phone = app.store.create_member("phone").await.unwrap();
@@ -579,37 +610,67 @@ async fn an_email_held_by_another_member_folds_it_into_the_phone_holder() {
     let phone = Phone::parse("+886 912 345 678").unwrap();
     let email = Email::parse("c@example.com").unwrap();
     app.store
-        .link_member_by_contact(by_phone, Some(&phone), None)
+        .claim_member_contact(by_phone, Some(&phone), None)
         .await
         .unwrap();
     app.store
-        .link_member_by_contact(by_email, None, Some(&email))
+        .claim_member_contact(by_email, None, Some(&email))
         .await
         .unwrap();
 
-    let linked = app
+    let kept = app
         .store
-        .link_member_by_contact(guest, Some(&phone), Some(&email))
+        .claim_member_contact(guest, Some(&phone), Some(&email))
         .await
         .unwrap();
-    assert_eq!(linked, by_phone);
-    let merges = app.store.member_merges(by_phone).await.unwrap();
-    let pairs: Vec<(i64, i64, MergeReason)> = merges
+    assert_eq!(kept, Some(guest));
+    for id in [guest, by_phone, by_email] {
+        assert!(app.store.member_merges(id).await.unwrap().is_empty());
+        let m = app.store.member(id).await.unwrap().unwrap();
+        assert!(m.merged_into.is_none());
+    }
+    let guest_now = app.store.member(guest).await.unwrap().unwrap();
+    assert!(guest_now.phone.is_none() && guest_now.email.is_none());
+    let suggested: Vec<(i64, i64, ContactField)> = app
+        .store
+        .merge_suggestions(0, 10)
+        .await
+        .unwrap()
         .iter()
-        .map(|m| (m.survivor_id, m.merged_id, m.reason))
+        .map(|s| (s.member_id, s.holder_id, s.field))
         .collect();
     assert_eq!(
-        pairs,
+        suggested,
         [
-            (by_phone, guest, MergeReason::CheckoutPhone),
-            (by_phone, by_email, MergeReason::CheckoutEmail)
+            (guest, by_phone, ContactField::Phone),
+            (guest, by_email, ContactField::Email)
         ]
     );
-    let one = app.store.member(by_phone).await.unwrap().unwrap();
-    assert_eq!(one.email.as_deref(), Some("c@example.com"));
-    assert_eq!(one.phone.as_deref(), Some("+886912345678"));
-    // Debug output carries no contact details.
-    let shown = format!("{one:?}");
+    // Over the API, paged.
+    let page = json_of(
+        app.get("/api/v1/members/merge-suggestions?limit=1")
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 1);
+    let after = page["next_after"].as_i64().unwrap();
+    let rest = json_of(
+        app.get(&format!(
+            "/api/v1/members/merge-suggestions?limit=1&after={after}"
+        ))
+        .send()
+        .await
+        .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(rest["items"][0]["holder_id"], by_email);
+    assert_eq!(rest["items"][0]["field"], "email");
+    // The store's Debug output carries no contact details.
+    let shown = format!("{:?}", app.store.member(by_phone).await.unwrap().unwrap());
     assert!(
         !shown.contains("886") && !shown.contains("example"),
         "{shown}"
@@ -673,27 +734,46 @@ async fn a_comment_racing_a_merge_lands_on_the_survivor() {
     );
 }
 
-/// Two checkouts giving one new phone at the same moment link the two buyers instead of
-/// one of them failing on the unique phone index.
+/// Two checkouts giving one new phone at the same moment both succeed: one member keeps
+/// the phone, the other gets a merge suggestion, and nothing fails on the unique index.
 #[tokio::test]
-async fn two_checkouts_with_one_new_phone_at_once_end_as_one_member() {
+async fn two_checkouts_with_one_new_phone_at_once_keep_it_once_and_suggest_once() {
     let app = spawn_app().await;
     for round in 0..5 {
         let a = app.store.create_member("a").await.unwrap();
         let b = app.store.create_member("b").await.unwrap();
         let phone = Phone::parse(&format!("+852 9000 000{round}")).unwrap();
         let (x, y) = tokio::join!(
-            app.store.link_member_by_contact(a, Some(&phone), None),
-            app.store.link_member_by_contact(b, Some(&phone), None),
+            app.store.claim_member_contact(a, Some(&phone), None),
+            app.store.claim_member_contact(b, Some(&phone), None),
         );
-        let (x, y) = (x.unwrap(), y.unwrap());
-        assert_eq!(x, y, "round {round}");
-        assert!(x == a || x == b);
-        let merged = if x == a { b } else { a };
         assert_eq!(
-            app.store.member(merged).await.unwrap().unwrap().merged_into,
-            Some(x)
+            (x.unwrap(), y.unwrap()),
+            (Some(a), Some(b)),
+            "round {round}"
         );
-        assert_eq!(app.store.member_by_phone(&phone).await.unwrap(), Some(x));
+        let holder = app.store.member_by_phone(&phone).await.unwrap().unwrap();
+        assert!(holder == a || holder == b);
+        let other = if holder == a { b } else { a };
+        for id in [a, b] {
+            assert!(app
+                .store
+                .member(id)
+                .await
+                .unwrap()
+                .unwrap()
+                .merged_into
+                .is_none());
+        }
+        let suggested: Vec<(i64, i64)> = app
+            .store
+            .merge_suggestions(0, 100)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|s| s.member_id == a || s.member_id == b)
+            .map(|s| (s.member_id, s.holder_id))
+            .collect();
+        assert_eq!(suggested, [(other, holder)], "round {round}");
     }
 }

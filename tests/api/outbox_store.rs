@@ -2,12 +2,20 @@
 
 use std::collections::HashSet;
 
-use plusone::store::{insert_outbox_in, NewOutboxRow, Store};
+use plusone::store::{insert_outbox_in, NewOutboxRow, RetryLimits, Store};
 use plusone::vocab::{OutboxStatus, ReplyKind, Topic};
 
 use crate::helpers::TestDatabase;
 
 const LEASE: i64 = 30_000;
+
+/// A day's retry window and `max_attempts` attempts.
+fn limits(max_attempts: i64) -> RetryLimits {
+    RetryLimits {
+        max_attempts,
+        window_ms: 86_400_000,
+    }
+}
 
 async fn rows(store: &Store, count: usize, now: i64) {
     let rows: Vec<NewOutboxRow> = (0..count)
@@ -68,7 +76,7 @@ async fn results_are_recorded_only_under_the_current_lease() {
     assert!(store.outbox_sent(sent, Some("m_1"), 1_100).await.unwrap());
     assert_eq!(
         store
-            .outbox_retry(retried, 5_000, "HTTP 500", true, 5, 1_100)
+            .outbox_retry(retried, 5_000, "HTTP 500", true, limits(5), 1_100)
             .await
             .unwrap(),
         Some(OutboxStatus::Pending)
@@ -138,7 +146,7 @@ async fn a_row_out_of_attempts_goes_to_the_dead_letters() {
         let claim = store.claim_outbox(now, LEASE, 1).await.unwrap().remove(0);
         assert_eq!(claim.attempts, attempt);
         let status = store
-            .outbox_retry(&claim, now + 10, "HTTP 503", false, 3, now)
+            .outbox_retry(&claim, now + 10, "HTTP 503", false, limits(3), now)
             .await
             .unwrap();
         let expected = if attempt < 3 {
@@ -259,4 +267,66 @@ async fn a_row_of_a_kind_no_sender_knows_fails_at_its_claim_and_the_others_go() 
         .unwrap();
     let targets: Vec<&str> = again.iter().map(|c| c.target.as_str()).collect();
     assert_eq!(targets, ["comment-1"]);
+}
+
+#[tokio::test]
+async fn a_buyers_order_news_goes_out_in_the_order_it_was_written() {
+    use plusone::store::{insert_planned_in, PlannedReply};
+    let db = TestDatabase::new();
+    let store = db.store().await;
+    // Buyer 7: two changes and a checkout link; buyer 8: one change.
+    let planned: Vec<PlannedReply> = [
+        (7, Topic::OrderChanged),
+        (7, Topic::OrderChanged),
+        (8, Topic::OrderChanged),
+        (7, Topic::Checkout),
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, (member, topic))| PlannedReply {
+        inbox_id: None,
+        kind: ReplyKind::PrivateReply,
+        target: format!("comment-{i}"),
+        body: format!(r#"{{"topic":"{topic}"}}"#),
+        dedupe_key: format!("{i}:{topic}"),
+        priority: 1,
+        live_id: None,
+        member_id: Some(*member),
+        topic: Some(*topic),
+        status: OutboxStatus::Pending,
+        note: None,
+    })
+    .collect();
+    let mut tx = store.begin_write().await.unwrap();
+    insert_planned_in(&mut tx, &planned, 1_000).await.unwrap();
+    tx.commit().await.unwrap();
+    let targets = |claims: &[plusone::store::ClaimedReply]| -> HashSet<String> {
+        claims.iter().map(|c| c.target.clone()).collect()
+    };
+    // 7's second change waits behind its first; the others go.
+    let first = store.claim_outbox(1_000, LEASE, 10).await.unwrap();
+    assert_eq!(
+        targets(&first),
+        HashSet::from(["comment-0".into(), "comment-2".into(), "comment-3".into()])
+    );
+    // The first change fails and waits to be retried: the second still waits.
+    let earlier = first.iter().find(|c| c.target == "comment-0").unwrap();
+    store
+        .outbox_retry(earlier, 9_000, "HTTP 500", true, limits(5), 1_100)
+        .await
+        .unwrap();
+    assert!(store
+        .claim_outbox(2_000, LEASE, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    // Retried and sent: now the second goes.
+    let retried = store.claim_outbox(9_000, LEASE, 10).await.unwrap();
+    assert_eq!(targets(&retried), HashSet::from(["comment-0".into()]));
+    assert!(store
+        .outbox_sent(&retried[0], Some("m_1"), 9_100)
+        .await
+        .unwrap());
+    let second = store.claim_outbox(9_200, LEASE, 10).await.unwrap();
+    assert_eq!(targets(&second), HashSet::from(["comment-1".into()]));
 }

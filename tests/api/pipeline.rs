@@ -8,14 +8,14 @@ use serde_json::{json, Value};
 
 use crate::helpers::{spawn_app_with, TestApp, TestDatabase};
 
-pub const SECRET: &str = "test-app-secret";
+pub const SECRET: &str = "test-app-secret-0123456789";
 pub const PAGE: &str = "137542570280222";
 pub const POST: &str = "137542570280222_139560936744456";
 
 pub async fn meta_app(db: TestDatabase, window_ms: i64) -> TestApp {
     spawn_app_with(db, |c| {
         c.meta.app_secret = Some(SecretString::from(SECRET));
-        c.meta.verify_token = Some(SecretString::from("verify-me"));
+        c.meta.verify_token = Some(SecretString::from("verify-me-0123456789"));
         c.pipeline.reorder_window_ms = window_ms;
     })
     .await
@@ -133,7 +133,7 @@ async fn the_handshake_answers_the_challenge_only_to_the_right_token() {
     let ok = app
         .client
         .get(app.url(
-            "/webhooks/meta?hub.mode=subscribe&hub.verify_token=verify-me&hub.challenge=1158201444",
+            "/webhooks/meta?hub.mode=subscribe&hub.verify_token=verify-me-0123456789&hub.challenge=1158201444",
         ))
         .send()
         .await
@@ -513,7 +513,7 @@ async fn a_direct_message_orders_in_the_pages_live_session() {
 #[tokio::test]
 async fn telegram_updates_need_the_secret_and_order_in_the_bound_chat() {
     let app = spawn_app_with(TestDatabase::new(), |c| {
-        c.telegram.webhook_secret = Some(SecretString::from("tg-secret-123"));
+        c.telegram.webhook_secret = Some(SecretString::from("tg-secret-0123456789"));
         c.pipeline.reorder_window_ms = 0;
     })
     .await;
@@ -546,18 +546,21 @@ async fn telegram_updates_need_the_secret_and_order_in_the_bound_chat() {
             .send()
     };
     let order = json!({"update_id": 1, "message": {"message_id": 5, "date": 1_700_000_001,
-        "chat": {"id": -100123, "type": "supergroup"}, "from": {"id": 42, "first_name": "Amy"}, "text": "我都+2"}})
+        "chat": {"id": -100123, "type": "supergroup"}, "from": {"id": 42, "is_bot": false, "first_name": "Amy"}, "text": "我都+2"}})
     .to_string();
     assert_eq!(update("wrong", order.clone()).await.unwrap().status(), 401);
     assert_eq!(
-        update("tg-secret-123", order.clone())
+        update("tg-secret-0123456789", order.clone())
             .await
             .unwrap()
             .status(),
         200
     );
     assert_eq!(
-        update("tg-secret-123", order).await.unwrap().status(),
+        update("tg-secret-0123456789", order)
+            .await
+            .unwrap()
+            .status(),
         200,
         "a redelivery"
     );
@@ -567,7 +570,10 @@ async fn telegram_updates_need_the_secret_and_order_in_the_bound_chat() {
             env!("CARGO_MANIFEST_DIR")
         );
         let body = std::fs::read_to_string(path).unwrap();
-        assert_eq!(update("tg-secret-123", body).await.unwrap().status(), 200);
+        assert_eq!(
+            update("tg-secret-0123456789", body).await.unwrap().status(),
+            200
+        );
     }
     settle(&app, Duration::from_secs(10)).await;
     let all = events(&app, live["id"].as_i64().unwrap()).await;

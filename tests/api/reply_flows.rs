@@ -489,7 +489,7 @@ async fn telegram_orders_are_answered_in_the_group_and_in_the_buyers_chat() {
     let base = telegram.start().await;
     telegram.blocked.lock().unwrap().insert("43".into());
     let app = spawn_app_with(TestDatabase::new(), move |c| {
-        c.telegram.webhook_secret = Some(secrecy::SecretString::from("tg-secret"));
+        c.telegram.webhook_secret = Some(secrecy::SecretString::from("tg-secret-0123456789"));
         c.telegram.api_base = base;
         c.telegram.bot_token = Some(secrecy::SecretString::from("123456:bot-token-secret"));
         c.pipeline.reorder_window_ms = 0;
@@ -516,51 +516,91 @@ async fn telegram_orders_are_answered_in_the_group_and_in_the_buyers_chat() {
         .await
         .unwrap();
     assert_eq!(live.status(), 201);
-    for (update, message, user) in [(1, 5, 42), (2, 6, 43)] {
-        let body = json!({"update_id": update, "message": {"message_id": message, "date": now_s(),
-            "chat": {"id": -100123, "type": "supergroup"}, "from": {"id": user, "first_name": "Amy"},
-            "text": "A01+1"}});
-        let answer = app
+    let deliver = |body: Value| {
+        let request = app
             .client
             .post(app.url("/webhooks/telegram"))
-            .header("x-telegram-bot-api-secret-token", "tg-secret")
-            .body(body.to_string())
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(answer.status(), 200);
+            .header("x-telegram-bot-api-secret-token", "tg-secret-0123456789")
+            .body(body.to_string());
+        async move { assert_eq!(request.send().await.unwrap().status(), 200) }
+    };
+    // 42 and 43 started the bot (43 has blocked it since); 44 never did.
+    for (update, user) in [(10, 42), (11, 43)] {
+        deliver(
+            json!({"update_id": update, "message": {"message_id": 1, "date": now_s(),
+            "chat": {"id": user, "type": "private", "first_name": "Amy"},
+            "from": {"id": user, "is_bot": false, "first_name": "Amy"}, "text": "/start"}}),
+        )
+        .await;
+    }
+    for (update, message, user) in [(1, 5, 42), (2, 6, 43), (3, 7, 44)] {
+        deliver(json!({"update_id": update, "message": {"message_id": message, "date": now_s(),
+            "chat": {"id": -100123, "type": "supergroup"}, "from": {"id": user, "is_bot": false, "first_name": "Amy"},
+            "text": "A01+1"}}))
+        .await;
     }
     settle(&app, Duration::from_secs(10)).await;
     let rows = drain(&app).await;
 
     let calls = telegram.calls();
-    assert_eq!(calls.len(), 4, "{calls:?}");
     assert!(calls
         .iter()
         .all(|(bot, _)| bot == "bot123456:bot-token-secret"));
-    let group: Vec<&Value> = calls
+    let to = |chat: i64| -> Vec<&Value> {
+        calls
+            .iter()
+            .map(|(_, b)| b)
+            .filter(|b| b["chat_id"] == chat)
+            .collect()
+    };
+    // The three group replies were due together: one message names each buyer, and only
+    // 44's line carries the deep link.
+    let group = to(-100123);
+    assert_eq!(group.len(), 1, "{group:?}");
+    assert_eq!(group[0]["parse_mode"], "HTML");
+    let text = group[0]["text"].as_str().unwrap();
+    let link = format!("https://t.me/{}?start=", crate::fake_telegram::BOT_USERNAME);
+    for user in [42, 43, 44] {
+        let line = text
+            .lines()
+            .find(|l| l.contains(&format!("tg://user?id={user}\"")))
+            .unwrap_or_else(|| panic!("{user} is not named: {text}"));
+        assert_eq!(line.contains(&link), user == 44, "{line}");
+    }
+    // 42: a welcome at /start, then the private reply with the cart.
+    let dms = to(42);
+    assert_eq!(dms.len(), 2, "{dms:?}");
+    let dm = dms[1];
+    assert!(dm["text"].as_str().unwrap().contains("HK$150"));
+    assert!(dm.get("reply_parameters").is_none());
+    // The checkout link is also an inline URL button under the message.
+    let button = &dm["reply_markup"]["inline_keyboard"][0][0];
+    assert!(button["url"].as_str().unwrap().contains("/c/"), "{button}");
+    assert!(!button["text"].as_str().unwrap().is_empty());
+    // 44 never started the bot: nothing was tried in private.
+    assert!(to(44).is_empty());
+    let skipped: Vec<_> = rows
         .iter()
-        .map(|(_, b)| b)
-        .filter(|b| b["chat_id"] == "-100123")
+        .filter(|r| r.status == OutboxStatus::Skipped)
         .collect();
-    let mut quoted: Vec<i64> = group
-        .iter()
-        .map(|b| b["reply_to_message_id"].as_i64().unwrap())
-        .collect();
-    quoted.sort();
-    assert_eq!(quoted, [5, 6], "group replies quote each buyer's message");
-    let dm = calls
-        .iter()
-        .find(|(_, b)| b["chat_id"] == "42")
-        .expect("a private reply in the buyer's chat");
-    assert!(dm.1["text"].as_str().unwrap().contains("HK$150"));
-    assert!(dm.1.get("reply_to_message_id").is_none());
-    // 43 never started the bot: refused for good, not retried.
+    assert_eq!(skipped.len(), 1, "{rows:?}");
+    assert!(skipped[0]
+        .last_error
+        .as_deref()
+        .unwrap()
+        .contains("not started the bot"));
+    // 43 blocked the bot after starting it: refused for good, not retried.
+    assert_eq!(
+        to(43).len(),
+        2,
+        "the welcome and the cart were each tried once"
+    );
     let failed: Vec<_> = rows
         .iter()
         .filter(|r| r.status == OutboxStatus::Failed)
         .collect();
-    assert_eq!(failed.len(), 1, "{rows:?}");
-    assert_eq!(failed[0].attempts, 1);
-    assert!(failed[0].last_error.as_deref().unwrap().contains("403"));
+    assert_eq!(failed.len(), 2, "{rows:?}");
+    assert!(failed
+        .iter()
+        .all(|r| r.attempts == 1 && r.last_error.as_deref().unwrap().contains("403")));
 }

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use plusone::bench::board::Watcher;
+use secrecy::SecretString;
 use serde_json::{json, Value};
 
 use crate::checkout::{browser, get_json, valid_form};
@@ -94,7 +95,7 @@ fn link_in(text: &str) -> String {
         .to_string()
 }
 
-async fn stock_of(app: &TestApp, sku: &str) -> (i64, i64) {
+pub async fn stock_of(app: &TestApp, sku: &str) -> (i64, i64) {
     let s = get_json(app, &format!("/api/v1/stock/{sku}")).await;
     (
         s["on_hand"].as_i64().unwrap(),
@@ -371,6 +372,16 @@ async fn a_comment_reaches_the_sandbox_live_it_names_even_one_not_yet_live() {
 
 /// A sandbox viewer's comment, checked out through its private reply's link.
 async fn sandbox_order(app: &TestApp, live: i64, viewer: &str) -> String {
+    sandbox_order_with(app, live, viewer, &valid_form()).await
+}
+
+/// A viewer's order in the sandbox, checked out with `form`; the checkout link.
+async fn sandbox_order_with(
+    app: &TestApp,
+    live: i64,
+    viewer: &str,
+    form: &[(&'static str, &'static str)],
+) -> String {
     say_decided(app, live, viewer, "A01 黑 M +1").await;
     // The public reply may be delivered first: wait for the private one.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
@@ -388,7 +399,7 @@ async fn sandbox_order(app: &TestApp, live: i64, viewer: &str) -> String {
     let url = link_in(private["text"].as_str().unwrap());
     let status = browser()
         .post(&url)
-        .form(&valid_form())
+        .form(form)
         .send()
         .await
         .unwrap()
@@ -532,4 +543,74 @@ async fn the_demo_shop_is_made_once_then_found_again_from_the_api_and_the_cli() 
     assert_eq!(next.status(), 201);
     let next: Value = next.json().await.unwrap();
     assert_ne!(next["live_id"], first["live_id"]);
+}
+
+#[tokio::test]
+async fn sandbox_viewers_are_marked_and_never_merge_with_customers() {
+    let app = sandbox_app(TestDatabase::new()).await;
+    let live = demo(&app).await;
+    say_decided(&app, live, "mei", "A01 黑 M +1").await;
+    let events = get_json(&app, &format!("/api/v1/lives/{live}/events")).await;
+    let viewer = events["items"][0]["member_id"].as_i64().unwrap();
+    let real_live = crate::pipeline::setup_live(&app, 5).await;
+    let customer = crate::checkout::order_by_comment(&app, real_live, "c1", "u1", "A01+1").await;
+
+    let shown = get_json(&app, &format!("/api/v1/members/{viewer}")).await;
+    assert_eq!(shown["sandbox"], true, "{shown}");
+    let shown = get_json(&app, &format!("/api/v1/members/{customer}")).await;
+    assert_eq!(shown["sandbox"], false, "{shown}");
+
+    for (survivor, merged) in [(customer, viewer), (viewer, customer)] {
+        let refused = app
+            .post("/api/v1/members/merge")
+            .json(&json!({"survivor_id": survivor, "merged_id": merged}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 409);
+        let body: Value = refused.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "sandbox_member", "{body}");
+        assert_eq!(body["error"]["member_id"], viewer);
+    }
+    let merges = get_json(&app, &format!("/api/v1/members/{customer}/merges")).await;
+    assert!(merges.as_array().unwrap().is_empty(), "{merges}");
+    let shown = get_json(&app, &format!("/api/v1/members/{viewer}")).await;
+    assert_eq!(shown["merged_into"], Value::Null);
+}
+
+#[tokio::test]
+async fn reset_also_removes_a_rehearsed_online_payment() {
+    use crate::fake_provider::{FakeProvider, API_KEY, WEBHOOK_SECRET};
+    use plusone::checkout::config::{PaymentKind, PaymentMethodConfig, ProviderKind};
+    let fake = FakeProvider::default();
+    let base = fake.start().await;
+    let app = crate::helpers::spawn_app_with(TestDatabase::new(), |c| {
+        c.meta.app_secret = Some(SecretString::from(crate::pipeline::SECRET));
+        c.payments.provider = ProviderKind::Hosted;
+        c.payments.api_base = base.clone();
+        c.payments.api_key = Some(SecretString::from(API_KEY));
+        c.payments.webhook_secret = Some(SecretString::from(WEBHOOK_SECRET));
+        c.checkout.payment_methods.push(PaymentMethodConfig {
+            kind: PaymentKind::Hosted,
+            instructions: String::new(),
+        });
+    })
+    .await;
+    let live = demo(&app).await;
+    // The viewer pays online: the order gets a provider session.
+    let mut form = valid_form();
+    form.retain(|(k, _)| *k != "payment_method");
+    form.push(("payment_method", "hosted"));
+    let url = sandbox_order_with(&app, live, "mei", &form).await;
+    let client = browser();
+    let pay = client.post(format!("{url}/pay")).send().await.unwrap();
+    assert_eq!(pay.status(), 303);
+    assert_eq!(fake.sessions.lock().unwrap().len(), 1);
+
+    let reset = app.post("/api/v1/sandbox/reset").send().await.unwrap();
+    assert_eq!(reset.status(), 200, "{}", reset.text().await.unwrap());
+    let orders = get_json(&app, &format!("/api/v1/orders?live_id={live}")).await;
+    assert!(orders["items"].as_array().unwrap().is_empty(), "{orders}");
+    let members = get_json(&app, "/api/v1/members").await;
+    assert!(members["items"].as_array().unwrap().is_empty(), "{members}");
 }

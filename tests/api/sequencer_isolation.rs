@@ -27,7 +27,7 @@ const BASE_TIME: i64 = 1_700_000_000;
 
 pub(crate) fn meta(c: &mut Config, window_ms: i64) {
     c.meta.app_secret = Some(SecretString::from(SECRET));
-    c.meta.verify_token = Some(SecretString::from("verify-me"));
+    c.meta.verify_token = Some(SecretString::from("verify-me-0123456789"));
     c.pipeline.reorder_window_ms = window_ms;
 }
 

@@ -187,3 +187,30 @@ async fn sessions_end_on_timeouts_disabling_and_password_changes() {
     assert!(store.enable_user(ada.id).await.unwrap());
     assert!(!store.user(ada.id).await.unwrap().unwrap().disabled);
 }
+
+#[tokio::test]
+async fn a_refused_write_logs_no_values_of_the_row() {
+    let db = TestDatabase::new();
+    let store = db.store().await;
+    let product = plusone::store::NewProduct {
+        code: "CODE-91234567".into(),
+        name: "a dress".into(),
+        price: 100,
+        currency: "HKD".into(),
+        skus: vec![plusone::store::NewSku {
+            sku: "SKU-91234567".into(),
+            options: Vec::new(),
+            on_hand: 1,
+        }],
+        sandbox: false,
+        aliases: Vec::new(),
+    };
+    store.create_product(&product).await.unwrap();
+    let err = store.create_product(&product).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict { .. }), "{err}");
+    // What a log line prints with `?err`: the constraint, never the row's values (a
+    // Postgres DETAIL line would quote them).
+    let logged = format!("{err:?}");
+    assert!(logged.starts_with("Conflict: "), "{logged}");
+    assert!(!logged.contains("91234567"), "{logged}");
+}
