@@ -105,6 +105,11 @@ impl Watcher {
         Ok(Watcher { events, task })
     }
 
+    /// Whether the stream has ended (the server closed it, or it failed).
+    pub fn ended(&self) -> bool {
+        self.task.is_finished()
+    }
+
     /// Boards received so far.
     pub fn received(&self) -> usize {
         self.events.lock().expect("events lock").len()

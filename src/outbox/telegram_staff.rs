@@ -93,9 +93,11 @@ pub enum StaffHandled {
     Decided(String),
     /// A review button for a comment decided before: nothing changed.
     AlreadyDecided,
-    /// A press by someone who may not decide: nothing changed.
+    /// A press by someone who may not decide, or `/board` from someone not linked:
+    /// nothing changed, nothing answered but the press.
     Refused,
-    /// `/board` in the staff chat: answered with the current live's numbers.
+    /// `/board` in the staff chat from a linked console user: answered with the current
+    /// live's numbers.
     Board,
     /// A callback that is not a review button, or a decision that could not be made
     /// (a guess that is not an order): answered, nothing changed.
@@ -609,6 +611,16 @@ impl StaffBot {
         };
         if command_payload(text, "/board").is_none() {
             return Ok(None);
+        }
+        // The board is for the console's users (every role may see it): a member of the
+        // staff chat who never linked, or whose console user is disabled, gets no answer.
+        let asker = match event.author_id.as_deref() {
+            Some(author) => store.telegram_staff_user(author).await?,
+            None => None,
+        };
+        if asker.is_none_or(|u| u.disabled) {
+            tracing::info!("/board from a Telegram user not linked to an enabled console user");
+            return Ok(Some(StaffHandled::Refused));
         }
         let t = StaffTexts::get(self.lang);
         let live = store

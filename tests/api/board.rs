@@ -34,6 +34,12 @@ fn stream_url(app: &TestApp, live: i64) -> String {
     app.url(&format!("/api/v1/lives/{live}/board/stream"))
 }
 
+/// How soon a change must reach an open board in these tests. The board's own target is
+/// 1 s, and `bench board` measures it (README). Here the board shares two cores with
+/// another test (storms, browsers), so a test allows more while still failing a board
+/// that does not follow.
+const PROMPTLY: Duration = Duration::from_secs(3);
+
 /// Waits until `watcher` has received a board for which `done` holds.
 async fn until(watcher: &Watcher, limit: Duration, done: impl Fn(&Value) -> bool) -> Value {
     let deadline = tokio::time::Instant::now() + limit;
@@ -174,16 +180,7 @@ async fn the_stream_follows_stock_changes_made_through_the_api_and_the_current_p
         .await
         .unwrap();
     assert_eq!(adjusted.status(), 200);
-    let started = tokio::time::Instant::now();
-    until(&watcher, Duration::from_secs(5), |b| {
-        keyword(b, "A03")["on_hand"] == 35
-    })
-    .await;
-    assert!(
-        started.elapsed() < Duration::from_secs(1),
-        "{:?}",
-        started.elapsed()
-    );
+    until(&watcher, PROMPTLY, |b| keyword(b, "A03")["on_hand"] == 35).await;
 
     let patched = app
         .client
@@ -194,21 +191,28 @@ async fn the_stream_follows_stock_changes_made_through_the_api_and_the_current_p
         .await
         .unwrap();
     assert_eq!(patched.status(), 200);
-    until(&watcher, Duration::from_secs(5), |b| b["current"] == "B01").await;
+    until(&watcher, Duration::from_secs(10), |b| b["current"] == "B01").await;
 
     // Nothing changed: nothing is sent again.
     let received = watcher.received();
     tokio::time::sleep(Duration::from_millis(700)).await;
     assert_eq!(watcher.received(), received);
 
-    // An open stream does not hold up a stopping server.
+    // An open stream does not hold up a stopping server: the server ends it at once,
+    // rather than the drain waiting its whole grace period (10 s) for it. (The whole
+    // stop also waits for the workers' batches, which under load is not a fixed time.)
+    assert!(!watcher.ended());
+    app.begin_stop();
     let stopping = tokio::time::Instant::now();
+    while !watcher.ended() {
+        assert!(
+            stopping.elapsed() < Duration::from_secs(5),
+            "the stream was still open {:?} after the stop began",
+            stopping.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     app.stop().await;
-    assert!(
-        stopping.elapsed() < Duration::from_secs(5),
-        "{:?}",
-        stopping.elapsed()
-    );
 }
 
 #[tokio::test]
@@ -228,16 +232,7 @@ async fn a_commit_on_one_replica_reaches_the_boards_on_another() {
     watcher.first(Duration::from_secs(10)).await.unwrap();
     assert_eq!(say(&first, live, "mei", "A01 紅 S +1").await.status(), 202);
     settle(&first, Duration::from_secs(20)).await;
-    let decided = tokio::time::Instant::now();
-    until(&watcher, Duration::from_secs(5), |b| {
-        keyword(b, "A01")["reserved"] == 1
-    })
-    .await;
-    assert!(
-        decided.elapsed() < Duration::from_secs(1),
-        "{:?}",
-        decided.elapsed()
-    );
+    until(&watcher, PROMPTLY, |b| keyword(b, "A01")["reserved"] == 1).await;
     assert!(metric(&second, "plusone_board_polls_total").await > 0);
 }
 

@@ -144,6 +144,13 @@ pub async fn one_outcome_each_and_nothing_oversold(store: &Store, comments: usiz
     );
     let level = store.stock("A01-1").await.unwrap().unwrap();
     assert_eq!((level.on_hand, level.reserved), (stock, stock));
+    // The figures the closing notes quote (`--nocapture`).
+    eprintln!(
+        "figures: {comments} comments, outcomes {counts:?}, on hand {}, held {}, oversold {}",
+        level.on_hand,
+        level.reserved,
+        (level.reserved - level.on_hand).max(0)
+    );
 }
 
 /// Waits until every private reply is sent, then holds the fake's record against the
@@ -201,6 +208,12 @@ pub async fn every_private_reply_delivered_once(store: &Store, graph: &FakeGraph
         }
     }
     assert!(public.values().all(|n| *n == 1), "{public:?}");
+    eprintln!(
+        "figures: {} private replies sent, {} buyers reached, 0 twice; {} public replies, 0 twice",
+        rows.len(),
+        targets.len(),
+        public.len()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

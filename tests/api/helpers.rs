@@ -112,6 +112,12 @@ impl TestApp {
     }
 
     /// Stops the server and waits until in-flight requests have finished.
+    /// Asks the app to stop, as SIGTERM does, without waiting for it; [`TestApp::stop`]
+    /// waits.
+    pub fn begin_stop(&self) {
+        self.shutdown.cancel();
+    }
+
     pub async fn stop(mut self) -> TestDatabase {
         self.shutdown.cancel();
         if let Some(server) = self.server.take() {

@@ -56,7 +56,7 @@ async fn a_webhook_is_acknowledged_while_the_sequencer_holds_its_batch() {
 
     let edit = feed(vec![edited("c_1", "u1", "A01+2", 1_700_000_000)]);
     let other = feed(vec![comment("c_2", "u2", "A01+1", 1_700_000_001)]);
-    let acked = tokio::time::timeout(Duration::from_secs(5), async {
+    let acked = tokio::time::timeout(Duration::from_secs(20), async {
         (
             post_signed(&app, &edit).await,
             post_signed(&app, &other).await,

@@ -391,7 +391,7 @@ async fn by_long_polling_a_staff_press_is_acted_on_before_its_offset_moves_on() 
 }
 
 #[tokio::test]
-async fn the_staff_chat_hears_of_a_sell_out_once_and_board_answers_the_numbers() {
+async fn the_staff_chat_hears_of_a_sell_out_once_and_board_answers_linked_users_only() {
     let telegram = FakeTelegram::default();
     let app = staff_app(&telegram).await;
     telegram_live(&app, 3).await;
@@ -404,13 +404,22 @@ async fn the_staff_chat_hears_of_a_sell_out_once_and_board_answers_the_numbers()
     assert_eq!(alerts.len(), 1, "one alert per SKU and live: {alerts:?}");
     assert_eq!(alerts[0]["text"], "⚠ Sold out: A01-1");
 
-    let board = json!({"update_id": 3, "message": {
-        "message_id": 3, "date": chrono::Utc::now().timestamp(),
-        "chat": {"id": STAFF_CHAT, "type": "supergroup", "title": "Staff"},
-        "from": {"id": 9_001, "is_bot": false, "first_name": "Kim"},
-        "text": "/board"}});
-    deliver(&app, board.clone()).await;
-    deliver(&app, board).await;
+    let board = |update_id: i64| {
+        json!({"update_id": update_id, "message": {
+            "message_id": update_id, "date": chrono::Utc::now().timestamp(),
+            "chat": {"id": STAFF_CHAT, "type": "supergroup", "title": "Staff"},
+            "from": {"id": 9_001, "is_bot": false, "first_name": "Kim"},
+            "text": "/board"}})
+    };
+    // Someone in the staff chat who never linked a console user gets no numbers.
+    deliver(&app, board(3)).await;
+    drain(&app).await;
+    assert_eq!(sent_to(&telegram, STAFF_CHAT).len(), 1, "only the alert");
+    // Once linked (a host may see the board), the same person is answered, once per
+    // message however often Telegram delivers it.
+    linked(&app, "kim", Role::Host, 9_001, 4).await;
+    deliver(&app, board(5)).await;
+    deliver(&app, board(5)).await;
     drain(&app).await;
     let sent = sent_to(&telegram, STAFF_CHAT);
     assert_eq!(sent.len(), 2, "answered once: {sent:?}");
