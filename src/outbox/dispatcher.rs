@@ -532,17 +532,11 @@ impl Dispatcher {
         ctx: &Context,
         templates: &Templates,
     ) -> Result<Option<String>, SendError> {
-        let unreadable = |err: crate::store::StoreError| SendError::Transient {
-            reason: format!("could not read whether the buyer started the bot: {err}"),
-            lost_response: false,
-        };
         let author = claim.author_id.as_deref();
         let started = match (kind, author) {
-            (ReplyKind::PublicReply | ReplyKind::PrivateReply, Some(author)) => self
-                .store
-                .telegram_started(author)
-                .await
-                .map_err(unreadable)?,
+            (ReplyKind::PublicReply | ReplyKind::PrivateReply, Some(author)) => {
+                self.started_bot(author).await?
+            }
             _ => true,
         };
         // The checkout link also rides under a private message as a URL button.
@@ -578,6 +572,17 @@ impl Dispatcher {
         }
         self.send_telegram(claim, kind, &text, button.as_ref())
             .await
+    }
+
+    /// Whether the Telegram user `author` started the bot (a recorded `/start`).
+    async fn started_bot(&self, author: &str) -> Result<bool, SendError> {
+        self.store
+            .telegram_started(author)
+            .await
+            .map_err(|err| SendError::Transient {
+                reason: format!("could not read whether the buyer started the bot: {err}"),
+                lost_response: false,
+            })
     }
 
     /// The `t.me` link that starts the bot for `author` (their code, bound to them), or
@@ -676,15 +681,7 @@ impl Dispatcher {
             html_escape(name),
             html_escape(&text)
         );
-        let started =
-            self.store
-                .telegram_started(author)
-                .await
-                .map_err(|err| SendError::Transient {
-                    reason: format!("could not read whether the buyer started the bot: {err}"),
-                    lost_response: false,
-                })?;
-        if !started {
+        if !self.started_bot(author).await? {
             if let Some(link) = self.deep_link_for(author).await? {
                 line.push(' ');
                 line.push_str(&html_escape(&super::templates::fill(

@@ -77,18 +77,23 @@ impl TelegramTarget {
     }
 }
 
+/// A teloxide `Bot` for `api_base` (the real Bot API, or a fake in tests) on our reqwest
+/// client, each call bounded by `timeout`. The sender and the long-poller each make one,
+/// the poller with a timeout longer than its poll.
+pub fn bot_for(api_base: &str, token: &SecretString, timeout: Duration) -> anyhow::Result<Bot> {
+    let url = reqwest::Url::parse(api_base.trim_end_matches('/'))?;
+    let http = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10).min(timeout))
+        .timeout(timeout)
+        .build()?;
+    Ok(Bot::with_client(token.expose_secret(), http).set_api_url(url))
+}
+
 impl TelegramSender {
     /// A sender for `telegram.api_base` (the real Bot API, or a fake in tests). Without
     /// a token, every send is unsendable.
     pub fn new(api_base: &str, token: Option<SecretString>, timeout: Duration) -> Self {
-        let bot = token.and_then(|token| {
-            let http = reqwest::Client::builder()
-                .timeout(timeout)
-                .build()
-                .unwrap_or_default();
-            let url = reqwest::Url::parse(api_base.trim_end_matches('/')).ok()?;
-            Some(Bot::with_client(token.expose_secret(), http).set_api_url(url))
-        });
+        let bot = token.and_then(|token| bot_for(api_base, &token, timeout).ok());
         TelegramSender {
             bot,
             home: Default::default(),

@@ -29,6 +29,11 @@ use crate::store::Store;
 /// another process (or the restarted one) polls again at most this long after the poll
 /// timeout.
 const LEASE_MARGIN_MS: i64 = 10_000;
+/// How long a `getUpdates` call may take beyond its long poll (the network, a slow Bot
+/// API). teloxide does not lengthen a call's timeout by the poll's, so the client's
+/// timeout must: a shorter one cut every quiet poll into a timeout error. Shorter than
+/// the lease's margin, so a call always ends while its lease still holds.
+const CALL_MARGIN: Duration = Duration::from_secs(5);
 /// Updates asked for per call (Telegram's most).
 const BATCH: u8 = 100;
 
@@ -43,6 +48,11 @@ pub struct TelegramPoller {
     staff: Option<StaffBot>,
 }
 
+/// The HTTP timeout of a `getUpdates` call that long-polls `poll_secs`.
+fn call_timeout(poll_secs: u64) -> Duration {
+    Duration::from_secs(poll_secs) + CALL_MARGIN
+}
+
 impl TelegramPoller {
     /// A poller against `api_base` (the real Bot API, or a fake in tests).
     pub fn new(
@@ -52,14 +62,9 @@ impl TelegramPoller {
         timeout_secs: u64,
         wake: Arc<Notify>,
     ) -> anyhow::Result<Self> {
-        let url = reqwest::Url::parse(api_base.trim_end_matches('/'))?;
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(20))
-            .build()?;
         Ok(TelegramPoller {
             store,
-            bot: Bot::with_client(token.expose_secret(), http).set_api_url(url),
+            bot: crate::outbox::telegram::bot_for(api_base, token, call_timeout(timeout_secs))?,
             owner: format!("telegram-poll-{:016x}", rand::random::<u64>()),
             timeout_secs: u32::try_from(timeout_secs).unwrap_or(25),
             lease_ms: i64::try_from(timeout_secs).unwrap_or(25) * 1_000 + LEASE_MARGIN_MS,
@@ -211,5 +216,21 @@ fn describe(err: &RequestError) -> String {
             "another process polls this bot".into()
         }
         other => crate::outbox::telegram::describe(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_call_outlasts_its_long_poll_and_ends_while_the_lease_holds() {
+        // Every poll timeout the config accepts (1..=50 s), the default 25 among them.
+        for poll in 1..=50u64 {
+            let call = call_timeout(poll);
+            assert!(call > Duration::from_secs(poll), "{poll} s poll cut short");
+            let lease = Duration::from_millis(poll * 1_000 + LEASE_MARGIN_MS as u64);
+            assert!(call < lease, "{poll} s poll outlives its lease");
+        }
     }
 }
