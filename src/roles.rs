@@ -339,6 +339,11 @@ const PAGES: &[(&str, &str, Access)] = &[
     ("GET", "/account/password", Access::SignedIn(Area::Account)),
     ("POST", "/account/password", Access::SignedIn(Area::Account)),
     ("POST", "/account/telegram", Access::SignedIn(Area::Account)),
+    (
+        "POST",
+        "/account/telegram/unlink",
+        Access::SignedIn(Area::Account),
+    ),
     ("GET", "/users", Access::SignedIn(Area::Users)),
     ("POST", "/users", Access::SignedIn(Area::Users)),
     ("POST", "/users/{id}/role", Access::SignedIn(Area::Users)),

@@ -76,6 +76,7 @@ pub fn router(state: AppState) -> Router<AppState> {
             get(password_page).post(change_password),
         )
         .route("/account/telegram", post(telegram_link_code))
+        .route("/account/telegram/unlink", post(telegram_unlink))
         .route("/users", get(users_page).post(add_user))
         .route("/users/{id}/role", post(set_role))
         .route("/users/{id}/disable", post(disable_user))
@@ -689,6 +690,21 @@ async fn telegram_link_code(
         return failed(err);
     }
     telegram_section(&state, &ctx, Some(code)).await
+}
+
+/// `POST /account/telegram/unlink`: the signed-in user's Telegram account is no longer
+/// theirs to act with (a lost phone, a staff member leaving a shared account).
+async fn telegram_unlink(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+) -> Response {
+    let Some(me) = ctx.signed_in.as_ref() else {
+        return Redirect::to("/login").into_response();
+    };
+    if let Err(err) = state.store.unlink_telegram_staff(me.user.id).await {
+        return failed(err);
+    }
+    telegram_section(&state, &ctx, None).await
 }
 
 #[derive(Deserialize)]

@@ -139,6 +139,19 @@ impl Store {
         )
     }
 
+    /// Unlinks a console user's Telegram account: its presses and `/board` are refused
+    /// from now on. False when none was linked.
+    pub async fn unlink_telegram_staff(&self, console_user_id: i64) -> StoreResult<bool> {
+        let gone = on_pool!(self, |pool| {
+            sqlx::query("DELETE FROM telegram_staff WHERE console_user_id = $1")
+                .bind(console_user_id)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(gone > 0)
+    }
+
     /// Whether a console user has a Telegram account linked, and since when.
     pub async fn telegram_linked_since(&self, console_user_id: i64) -> StoreResult<Option<i64>> {
         Ok(on_pool!(self, |pool| {

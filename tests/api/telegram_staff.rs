@@ -104,6 +104,7 @@ async fn linked(app: &TestApp, name: &str, role: Role, tg_user: i64, update_id: 
     assert_eq!(user.username, name);
     let again = visitor.get("/account/password").await;
     assert!(again.body.contains("tg-linked"), "{}", again.body);
+    assert!(again.body.contains("tg-unlink"), "{}", again.body);
     assert!(
         !again.body.contains("tg-code"),
         "the code is shown only once"
@@ -244,7 +245,7 @@ async fn a_staff_button_accepts_once_and_the_item_says_who() {
 }
 
 #[tokio::test]
-async fn a_press_by_anyone_but_enabled_staff_is_refused_and_changes_nothing() {
+async fn a_press_by_anyone_but_enabled_linked_staff_is_refused_and_changes_nothing() {
     let telegram = FakeTelegram::default();
     let app = staff_app(&telegram).await;
     telegram_live(&app, 20).await;
@@ -271,13 +272,32 @@ async fn a_press_by_anyone_but_enabled_staff_is_refused_and_changes_nothing() {
         deliver(&app, press(update, who, &format!("rv:a:{event}"))).await;
     }
     deliver(&app, press(7, STRANGER, &format!("rv:d:{event}"))).await;
+
+    // Uma unlinks her Telegram account from her password page: it no longer acts.
+    const UMA: i64 = 9_103;
+    let mut uma = linked(&app, "uma", Role::Staff, UMA, 8).await;
+    let page = uma.get("/account/password").await;
+    let unlinked = uma
+        .post("/account/telegram/unlink", &[("csrf", &page.csrf())])
+        .await;
+    assert_eq!(unlinked.status, StatusCode::OK, "{}", unlinked.body);
+    assert!(!unlinked.body.contains("tg-linked"), "{}", unlinked.body);
+    assert!(!unlinked.body.contains("tg-unlink"), "{}", unlinked.body);
+    assert!(app
+        .store
+        .telegram_staff_user(&UMA.to_string())
+        .await
+        .unwrap()
+        .is_none());
+    deliver(&app, press(9, UMA, &format!("rv:a:{event}"))).await;
+
     assert_eq!(reserved(&app).await, 0);
     let still = app.store.event(event).await.unwrap().unwrap();
     assert_eq!(still.outcome.unwrap().as_str(), "needs_review");
     assert_eq!(still.decided_by, None);
     assert!(telegram.edits().is_empty());
     let answers = telegram.answers();
-    assert_eq!(answers.len(), 4, "{answers:?}");
+    assert_eq!(answers.len(), 5, "{answers:?}");
     for answer in &answers {
         assert!(
             answer["text"].as_str().unwrap().contains("may not decide"),
