@@ -320,7 +320,18 @@ async fn adjust(
         .adjust_stock(sku.id, delta, Channel::Api, reason, key.as_ref())
         .await;
     match done.map(|d| d.into_inner()) {
-        Ok(Some(Ok(_))) => Redirect::to(&format!("/products/{id}?notice=adjusted")).into_response(),
+        Ok(Some(Ok(_))) => {
+            if delta < 0 {
+                crate::outbox::telegram_staff::alert_stock(
+                    &state.store,
+                    state.config.telegram.staff_chat_id.as_deref(),
+                    state.config.telegram.low_stock_threshold,
+                    std::slice::from_ref(&sku.sku),
+                )
+                .await;
+            }
+            Redirect::to(&format!("/products/{id}?notice=adjusted")).into_response()
+        }
         // The form's key came back with another change (sent again after editing it).
         Ok(None) => Redirect::to(&format!("/products/{id}")).into_response(),
         Ok(Some(Err(_))) => {

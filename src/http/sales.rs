@@ -212,7 +212,16 @@ pub(crate) async fn ring_up(
             ))
         }
     };
-    answer.map_err(refusal_error)
+    let view = answer.map_err(refusal_error)?;
+    let skus: Vec<String> = sale.lines.iter().map(|(sku, _)| sku.clone()).collect();
+    crate::outbox::telegram_staff::alert_stock(
+        &state.store,
+        state.config.telegram.staff_chat_id.as_deref(),
+        state.config.telegram.low_stock_threshold,
+        &skus,
+    )
+    .await;
+    Ok(view)
 }
 
 /// Rings up a counter sale, paid at once.

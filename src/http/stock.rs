@@ -200,7 +200,17 @@ async fn adjust_stock(
         .await?
         .into_inner()
         .ok_or_else(key_reused)?;
-    result.map(Json).map_err(rejection_error)
+    let level = result.map_err(rejection_error)?;
+    if input.delta < 0 {
+        crate::outbox::telegram_staff::alert_stock(
+            &state.store,
+            state.config.telegram.staff_chat_id.as_deref(),
+            state.config.telegram.low_stock_threshold,
+            std::slice::from_ref(&sku),
+        )
+        .await;
+    }
+    Ok(Json(level))
 }
 
 #[derive(Deserialize, Serialize, ToSchema)]
@@ -292,6 +302,13 @@ async fn create_reservation(
     let hold = outcome.hold.ok_or_else(|| {
         anyhow::anyhow!("an all-or-nothing reservation got neither hold nor rejection")
     })?;
+    crate::outbox::telegram_staff::alert_stock(
+        &state.store,
+        state.config.telegram.staff_chat_id.as_deref(),
+        state.config.telegram.low_stock_threshold,
+        std::slice::from_ref(&input.sku),
+    )
+    .await;
     Ok((
         StatusCode::CREATED,
         Json(Reservation {

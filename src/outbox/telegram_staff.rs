@@ -320,6 +320,44 @@ pub fn sold_out_row(staff_chat: &str, live_id: i64, sku_id: i64, sku: &str) -> P
     }
 }
 
+/// The staff chat's alerts for SKUs found low, `(live, SKU id, SKU code, available)`:
+/// sold out at 0, else running low.
+pub fn stock_alert_rows(staff_chat: &str, low: &[(i64, i64, String, i64)]) -> Vec<PlannedReply> {
+    low.iter()
+        .map(|(live_id, sku_id, code, available)| {
+            if *available <= 0 {
+                sold_out_row(staff_chat, *live_id, *sku_id, code)
+            } else {
+                low_stock_row(staff_chat, *live_id, *sku_id, code, *available)
+            }
+        })
+        .collect()
+}
+
+/// After stock moved outside a comment batch (a counter sale, an adjustment): the staff
+/// chat hears of the SKUs among `skus` that a selling live has in its lineup and that
+/// are now sold out or down to `threshold` (0: sold out only), once per live and SKU,
+/// as a batch's alerts are. A failure here is logged: the sale or adjustment stands.
+pub async fn alert_stock(store: &Store, staff_chat: Option<&str>, threshold: i64, skus: &[String]) {
+    let Some(chat) = staff_chat else {
+        return;
+    };
+    let written = async {
+        let low = store.lineup_skus_low(skus, threshold.max(0)).await?;
+        let rows = stock_alert_rows(chat, &low);
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut tx = store.begin_write().await?;
+        insert_planned_in(&mut tx, &rows, chrono::Utc::now().timestamp_millis()).await?;
+        tx.commit().await
+    }
+    .await;
+    if let Err(err) = written {
+        tracing::warn!(error = %err, "a stock alert for the staff chat was not written");
+    }
+}
+
 /// The staff chat's alert that `sku` is down to `available` units in live `live_id`:
 /// once per live and SKU.
 pub fn low_stock_row(

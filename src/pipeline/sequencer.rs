@@ -730,21 +730,12 @@ impl Sequencer {
             skus.sort_unstable();
             skus.dedup();
             if !skus.is_empty() && live_platform_is_real(&events) {
-                let low = crate::store::low_skus_in(&mut tx, &skus, self.low_stock.max(0)).await?;
-                let rows: Vec<_> = low
-                    .iter()
-                    .map(|(sku_id, code, available)| {
-                        if *available <= 0 {
-                            crate::outbox::telegram_staff::sold_out_row(
-                                chat, live_id, *sku_id, code,
-                            )
-                        } else {
-                            crate::outbox::telegram_staff::low_stock_row(
-                                chat, live_id, *sku_id, code, *available,
-                            )
-                        }
-                    })
+                let low: Vec<_> = crate::store::low_skus_in(&mut tx, &skus, self.low_stock.max(0))
+                    .await?
+                    .into_iter()
+                    .map(|(sku_id, code, available)| (live_id, sku_id, code, available))
                     .collect();
+                let rows = crate::outbox::telegram_staff::stock_alert_rows(chat, &low);
                 if !rows.is_empty() {
                     crate::store::insert_planned_in(&mut tx, &rows, now).await?;
                 }

@@ -86,6 +86,37 @@ pub async fn low_skus_in(
 }
 
 impl Store {
+    /// Of the SKUs `skus` (codes), those a selling live (live or paused, not a sandbox)
+    /// has in its lineup and that have at most `threshold` units left to sell: (live,
+    /// SKU id, SKU code, available), once per live and SKU.
+    pub async fn lineup_skus_low(
+        &self,
+        skus: &[String],
+        threshold: i64,
+    ) -> StoreResult<Vec<(i64, i64, String, i64)>> {
+        let mut out = Vec::new();
+        for sku in skus {
+            let rows: Vec<(i64, i64, String, i64)> = on_pool!(self, |pool| {
+                sqlx::query_as(
+                    "SELECT DISTINCT ll.live_id, s.id, s.sku, l.on_hand - l.reserved \
+                     FROM skus s \
+                     JOIN stock_levels l ON l.sku_id = s.id \
+                     JOIN products p ON p.id = s.product_id \
+                     JOIN live_lineup ll ON ll.product_code = p.code \
+                     JOIN live_sessions ls ON ls.id = ll.live_id \
+                     WHERE s.sku = $1 AND ls.state IN ('live', 'paused') AND NOT ls.sandbox \
+                     AND l.on_hand - l.reserved <= $2",
+                )
+                .bind(sku)
+                .bind(threshold)
+                .fetch_all(pool)
+                .await?
+            });
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+
     /// Keeps a new link code's hash for `console_user_id` until `expires_at_ms`; their
     /// older unused codes stop working.
     pub async fn insert_telegram_link_code(

@@ -506,3 +506,72 @@ async fn the_staff_chat_hears_when_stock_runs_low_and_when_a_payment_needs_atten
         "{alerts:?}"
     );
 }
+
+#[tokio::test]
+async fn stock_sold_by_the_counter_the_web_shop_or_an_adjustment_alerts_the_staff_chat_once() {
+    let telegram = FakeTelegram::default();
+    let app = staff_app_with(&telegram, |c| c.telegram.low_stock_threshold = 2).await;
+    telegram_live(&app, 5).await;
+    // A second live, in another group, sells B01 (3 units).
+    let made = app
+        .post("/api/v1/products")
+        .json(
+            &json!({"code": "B01", "name": "帽", "price": 8000, "currency": "HKD",
+                      "skus": [{"sku": "B01-1", "on_hand": 3}]}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(made.status(), 201);
+    let second = app
+        .post("/api/v1/lives")
+        .json(&json!({"title": "TG 2", "state": "live",
+                      "bindings": [{"platform": "telegram", "page_id": "bot", "object_id": "-100777"}],
+                      "lineup": [{"keyword": "B01", "code": "B01"}], "current": "B01"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(second.status(), 201);
+    let sell = |sku: &'static str, qty: i64, key: &'static str| {
+        app.post("/api/v1/sales")
+            .json(&json!({"lines": [{"sku": sku, "qty": qty}],
+                          "payment_method": "cash", "idempotency_key": key}))
+            .send()
+    };
+    let adjust = |sku: &'static str, delta: i64| {
+        app.post(&format!("/api/v1/stock/{sku}/adjust"))
+            .json(&json!({"delta": delta, "reason": "count"}))
+            .send()
+    };
+    // The web shop holds 3 of A01's 5: 2 left, running low.
+    let held = app
+        .post("/api/v1/reservations")
+        .json(&json!({"sku": "A01-1", "qty": 3, "channel": "web", "ttl_seconds": 600}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(held.status(), 201);
+    // The counter sells the other 2: sold out.
+    assert_eq!(sell("A01-1", 2, "counter-1").await.unwrap().status(), 201);
+    // (The staff chat is a group: one message every 3.2 s; each drain waits at most 10 s.)
+    drain(&app).await;
+    // B01's 3 are found damaged: sold out.
+    assert_eq!(adjust("B01-1", -3).await.unwrap().status(), 200);
+    // One B01 comes back and the counter sells it: sold out again, but its live has heard.
+    assert_eq!(adjust("B01-1", 1).await.unwrap().status(), 200);
+    assert_eq!(sell("B01-1", 1, "counter-2").await.unwrap().status(), 201);
+    drain(&app).await;
+    let alerts: Vec<String> = sent_to(&telegram, STAFF_CHAT)
+        .iter()
+        .map(|b| b["text"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        alerts,
+        [
+            "⚠ Running low: A01-1, 2 left",
+            "⚠ Sold out: A01-1",
+            "⚠ Sold out: B01-1"
+        ],
+        "{alerts:?}"
+    );
+}
